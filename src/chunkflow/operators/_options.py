@@ -1,0 +1,83 @@
+"""Click options and parameter types shared by operators.
+
+Option names follow chunkflow 1.2.0 so existing command lines keep working. Parameter types
+fail through ``self.fail`` so a bad value is a usage error naming it, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from chunkflow.errors import InvalidBoundingBoxError
+from chunkflow.geometry import BoundingBox
+
+DEFAULT_CHUNK_NAME = "chunk"
+
+F = Callable[..., Any]
+
+
+class BoundingBoxType(click.ParamType):
+    name = "z0-z1_y0-y1_x0-x1"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> BoundingBox:
+        if isinstance(value, BoundingBox):
+            return value
+        try:
+            return BoundingBox.from_string(str(value))
+        except InvalidBoundingBoxError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class PositiveTriple(click.ParamType):
+    """Used through :func:`triple`: one of the three integers of a size."""
+
+    name = "integer"
+
+    def __init__(self, positive: bool) -> None:
+        self.positive = positive
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not an integer", param, ctx)
+        if self.positive and number <= 0:
+            self.fail(f"{number} must be positive", param, ctx)
+        if not self.positive and number < 0:
+            self.fail(f"{number} must not be negative", param, ctx)
+        return number
+
+
+def triple(
+    *decls: str, help: str, default: Any = None, positive: bool = True, signed: bool = False, **kwargs: Any
+) -> Callable[[F], F]:
+    """An option taking three integers Z Y X."""
+    kind: click.ParamType = click.INT if signed else PositiveTriple(positive)
+    return click.option(*decls, type=kind, nargs=3, default=default, help=help + " (Z Y X)", **kwargs)
+
+
+def input_option(default: str = DEFAULT_CHUNK_NAME) -> Callable[[F], F]:
+    return click.option(
+        "--input-chunk-name", "--input-name", "-i", "input_name", default=default, show_default=True,
+        help="Name of the chunk to read.",
+    )  # fmt: skip
+
+
+def output_option(default: str = DEFAULT_CHUNK_NAME) -> Callable[[F], F]:
+    return click.option(
+        "--output-chunk-name", "--output-name", "-o", "output_name", default=default, show_default=True,
+        help="Name of the chunk to write.",
+    )  # fmt: skip
+
+
+def name_option(default: str) -> Callable[[F], F]:
+    """chunkflow 1.2.0 let every operator be renamed (for its timing log); accepted for compatibility."""
+    return click.option("--name", "op_name", default=default, hidden=True)
+
+
+def dtype_option(*decls: str, choices: tuple[str, ...] | None = None, **kwargs: Any) -> Callable[[F], F]:
+    kind = click.Choice(list(choices)) if choices else click.STRING
+    return click.option(*decls, type=kind, **kwargs)

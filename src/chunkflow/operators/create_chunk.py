@@ -1,0 +1,35 @@
+"""``create-chunk``: a synthetic chunk for tests and demos."""
+
+from __future__ import annotations
+
+import click
+
+from chunkflow.operators._options import name_option, output_option, triple
+from chunkflow.pipeline import Stage
+from chunkflow.task import Task
+
+
+@click.command("create-chunk")
+@name_option("create-chunk")
+@triple("--size", "-s", default=(64, 64, 64), show_default=True, help="Size of the chunk")
+@click.option(
+    "--dtype", "-d", type=click.Choice(["uint8", "uint16", "uint32", "uint64", "float32", "float64"]),
+    default="uint8", show_default=True, help="Data type.",
+)  # fmt: skip
+@click.option("--pattern", "-p", type=click.Choice(["sin", "random", "zero"]), default="sin", show_default=True)
+@triple("--voxel-offset", "-t", default=(0, 0, 0), signed=True, help="Global offset of the chunk")
+@triple("--voxel-size", "-e", default=(1, 1, 1), help="Voxel size in nm")
+@click.option("--layer-type", type=click.Choice(["image", "segmentation", "probability_map", "affinity_map"]),
+              default="image", show_default=True)  # fmt: skip
+@click.option("--seed", type=int, default=0, help="Seed of the random pattern.")
+@output_option()
+def create_chunk(op_name, size, dtype, pattern, voxel_offset, voxel_size, layer_type, seed, output_name) -> Stage:
+    """Create a chunk filled with a pattern; inside a task, it fills the task's bounding box."""
+    from chunkflow.synthetic import create_chunk as create
+
+    def apply(task: Task) -> None:
+        offset, shape = (task.bbox.start, task.bbox.size) if task.bbox is not None else (voxel_offset, size)
+        task[output_name] = create(shape, dtype=dtype, pattern=pattern, voxel_offset=offset,
+                                   voxel_size=voxel_size, layer_type=layer_type, seed=seed)  # fmt: skip
+
+    return Stage(op_name, apply)

@@ -1,0 +1,25 @@
+"""``crop-margin``: drop a margin from every side of a chunk (or crop to the task's box)."""
+
+from __future__ import annotations
+
+import click
+
+from chunkflow.operators._options import input_option, name_option, output_option, triple
+from chunkflow.pipeline import Stage
+from chunkflow.task import Task
+
+
+@click.command("crop-margin")
+@name_option("crop-margin")
+@triple("--margin-size", "-m", positive=False, help="Margin to drop (default: crop to the task's box)")
+@input_option()
+@output_option()
+def crop_margin(op_name, margin_size, input_name, output_name) -> Stage:
+    """Crop a margin off a chunk (a view; no copy)."""
+    from chunkflow.transforms import crop_margin as crop
+
+    def apply(task: Task) -> None:
+        bbox = task.bbox if margin_size is None else None
+        task[output_name] = crop(task[input_name], margin_size, bbox)
+
+    return Stage(op_name, apply)

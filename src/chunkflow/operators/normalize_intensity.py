@@ -1,0 +1,23 @@
+"""``normalize-intensity``: uint8 image to float32 in [-1, 1]."""
+
+from __future__ import annotations
+
+import click
+
+from chunkflow.operators._options import input_option, name_option, output_option
+from chunkflow.pipeline import Stage
+from chunkflow.task import Task
+
+
+@click.command("normalize-intensity")
+@name_option("normalize-intensity")
+@input_option()
+@output_option()
+def normalize_intensity(op_name, input_name, output_name) -> Stage:
+    """Map a uint8 image to float32 with x / 127.5 - 1."""
+    from chunkflow.transforms import normalize_intensity as normalize
+
+    def apply(task: Task) -> None:
+        task[output_name] = normalize(task[input_name])
+
+    return Stage(op_name, apply)

@@ -1,0 +1,82 @@
+"""``create-info``, ``load-precomputed``, ``save-precomputed``: neuroglancer precomputed volumes."""
+
+from __future__ import annotations
+
+import click
+
+from chunkflow.operators._options import input_option, name_option, output_option, triple
+from chunkflow.pipeline import Stage
+from chunkflow.task import Task
+
+
+@click.command("create-info")
+@name_option("create-info")
+@click.option("--volume-path", "-v", required=True, help="Precomputed URL (file://, gs://, s3://).")
+@triple("--voxel-size", "-s", default=(1, 1, 1), help="Voxel size in nm")
+@triple("--block-size", "-b", default=(64, 64, 64), help="Storage block size")
+@click.option("--channel-num", "-c", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--layer-type", "-t", type=click.Choice(["image", "segmentation", "affinity_map", "probability_map"]),
+              default="image", show_default=True)  # fmt: skip
+@click.option("--data-type", "-d", default="uint8", show_default=True,
+              type=click.Choice(["uint8", "uint16", "uint32", "uint64", "float32", "float64"]))  # fmt: skip
+@click.option("--encoding", "-e", default="raw", show_default=True,
+              type=click.Choice(["raw", "compressed_segmentation", "jpeg", "png", "compresso", "crackle"]))  # fmt: skip
+@triple("--voxel-offset", "-o", signed=True, default=(0, 0, 0), help="Global offset of the volume")
+@triple("--volume-size", "-z", help="Volume size (default: the input chunk's)")
+@click.option("--max-mip", "-m", type=click.IntRange(min=0), default=0, show_default=True)
+@triple("--factor", "-f", default=(1, 2, 2), help="Downsampling factor between mips")
+@input_option()
+def create_info(op_name, volume_path, voxel_size, block_size, channel_num, layer_type, data_type, encoding,
+                voxel_offset, volume_size, max_mip, factor, input_name) -> Stage:  # fmt: skip
+    """Create the info file of a precomputed volume (from flags, or shaped like the input chunk)."""
+    from chunkflow.volumes.precomputed import create_info as create
+
+    def apply(task: Task) -> None:
+        size, offset = volume_size, voxel_offset
+        if size is None:
+            chunk = task[input_name]
+            size, offset = chunk.bbox.size, chunk.voxel_offset
+        create(volume_path, volume_size=size, voxel_size=voxel_size, voxel_offset=offset, block_size=block_size,
+               num_channels=channel_num, layer_type=layer_type, dtype=data_type, encoding=encoding,
+               max_mip=max_mip, factor=factor)  # fmt: skip
+
+    return Stage(op_name, apply)
+
+
+@click.command("load-precomputed")
+@name_option("load-precomputed")
+@click.option("--volume-path", "-v", required=True, help="Precomputed URL.")
+@click.option("--mip", "-m", type=click.IntRange(min=0), default=0, show_default=True)
+@triple("--chunk-start", "-s", signed=True, help="Global start of the box (default: the task's box)")
+@triple("--chunk-size", "-z", help="Size of the box")
+@triple("--expand-margin-size", "-e", positive=False, default=(0, 0, 0), help="Grow the box by this margin")
+@click.option("--fill-missing/--no-fill-missing", default=False, help="Zeros where the box leaves the volume.")
+@output_option()
+def load_precomputed(op_name, volume_path, mip, chunk_start, chunk_size, expand_margin_size, fill_missing,
+                     output_name) -> Stage:  # fmt: skip
+    """Cut out a box of a precomputed volume."""
+    from chunkflow.operators._io import cutout_box, load_into
+
+    def apply(task: Task) -> None:
+        bbox = cutout_box(chunk_start, None, chunk_size, task)
+        if bbox is not None:
+            bbox = bbox.grow(expand_margin_size)
+        load_into(task, output_name, volume_path, bbox, mip=mip, fill_missing=fill_missing)
+
+    return Stage(op_name, apply)
+
+
+@click.command("save-precomputed")
+@name_option("save-precomputed")
+@click.option("--volume-path", "-v", required=True, help="Precomputed URL; created from the chunk if missing.")
+@click.option("--mip", "-m", type=click.IntRange(min=0), default=0, show_default=True)
+@triple("--block-size", "-b", default=(64, 64, 64), help="Block size when the volume is created here")
+@input_option()
+def save_precomputed(op_name, volume_path, mip, block_size, input_name) -> Stage:
+    """Write a chunk into a precomputed volume at its global offset (block-aligned)."""
+    from chunkflow.volumes import save_chunk
+
+    def apply(task: Task) -> None:
+        save_chunk(volume_path, task[input_name], mip=mip, block_size=block_size)
+
+    return Stage(op_name, apply)

@@ -1,0 +1,37 @@
+"""``copy-var`` / ``delete-var``: rename, duplicate or drop named chunks."""
+
+from __future__ import annotations
+
+import click
+
+from chunkflow.operators._options import name_option
+from chunkflow.pipeline import Stage
+from chunkflow.task import Task
+
+
+@click.command("copy-var")
+@name_option("copy-var")
+@click.option("--from-name", "-f", default="chunk", show_default=True)
+@click.option("--to-name", "-t", default="chunk", show_default=True)
+@click.option("--deep-copy/--shallow-copy", default=True, show_default=True)
+def copy_var(op_name, from_name, to_name, deep_copy) -> Stage:
+    """Copy a named chunk to another name."""
+
+    def apply(task: Task) -> None:
+        chunk = task[from_name]
+        task[to_name] = chunk.with_array(chunk.array.copy()) if deep_copy else chunk
+
+    return Stage(op_name, apply)
+
+
+@click.command("delete-var")
+@name_option("delete-var")
+@click.option("--var-names", "-v", required=True, help="Comma-separated chunk names.")
+def delete_var(op_name, var_names) -> Stage:
+    """Drop named chunks from the task (frees their memory)."""
+
+    def apply(task: Task) -> None:
+        for name in var_names.split(","):
+            task.pop(name.strip())
+
+    return Stage(op_name, apply)

@@ -1,0 +1,69 @@
+"""Running a chain of operators over a stream of tasks.
+
+An operator is a :class:`Stage`. A *source* stage (``generate-tasks``, ``fetch-task-from-sqs``)
+yields tasks and must come first; every other stage transforms one task in place. Without a
+source, the chain runs once on one empty task (so ``create-chunk save-h5`` works).
+A source may handle a failing task itself (``on_error``): queue workers log it, leave the
+message for a retry and move on, so one bad task never stops a fleet.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from chunkflow.errors import InvalidParameterError
+from chunkflow.task import Task
+
+__all__ = ["Stage", "run_pipeline"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stage:
+    """One operator in a chain.
+
+    Exactly one of ``apply`` (a transform: called on each task) or ``produce`` (a source:
+    called once with no arguments, yields tasks) is set.
+    """
+
+    name: str
+    apply: Callable[[Task], None] | None = None
+    produce: Callable[[], Iterable[Task]] | None = None
+    #: a source's handler for a task whose chain raised; return True to go on with the next task
+    on_error: Callable[[Task, BaseException], bool] | None = None
+    #: run even on tasks marked ``skip`` (``delete-task-in-queue`` acknowledges skipped tasks too)
+    run_on_skipped: bool = False
+
+    @property
+    def is_source(self) -> bool:
+        return self.produce is not None
+
+
+def run_pipeline(stages: list[Stage]) -> Iterator[Task]:
+    """Run ``stages``; yields each finished task."""
+    for position, stage in enumerate(stages):
+        if stage.is_source and position != 0:
+            raise InvalidParameterError(
+                f"operator {stage.name!r} produces tasks and must come first in the chain (it is at position {position + 1})"
+            )
+    if stages and stages[0].is_source:
+        source, transforms = stages[0], stages[1:]
+        tasks: Iterable[Task] = source.produce()  # type: ignore[misc]
+    else:
+        source, transforms = None, stages
+        tasks = [Task()]
+    for task in tasks:
+        try:
+            for stage in transforms:
+                if task.skip and not stage.run_on_skipped:
+                    continue
+                with task.timed(stage.name):
+                    stage.apply(task)  # type: ignore[misc]
+        except Exception as exc:
+            if source is not None and source.on_error is not None and source.on_error(task, exc):
+                continue
+            raise
+        yield task

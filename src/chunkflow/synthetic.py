@@ -1,0 +1,50 @@
+"""Synthetic chunks for tests, benchmarks and demos."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from chunkflow.chunk import Chunk
+from chunkflow.errors import InvalidParameterError
+from chunkflow.geometry import BoundingBox, Vec3Like
+
+__all__ = ["create_chunk"]
+
+
+def create_chunk(
+    size: Vec3Like,
+    dtype: str | np.dtype = "uint8",
+    pattern: str = "sin",
+    voxel_offset: Vec3Like = 0,
+    voxel_size: Vec3Like = 1,
+    layer_type: str = "image",
+    num_channels: int = 1,
+    seed: int = 0,
+) -> Chunk:
+    """A chunk of ``size`` (Z, Y, X) filled with ``pattern``: ``sin``, ``random`` or ``zero``.
+
+    The ``sin`` pattern depends on global coordinates, so chunks cut from one volume agree.
+    """
+    bbox = BoundingBox.from_size(voxel_offset, size)
+    dtype = np.dtype(dtype)
+    shape = bbox.shape if num_channels == 1 else (num_channels, *bbox.shape)
+    if pattern == "zero":
+        array = np.zeros(shape, dtype=dtype)
+    elif pattern == "random":
+        rng = np.random.default_rng(seed)
+        if dtype.kind == "f":
+            array = rng.random(shape, dtype=np.float32).astype(dtype, copy=False)
+        else:
+            array = rng.integers(0, min(np.iinfo(dtype).max, 255) + 1, size=shape, dtype=dtype)
+    elif pattern == "sin":
+        z, y, x = (np.arange(a, b, dtype=np.float32) for a, b in zip(bbox.start, bbox.stop))
+        wave = (np.sin(z / 5)[:, None, None] + np.sin(y / 7)[None, :, None] + np.sin(x / 9)[None, None, :]) / 6 + 0.5
+        if dtype.kind == "f":
+            array = wave.astype(dtype)
+        else:
+            array = (wave * min(np.iinfo(dtype).max, 255)).astype(dtype)
+        if num_channels > 1:
+            array = np.broadcast_to(array, shape).copy()
+    else:
+        raise InvalidParameterError(f"pattern {pattern!r} is not one of sin, random, zero")
+    return Chunk(array, bbox.start, voxel_size, layer_type)

@@ -1,0 +1,191 @@
+"""The :class:`Volume` interface, the format registry and :func:`open_volume`.
+
+A new format is one module defining a :class:`Volume` subclass plus one line in
+``_REGISTRY``; the conformance suite (``tests/volumes/test_conformance.py``) tests it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from chunkflow.chunk import Chunk
+from chunkflow.errors import IncompatibleChunkError, VolumeFormatError, VolumeNotFoundError
+from chunkflow.geometry import BoundingBox, Vec3
+
+__all__ = ["Volume", "open_volume", "create_volume", "atomic_path", "check_dtype", "strip_scheme"]
+
+
+class Volume(ABC):
+    """A stored 3D (or channels-first 4D) array with a global placement.
+
+    Subclasses set the attributes below in ``__init__`` and implement :meth:`_read` and
+    :meth:`_write`; bounds, dtype and alignment checks live here, once.
+    """
+
+    #: dtypes the format can store; ``None`` means any numeric dtype
+    dtypes: ClassVar[tuple[str, ...] | None] = None
+    #: True where partial, block-aligned writes into an existing volume are possible
+    block_writes: ClassVar[bool] = False
+
+    url: str
+    bbox: BoundingBox
+    dtype: np.dtype
+    voxel_size: Vec3
+    block_size: Vec3
+    num_channels: int
+    layer_type: str
+
+    def read(self, bbox: BoundingBox | None = None, fill_missing: bool = False) -> Chunk:
+        """Read ``bbox`` (default: everything) as a :class:`Chunk`.
+
+        A box reaching outside the volume is refused unless ``fill_missing``, which pads with zeros.
+        """
+        bbox = self.bbox if bbox is None else bbox
+        inside = self.bbox.intersection(bbox)
+        if inside == bbox:
+            array = self._read(bbox)
+        elif fill_missing:
+            array = np.zeros(self._array_shape(bbox), dtype=self.dtype)
+            if inside is not None:
+                array[(..., *inside.slices(bbox))] = self._read(inside)
+        else:
+            raise IncompatibleChunkError(
+                f"bounding box {bbox} is not inside the volume bounds {self.bbox} ({self.url}); "
+                "read a box inside the bounds, or pass --fill-missing / --expand-margin-size with care"
+            )
+        return Chunk(array, bbox.start, self.voxel_size, self.layer_type)
+
+    def write(self, chunk: Chunk) -> None:
+        """Write ``chunk`` at its global offset; it must lie inside the volume and match its dtype."""
+        check_dtype(chunk.dtype, self.dtypes, self.url)
+        if not self.bbox.contains(chunk.bbox):
+            raise IncompatibleChunkError(
+                f"chunk at {chunk.bbox} does not fit volume bounds {self.bbox} ({self.url}); "
+                "crop the chunk first or create a larger volume"
+            )
+        if chunk.num_channels != self.num_channels:
+            raise IncompatibleChunkError(
+                f"chunk has {chunk.num_channels} channels but volume {self.url} has {self.num_channels}"
+            )
+        if chunk.dtype != self.dtype:
+            raise IncompatibleChunkError(
+                f"chunk dtype {chunk.dtype} differs from volume dtype {self.dtype} ({self.url}); "
+                "convert the chunk first"
+            )
+        self._write(chunk)
+
+    def _array_shape(self, bbox: BoundingBox) -> tuple[int, ...]:
+        return bbox.shape if self.num_channels == 1 else (self.num_channels, *bbox.shape)
+
+    @abstractmethod
+    def _read(self, bbox: BoundingBox) -> np.ndarray:
+        """Return the array of ``bbox``, which lies inside ``self.bbox``."""
+
+    @abstractmethod
+    def _write(self, chunk: Chunk) -> None:
+        """Store ``chunk``, already checked against bounds and dtype."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r}, bbox={self.bbox}, dtype={self.dtype})"
+
+
+def check_dtype(dtype: np.dtype, allowed: tuple[str, ...] | None, where: str) -> None:
+    if allowed is not None and np.dtype(dtype).name not in allowed:
+        raise VolumeFormatError(
+            f"dtype {np.dtype(dtype).name} cannot be stored in {where}; "
+            f"convert to one of {', '.join(allowed)} first"
+        )
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
+
+    A failed write leaves neither a partial file nor the temporary behind.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# (predicate on the url, module, class). The first match wins.
+_REGISTRY: list[tuple[str, str, str]] = [
+    ("zarr", "chunkflow.volumes.zarr", "ZarrVolume"),
+    ("h5", "chunkflow.volumes.h5", "H5Volume"),
+    ("tif", "chunkflow.volumes.tiff", "TiffVolume"),
+    ("npy", "chunkflow.volumes.npy", "NpyVolume"),
+    ("png", "chunkflow.volumes.png", "PngVolume"),
+    ("precomputed", "chunkflow.volumes.precomputed", "PrecomputedVolume"),
+]
+
+_CLOUD_SCHEMES = ("file://", "gs://", "s3://", "http://", "https://", "precomputed://", "matrix://")
+
+
+def format_of(url: str) -> str:
+    """Name the format of ``url``: ``zarr``, ``h5``, ``tif``, ``npy``, ``png`` or ``precomputed``."""
+    lower = url.lower().rstrip("/")
+    if lower.startswith("zarr://") or lower.startswith("zarr3://") or lower.endswith((".zarr", ".ome.zarr")):
+        return "zarr"
+    if lower.endswith((".h5", ".hdf5")):
+        return "h5"
+    if lower.endswith((".tif", ".tiff")):
+        return "tif"
+    if lower.endswith(".npy"):
+        return "npy"
+    if lower.startswith("png://"):
+        return "png"
+    if lower.startswith(_CLOUD_SCHEMES):
+        return "precomputed"
+    raise VolumeFormatError(
+        f"cannot tell the format of {url!r}; use a file ending in .h5/.tif/.npy, a directory ending in "
+        ".zarr, zarr://PATH, png://DIR, or a precomputed URL (file://, gs://, s3://, https://)"
+    )
+
+
+def _volume_class(url: str) -> type[Volume]:
+    fmt = format_of(url)
+    for name, module, cls in _REGISTRY:
+        if name == fmt:
+            return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    raise AssertionError(fmt)  # format_of only returns registered names
+
+
+def open_volume(url: str, **options: object) -> Volume:
+    """Open an existing volume; the backend is picked from the URL."""
+    return _volume_class(url).open(url, **options)  # type: ignore[attr-defined,no-any-return]
+
+
+def create_volume(url: str, like: Chunk | None = None, **options: object) -> Volume:
+    """Create a volume (block formats: with bounds from ``options`` or from ``like``)."""
+    return _volume_class(url).create(url, like=like, **options)  # type: ignore[attr-defined,no-any-return]
+
+
+def strip_scheme(url: str) -> str:
+    for scheme in ("file://", "zarr://", "zarr3://", "png://", "precomputed://"):
+        if url.startswith(scheme):
+            return url[len(scheme):]
+    return url
+
+
+def require_exists(path: str | os.PathLike[str], what: str = "file") -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise VolumeNotFoundError(f"{what} {str(p)!r} does not exist; check the path")
+    return p

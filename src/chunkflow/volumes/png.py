@@ -1,0 +1,91 @@
+"""PNG section stacks: a directory of ``<z>.png`` files, one per section, named by global z."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chunkflow.chunk import Chunk
+from chunkflow.errors import VolumeFormatError
+from chunkflow.geometry import BoundingBox, Vec3Like
+from chunkflow.volumes.arrayfile import ArrayFileVolume
+from chunkflow.volumes.base import require_exists, strip_scheme
+
+_NAME = re.compile(r"^(\d+)\.png$")
+
+
+def _sections(path: Path) -> list[tuple[int, Path]]:
+    found = sorted((int(m.group(1)), p) for p in path.iterdir() if (m := _NAME.match(p.name)))
+    return found
+
+
+class PngVolume(ArrayFileVolume):
+    dtypes = ("uint8", "uint16")
+    stores_placement = False
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        voxel_offset: Vec3Like | None = None,
+        voxel_size: Vec3Like | None = None,
+        layer_type: str | None = None,
+        **_: Any,
+    ) -> PngVolume:
+        from PIL import Image
+
+        path = require_exists(strip_scheme(url), "PNG directory")
+        sections = _sections(path) if path.is_dir() else []
+        if not sections:
+            raise VolumeFormatError(f"{str(path)!r} holds no <z>.png sections; point at a directory of PNG files")
+        zs = [z for z, _ in sections]
+        if zs != list(range(zs[0], zs[0] + len(zs))):
+            raise VolumeFormatError(f"PNG sections in {str(path)!r} are not consecutive (z = {zs[0]}..{zs[-1]})")
+        with Image.open(sections[0][1]) as img:
+            first = np.asarray(img)
+        if first.ndim != 2:
+            raise VolumeFormatError(f"{sections[0][1]} is not a single-channel image (shape {first.shape})")
+        offset = (zs[0], 0, 0) if voxel_offset is None else voxel_offset
+        return cls(
+            url,
+            shape=(len(zs), *first.shape),
+            dtype=first.dtype,
+            voxel_offset=offset,
+            voxel_size=1 if voxel_size is None else voxel_size,
+            layer_type=layer_type or "image",
+        )
+
+    def _read(self, bbox: BoundingBox) -> np.ndarray:
+        from PIL import Image
+
+        files = [p for _, p in _sections(Path(self.path))]
+        local = bbox.slices(self.bbox)
+        out = np.empty(bbox.shape, dtype=self.dtype)
+        for i, f in enumerate(files[local[0]]):
+            with Image.open(f) as img:
+                out[i] = np.asarray(img)[local[1], local[2]]
+        return out
+
+    @classmethod
+    def _save(cls, path: str, chunk: Chunk) -> None:
+        from PIL import Image
+
+        if chunk.ndim != 3:
+            raise VolumeFormatError(f"PNG sections hold one channel; chunk has shape {chunk.shape}")
+        final = Path(path)
+        tmp = final.with_name(f".{final.name}.part")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            for i, section in enumerate(chunk.array):
+                Image.fromarray(np.ascontiguousarray(section)).save(tmp / f"{chunk.voxel_offset.z + i:05d}.png")
+            if final.exists():
+                shutil.rmtree(final)
+            tmp.rename(final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
