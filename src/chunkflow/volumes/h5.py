@@ -82,7 +82,7 @@ class H5Volume(ArrayFileVolume):
                 f.create_dataset("main", data=chunk.array, chunks=True if chunk.array.size > 2**16 else None)
                 f["voxel_offset"] = np.asarray(tuple(chunk.voxel_offset), dtype=np.int64)
                 f["voxel_size"] = np.asarray(tuple(chunk.voxel_size), dtype=np.int64)
-                f["main"].attrs["layer_type"] = chunk.layer_type
+                f.attrs["layer_type"] = chunk.layer_type  # where chunkflow 1.2.0 reads it
 
     def _write(self, chunk: Chunk) -> None:
         if self.dataset_path != "main":
@@ -91,9 +91,7 @@ class H5Volume(ArrayFileVolume):
 
 
 def _read_layer_type(f: Any, dset: Any) -> str:
-    value = dset.attrs.get("layer_type", None)
-    if value is None and "layer_type" in f:
-        value = f["layer_type"][()]
+    value = f.attrs.get("layer_type", dset.attrs.get("layer_type", None))
     if isinstance(value, bytes):
         value = value.decode()
     return str(value) if value in LAYER_TYPES else "unknown"

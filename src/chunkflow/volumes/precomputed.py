@@ -12,6 +12,7 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import InvalidParameterError, VolumeFormatError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
+from chunkflow.volumes.base import check_dtype
 from chunkflow.volumes.base_block import BlockVolume
 
 __all__ = ["PrecomputedVolume", "create_info"]
@@ -49,6 +50,7 @@ def create_info(
 ) -> PrecomputedVolume:
     """Write a precomputed ``info`` (ZYX arguments) and return the opened volume."""
     dtype = np.dtype(dtype)
+    check_dtype(dtype, PrecomputedVolume.dtypes, f"precomputed volume {url}")
     if encoding not in ENCODINGS:
         raise InvalidParameterError(f"encoding {encoding!r} is not one of {', '.join(ENCODINGS)}")
     if encoding == "compressed_segmentation" and dtype.name not in ("uint32", "uint64"):

@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def run_cli():
+    """Run the real console script in a subprocess; returns CompletedProcess."""
+
+    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300):
+        exe = shutil.which("chunkflow", path=str(Path(sys.executable).parent)) or "chunkflow"
+        return subprocess.run(
+            [exe, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+            env={**os.environ, **(env or {})},
+        )  # fmt: skip
+
+    return run
+
+
+@pytest.fixture
+def cli_runner():
+    """Invoke chunkflow in-process through its main(); returns (exit_code, stderr-captured) via capsys."""
+    from chunkflow.cli import main
+
+    return main
