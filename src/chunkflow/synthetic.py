@@ -37,12 +37,14 @@ def create_chunk(
         else:
             array = rng.integers(0, min(np.iinfo(dtype).max, 255) + 1, size=shape, dtype=dtype)
     elif pattern == "sin":
+        # sum of three 1D waves, built in place: no full-size temporaries
+        scale = 1.0 if dtype.kind == "f" else float(min(np.iinfo(dtype).max, 255))
         z, y, x = (np.arange(a, b, dtype=np.float32) for a, b in zip(bbox.start, bbox.stop))
-        wave = (np.sin(z / 5)[:, None, None] + np.sin(y / 7)[None, :, None] + np.sin(x / 9)[None, None, :]) / 6 + 0.5
-        if dtype.kind == "f":
-            array = wave.astype(dtype)
-        else:
-            array = (wave * min(np.iinfo(dtype).max, 255)).astype(dtype)
+        wz, wy, wx = (np.sin(z / 5) / 6 + 0.5) * scale, np.sin(y / 7) / 6 * scale, np.sin(x / 9) / 6 * scale
+        wave = np.empty(bbox.shape, dtype=np.float32)
+        np.add(wz[:, None, None], wy[None, :, None], out=wave)
+        wave += wx[None, None, :]
+        array = wave if dtype == np.float32 else wave.astype(dtype)
         if num_channels > 1:
             array = np.broadcast_to(array, shape).copy()
     else:

@@ -1,0 +1,204 @@
+"""Inference engines behind one interface: ``predict(batch) -> batch``.
+
+``batch`` is float32 ``(N, C_in, Z, Y, X)``; the result is float32 ``(N, C_out, Z', Y', X')``
+where ``Z'..X'`` is the input patch size (same convolutions) or the output patch size (valid
+convolutions). Engines load lazily: importing this module imports neither torch nor onnxruntime.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import pickle
+import platform
+import warnings
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from chunkflow.errors import InvalidParameterError, ModelError
+
+__all__ = ["Engine", "IdentityEngine", "TorchEngine", "OnnxEngine", "make_engine"]
+
+log = logging.getLogger(__name__)
+
+
+class Engine(Protocol):
+    device: str
+
+    def predict(self, batch: np.ndarray) -> np.ndarray: ...
+
+
+class IdentityEngine:
+    """Returns the input, its first channel repeated to ``num_output_channels`` (tests, benchmarks)."""
+
+    def __init__(self, num_output_channels: int = 1) -> None:
+        self.num_output_channels = num_output_channels
+        self.device = f"cpu ({platform.processor() or platform.machine()})"
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        if self.num_output_channels == batch.shape[1]:
+            return batch
+        return np.repeat(batch[:, :1], self.num_output_channels, axis=1)
+
+
+def _load_source(path: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"chunkflow_model_{Path(path).stem}", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    try:
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+    except Exception as exc:
+        raise ModelError(f"model file {path!r} failed to import: {type(exc).__name__}: {exc}") from None
+    return module
+
+
+def _require_file(path: str | None, what: str) -> str:
+    if path is None:
+        raise ModelError(f"no {what} given; pass --convnet-model (and --convnet-weight-path where the model needs one)")
+    if not Path(path).expanduser().is_file():
+        raise ModelError(f"{what} {path!r} does not exist; check the path")
+    return str(Path(path).expanduser())
+
+
+class TorchEngine:
+    """PyTorch on CPU or CUDA.
+
+    ``model_path`` is either a chunkflow-style Python file (defining ``InstantiatedModel`` or
+    ``load_model(weight_path)``, optionally ``pre_process``/``post_process``; weights a state dict
+    or ``{"state_dict": ...}``), a TorchScript file, or a ``torch.export`` archive (``.pt2``).
+    """
+
+    def __init__(
+        self,
+        model_path: str | None,
+        weight_path: str | None = None,
+        device: str = "auto",
+        precision: str = "fp32",
+    ) -> None:
+        import torch
+
+        self.torch = torch
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise InvalidParameterError(f"device {device!r} asked for but CUDA is not available; use --device cpu")
+        self.torch_device = torch.device(device)
+        self.device = torch.cuda.get_device_name(self.torch_device) if device.startswith("cuda") else "cpu"
+        self.precision = precision
+        if precision == "fp16" and self.torch_device.type == "cpu":
+            raise InvalidParameterError("--precision fp16 needs a GPU; use bf16 or fp32 on the CPU")
+        self.pre_process = None
+        self.post_process = None
+        path = _require_file(model_path, "model file")
+        self.model = self._load(path, weight_path)
+        if not path.endswith(".pt2"):  # an exported program is already in inference form and refuses eval()
+            self.model.eval()
+            self.model.to(self.torch_device)
+
+    def _load(self, path: str, weight_path: str | None) -> Any:
+        torch = self.torch
+        if path.endswith(".py"):
+            source = _load_source(path)
+            self.pre_process = getattr(source, "pre_process", None)
+            self.post_process = getattr(source, "post_process", None)
+            if hasattr(source, "load_model"):
+                return source.load_model(weight_path)
+            if not hasattr(source, "InstantiatedModel"):
+                raise ModelError(f"model file {path!r} defines neither InstantiatedModel nor load_model(weight_path)")
+            model = source.InstantiatedModel
+            if weight_path is not None:
+                weights = _require_file(weight_path, "weight file")
+                try:
+                    checkpoint = torch.load(weights, map_location=self.torch_device, weights_only=True)
+                    state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else checkpoint
+                    model.load_state_dict(state)
+                except (RuntimeError, OSError, KeyError, TypeError, ValueError, pickle.UnpicklingError, EOFError) as exc:
+                    first = str(exc).strip().splitlines()[0]
+                    raise ModelError(f"cannot load weights {weights!r} into the model: {first}") from None
+            return model
+        try:
+            if path.endswith(".pt2"):
+                return torch.export.load(path).module().to(self.torch_device)
+            with warnings.catch_warnings():  # TorchScript is deprecated upstream but still what many labs ship
+                warnings.simplefilter("ignore", DeprecationWarning)
+                return torch.jit.load(path, map_location=self.torch_device)
+        except (RuntimeError, OSError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"cannot load model {path!r} as TorchScript or torch.export: {first}") from None
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        torch = self.torch
+        with torch.inference_mode():
+            if self.pre_process is not None:
+                net_input = self.pre_process(batch)
+                if isinstance(net_input, np.ndarray):
+                    net_input = torch.from_numpy(net_input)
+            else:
+                net_input = torch.from_numpy(batch)
+            net_input = net_input.to(self.torch_device, non_blocking=True)
+            dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(self.precision)
+            if dtype is not None:
+                with torch.autocast(device_type=self.torch_device.type, dtype=dtype):
+                    output = self.model(net_input)
+            else:
+                output = self.model(net_input)
+            if self.post_process is not None:
+                output = self.post_process(output)
+            if isinstance(output, (tuple, list)):
+                output = output[0]
+            if isinstance(output, dict):
+                output = next(iter(output.values()))
+            return np.asarray(output.float().cpu().numpy(), dtype=np.float32)
+
+
+class OnnxEngine:
+    """ONNX Runtime: the CPU-optimised engine; uses the CUDA provider when present."""
+
+    def __init__(self, model_path: str | None, device: str = "auto") -> None:
+        import onnxruntime as ort
+
+        path = _require_file(model_path, "ONNX model")
+        available = ort.get_available_providers()
+        want_cuda = device.startswith("cuda") or (device == "auto" and "CUDAExecutionProvider" in available)
+        if device.startswith("cuda") and "CUDAExecutionProvider" not in available:
+            raise InvalidParameterError(f"device {device!r} asked for but onnxruntime has no CUDA provider; use --device cpu")
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if want_cuda else ["CPUExecutionProvider"]
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(path, sess_options=options, providers=providers)
+        except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
+            raise ModelError(f"cannot load ONNX model {path!r}: {str(exc).splitlines()[0]}") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.device = "cuda" if want_cuda else "cpu"
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        try:
+            output = self.session.run(None, {self.input_name: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+        except Exception as exc:  # onnxruntime's errors are untyped; a shape mismatch is the usual cause
+            detail = " ".join(str(exc).split())[:300]
+            raise ModelError(f"ONNX model refused a batch of shape {batch.shape}: {detail}") from None
+        return np.asarray(output, dtype=np.float32)
+
+
+def make_engine(
+    framework: str,
+    model_path: str | None = None,
+    weight_path: str | None = None,
+    num_output_channels: int = 1,
+    device: str = "auto",
+    precision: str = "fp32",
+) -> Engine:
+    """Build an engine by name: ``identity``, ``pytorch`` or ``onnx`` (``universal`` picks by file)."""
+    if framework == "universal":
+        framework = "onnx" if (model_path or "").endswith(".onnx") else "pytorch"
+    if framework == "identity":
+        return IdentityEngine(num_output_channels)
+    if framework == "pytorch":
+        return TorchEngine(model_path, weight_path, device=device, precision=precision)
+    if framework == "onnx":
+        if precision != "fp32":
+            log.warning("--precision %s is ignored by the onnx engine (export a half-precision model instead)", precision)
+        return OnnxEngine(model_path, device=device)
+    raise InvalidParameterError(f"framework {framework!r} is not one of identity, pytorch, onnx")

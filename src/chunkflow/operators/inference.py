@@ -1,0 +1,54 @@
+"""``inference``: run a ConvNet over a chunk, patch by patch, with blended overlaps."""
+
+from __future__ import annotations
+
+import click
+
+from chunkflow.operators._options import input_option, name_option, output_option, triple
+from chunkflow.pipeline import Stage
+from chunkflow.task import Task
+
+
+@click.command("inference")
+@name_option("inference")
+@click.option("--convnet-model", "-m", default=None, help="Model: a .py file, TorchScript/.pt2 file, or .onnx file.")
+@click.option("--convnet-weight-path", "-w", default=None, help="Weights for a .py model (state dict).")
+@triple("--input-patch-size", "-s", required=True, help="ConvNet input patch size")
+@triple("--output-patch-size", "-z", help="Output patch size (default: the input patch size)")
+@triple("--output-patch-overlap", "-v", positive=False, help="Overlap of output patches (default: half the output patch)")
+@triple("--output-crop-margin", positive=False, help="Crop the result by this margin (default: the overlap; 0 with --mask-output-chunk)")
+@triple("--patch-num", "-n", help="Number of patches; the overlap then follows from the chunk size")
+@click.option("--num-input-channels", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--num-output-channels", "-c", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--dtype", "-d", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
+              help="Dtype of the output chunk (blending always accumulates in float32).")  # fmt: skip
+@click.option("--framework", "-f", type=click.Choice(["universal", "identity", "pytorch", "onnx"]),
+              default="universal", show_default=True, help="Engine; universal picks onnx for .onnx files, else pytorch.")  # fmt: skip
+@click.option("--batch-size", "-b", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--bump", type=click.Choice(["wu", "gaussian"]), default="wu", show_default=True)
+@click.option("--mask-output-chunk/--no-mask-output-chunk", default=False,
+              help="Normalise as if neighbouring chunks were there (seamless tiling of overlapping chunks).")  # fmt: skip
+@click.option("--augment/--no-augment", default=False, help="Average over the 8 flips (affinity-aware).")
+@click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True)
+@click.option("--output-layer-type", type=click.Choice(["affinity_map", "probability_map"]), default=None,
+              help="Default: affinity_map for 3 output channels, else probability_map.")  # fmt: skip
+@input_option()
+@output_option()
+def inference(op_name, convnet_model, convnet_weight_path, input_patch_size, output_patch_size, output_patch_overlap,
+              output_crop_margin, patch_num, num_input_channels, num_output_channels, dtype, framework, batch_size,
+              bump, mask_output_chunk, augment, device, precision, output_layer_type, input_name, output_name) -> Stage:  # fmt: skip
+    """Run ConvNet inference over a chunk of any size with blended patch overlaps."""
+    from chunkflow.inference import Inferencer, make_engine
+
+    engine = make_engine(framework, convnet_model, convnet_weight_path, num_output_channels, device, precision)
+    inferencer = Inferencer(
+        engine, input_patch_size, output_patch_size, output_patch_overlap, output_crop_margin, patch_num,
+        num_input_channels, num_output_channels, batch_size, bump, mask_output_chunk, augment, dtype,
+        output_layer_type,
+    )  # fmt: skip
+
+    def apply(task: Task) -> None:
+        task[output_name] = inferencer(task[input_name])
+
+    return Stage(op_name, apply)
