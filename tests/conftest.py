@@ -7,6 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# shared machines are noisy: judge properties, not per-example speed
+settings.register_profile("chunkflow", deadline=None, max_examples=60)
+settings.load_profile("chunkflow")
 
 ROOT = Path(__file__).resolve().parents[1]
 
