@@ -7,6 +7,7 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3Like
+from chunkflow.memory import populated_zeros
 
 __all__ = ["create_chunk"]
 
@@ -41,7 +42,7 @@ def create_chunk(
         scale = 1.0 if dtype.kind == "f" else float(min(np.iinfo(dtype).max, 255))
         z, y, x = (np.arange(a, b, dtype=np.float32) for a, b in zip(bbox.start, bbox.stop))
         wz, wy, wx = (np.sin(z / 5) / 6 + 0.5) * scale, np.sin(y / 7) / 6 * scale, np.sin(x / 9) / 6 * scale
-        wave = np.empty(bbox.shape, dtype=np.float32)
+        wave = populated_zeros(bbox.shape, np.float32)
         np.add(wz[:, None, None], wy[None, :, None], out=wave)
         wave += wx[None, None, :]
         array = wave if dtype == np.float32 else wave.astype(dtype)

@@ -112,3 +112,26 @@ def test_mask_output_chunk_needs_regular_grid():
     with pytest.raises(InvalidParameterError, match="fits the patch grid"):
         Inferencer(IdentityEngine(1), (4, 8, 8), mask_output_chunk=True, num_output_channels=1,
                    progress=False)(Chunk(np.zeros((9, 16, 16), np.float32)))  # fmt: skip
+
+
+def test_threaded_pipeline_equals_inline_and_propagates_errors():
+    """Accelerator engines run one batch ahead in a thread; results and errors must be the same."""
+
+    class Fake:
+        def __init__(self, device, fail_at=None):
+            self.device, self.calls, self.fail_at = device, 0, fail_at
+
+        def predict(self, batch):
+            self.calls += 1
+            if self.calls == self.fail_at:
+                raise RuntimeError("device lost")
+            return np.tanh(batch) * 2
+
+    chunk = Chunk(np.random.default_rng(5).random((20, 50, 50), dtype=np.float32))
+    results = [
+        Inferencer(Fake(device), (4, 16, 16), num_output_channels=1, batch_size=3, progress=False)(chunk).array
+        for device in ("cpu", "cuda:0")
+    ]
+    np.testing.assert_array_equal(results[0], results[1])
+    with pytest.raises(RuntimeError, match="device lost"):
+        Inferencer(Fake("cuda:0", fail_at=3), (4, 16, 16), num_output_channels=1, progress=False)(chunk)
