@@ -1,0 +1,41 @@
+"""A vectorised union-find over label pairs (scipy's connected components on the pair graph)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["merge_pairs"]
+
+
+def merge_pairs(labels: np.ndarray, pairs: np.ndarray) -> dict[int, int]:
+    """Map every label to a representative so that labels joined by ``pairs`` share one.
+
+    Parameters
+    ----------
+    labels : ndarray, (N,), every label that exists (0 excluded)
+    pairs : ndarray, (M, 2), labels to join
+
+    Returns
+    -------
+    dict mapping each label to a consecutive id from 1; joined labels map to the same id.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    labels = np.unique(np.asarray(labels, dtype=np.uint64))
+    labels = labels[labels != 0]
+    if pairs.size:
+        pairs = np.asarray(pairs, dtype=np.uint64).reshape(-1, 2)
+        pairs = pairs[(pairs != 0).all(axis=1)]
+    index_a = np.searchsorted(labels, pairs[:, 0]) if pairs.size else np.zeros(0, np.int64)
+    index_b = np.searchsorted(labels, pairs[:, 1]) if pairs.size else np.zeros(0, np.int64)
+    n = len(labels)
+    graph = coo_matrix((np.ones(len(index_a), np.int8), (index_a, index_b)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    # consecutive ids in order of each component's smallest label: deterministic
+    first = np.full(component.max() + 1 if n else 0, n, dtype=np.int64)
+    np.minimum.at(first, component, np.arange(n))
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(1, len(order) + 1)
+    return dict(zip(labels.tolist(), rank[component].tolist()))
