@@ -45,6 +45,7 @@ BUILTIN_OPERATORS: dict[str, str] = {
     "mesh": "mesh", "mesh-manifest": "mesh",
     "skeletonize": "skeletonize",
     "neuroglancer": "neuroglancer",
+    "global-cc-task": "global_cc_task",
 }  # fmt: skip
 
 ENTRY_POINT_GROUP = "chunkflow.operators"

@@ -30,6 +30,8 @@ class Task:
         Set by ``skip-task-by-file`` and friends: later operators leave the task alone.
     lease : object or None
         The queue message this task came from, acknowledged by ``delete-task-in-queue``.
+    params : dict
+        Extra fields of the task message (stage, job) for multi-stage jobs.
     """
 
     bbox: BoundingBox | None = None
@@ -38,6 +40,7 @@ class Task:
     skip: bool = False
     lease: Any = None
     index: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Chunk:
         try:

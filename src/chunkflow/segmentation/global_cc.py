@@ -181,6 +181,24 @@ def _relabel(job: GlobalCCJob, block: BoundingBox) -> None:
     output.write(Chunk(out.astype(output.dtype), block.start, output.voxel_size, "segmentation"))
 
 
+def queue_stages(job: GlobalCCJob) -> list[tuple[str, list[str]]]:
+    """The job as queue stages: message bodies for ``fetch-task ... global-cc-task``."""
+    from chunkflow.queues.messages import encode
+
+    return [
+        (stage, [encode(None if p == "all" else BoundingBox.from_string(p), stage=stage, job=job.to_json())
+                 for p in stage_tasks(job, stage)])  # fmt: skip
+        for stage in STAGES
+    ]
+
+
+def create_output(job: GlobalCCJob) -> None:
+    source = open_volume(job.input_url)
+    create_volume(job.output_url, volume_size=source.bbox.size, voxel_offset=source.bbox.start,
+                  voxel_size=source.voxel_size, dtype="uint32", layer_type="segmentation",
+                  block_size=job.block_size)  # fmt: skip
+
+
 def _run_stage(job_json: str, stage: str, payload: str) -> None:
     run_task(GlobalCCJob.from_json(job_json), stage, payload)
 
@@ -193,23 +211,36 @@ def global_connected_components(
     connectivity: int = 6,
     workers: int = 1,
     work_dir: str | None = None,
+    queue_name: str | None = None,
 ) -> int:
-    """Run all four stages here (``workers`` local processes); returns the number of components."""
-    source = open_volume(input_url)
+    """Run all four stages; returns the number of components.
+
+    Without ``queue_name`` the stage tasks run here in ``workers`` local processes. With it, this
+    is the frontend: each stage is sent to the queue and drained by whatever workers consume it
+    (``chunkflow fetch-task -q QUEUE global-cc-task delete-task-in-queue``) before the next.
+    """
     work_dir = work_dir or f"{output_url.split('://')[-1].rstrip('/')}.cc-work"
     job = GlobalCCJob(input_url, output_url, work_dir, tuple(Vec3.of(block_size)), threshold, connectivity)  # type: ignore[arg-type]
     prepare(job)
-    create_volume(output_url, volume_size=source.bbox.size, voxel_offset=source.bbox.start,
-                  voxel_size=source.voxel_size, dtype="uint32", layer_type="segmentation",
-                  block_size=job.block_size)  # fmt: skip
+    create_output(job)
+    if queue_name is not None:
+        from chunkflow.queues import open_queue
+        from chunkflow.queues.stages import run_stages
+
+        run_stages(open_queue(queue_name), queue_stages(job))
+    else:
+        _run_local(job, workers)
+    mapping = np.load(Path(work_dir, "mapping.npz"))
+    return int(mapping["values"].max()) if len(mapping["values"]) else 0
+
+
+def _run_local(job: GlobalCCJob, workers: int) -> None:
     with ProcessPoolExecutor(max_workers=workers) if workers > 1 else _Inline() as pool:
         for stage in STAGES:
             futures = [pool.submit(_run_stage, job.to_json(), stage, p) for p in stage_tasks(job, stage)]
             for f in futures:
                 f.result()
             log.info("global connected components: stage %s done (%d tasks)", stage, len(futures))
-    mapping = np.load(Path(work_dir, "mapping.npz"))
-    return int(mapping["values"].max()) if len(mapping["values"]) else 0
 
 
 class _Inline:

@@ -1,0 +1,50 @@
+"""``skip-task-by-file`` and ``mark-complete``: resume a run without redoing finished tasks."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from chunkflow.operators._options import name_option
+from chunkflow.pipeline import Stage
+from chunkflow.task import Task
+
+log = logging.getLogger(__name__)
+
+
+def _markers(task: Task, prefix: str, suffix: str):  # type: ignore[no-untyped-def]
+    from chunkflow.errors import InvalidParameterError
+    from chunkflow.queues.markers import DoneMarkers
+
+    if task.bbox is None:
+        raise InvalidParameterError("done markers are named by the task's bounding box; start the chain with generate-tasks or fetch-task")
+    return DoneMarkers(prefix, suffix)
+
+
+@click.command("skip-task-by-file")
+@name_option("skip-task-by-file")
+@click.option("--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/")
+@click.option("--suffix", "-s", default="", help="Marker path after the bbox.")
+def skip_task_by_file(op_name, prefix, suffix) -> Stage:
+    """Skip the rest of the chain (but still acknowledge) when the task's marker exists."""
+
+    def apply(task: Task) -> None:
+        if _markers(task, prefix, suffix).is_done(task.bbox):
+            log.info("task %s already done; skipping", task.bbox)
+            task.skip = True
+
+    return Stage(op_name, apply)
+
+
+@click.command("mark-complete")
+@name_option("mark-complete")
+@click.option("--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/")
+@click.option("--suffix", "-s", default="", help="Marker path after the bbox.")
+def mark_complete(op_name, prefix, suffix) -> Stage:
+    """Create the task's marker (put it after the writes it vouches for)."""
+
+    def apply(task: Task) -> None:
+        _markers(task, prefix, suffix).mark(task.bbox)
+
+    return Stage(op_name, apply)

@@ -1,0 +1,68 @@
+"""Worker operators: ``fetch-task-from-sqs`` (alias ``fetch-task``), ``fetch-task-from-file``,
+``delete-task-in-queue``."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from chunkflow.operators._options import name_option
+from chunkflow.pipeline import Stage
+from chunkflow.task import Task
+
+
+def _fetch_command(command_name: str) -> click.Command:
+    @click.command(command_name)
+    @name_option(command_name)
+    @click.option("--queue-name", "-q", required=True, help="sqs://NAME, NAME, or file:///path.")
+    @click.option("--visibility-timeout", "-v", type=click.FloatRange(min=1), default=1800, show_default=True,
+                  help="Seconds a fetched task stays hidden; extended in the background while it runs.")  # fmt: skip
+    @click.option("--num", "-n", type=int, default=-1, show_default=True, help="Tasks to run; -1 until the queue is empty.")
+    @click.option("--retry-times", "-r", type=click.IntRange(min=0), default=30, show_default=True,
+                  help="Empty polls before the worker exits 0.")  # fmt: skip
+    @click.option("--retry-interval", type=click.FloatRange(min=0), default=1.0, show_default=True)
+    def fetch(op_name, queue_name, visibility_timeout, num, retry_times, retry_interval) -> Stage:
+        """Lease tasks from a queue and run the chain on each; a failed task is released, not deleted."""
+        from chunkflow.queues.worker import Worker
+
+        worker = Worker(queue_name, visibility_timeout, num, retry_times, retry_interval)
+        return Stage(op_name, produce=worker.tasks, on_error=worker.failed)
+
+    return fetch
+
+
+fetch_task_from_sqs = _fetch_command("fetch-task-from-sqs")
+fetch_task = _fetch_command("fetch-task")
+
+
+@click.command("delete-task-in-queue")
+@name_option("delete-task-in-queue")
+def delete_task_in_queue(op_name) -> Stage:
+    """Acknowledge the task: delete its message (put at the end of a worker's chain)."""
+
+    def apply(task: Task) -> None:
+        if task.lease is not None:
+            task.lease.done()
+
+    return Stage(op_name, apply, run_on_skipped=True)
+
+
+@click.command("fetch-task-from-file")
+@name_option("fetch-task-from-file")
+@click.option("--file-path", "-f", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--job-index", "-i", type=int, default=None, help="Line to run (default: $SLURM_ARRAY_TASK_ID).")
+def fetch_task_from_file(op_name, file_path, job_index) -> Stage:
+    """Run the task on line --job-index of a task file (one bbox per line), for Slurm array jobs."""
+    from chunkflow.errors import InvalidParameterError
+    from chunkflow.queues.messages import decode
+
+    def produce():  # type: ignore[no-untyped-def]
+        index = job_index if job_index is not None else int(os.environ.get("SLURM_ARRAY_TASK_ID", "-1"))
+        lines = [line for line in open(file_path).read().splitlines() if line.strip()]
+        if not 0 <= index < len(lines):
+            raise InvalidParameterError(f"job index {index} is outside the {len(lines)} tasks in {file_path}")
+        bbox, params = decode(lines[index])
+        yield Task(bbox=bbox, index=index, params=params)
+
+    return Stage(op_name, produce=produce)

@@ -1,0 +1,40 @@
+"""``generate-tasks``: cut a region into task boxes; queue them, or run them here."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from chunkflow.operators._options import BoundingBoxType, name_option, triple
+from chunkflow.pipeline import Stage
+
+log = logging.getLogger(__name__)
+
+
+@click.command("generate-tasks")
+@name_option("generate-tasks")
+@triple("--roi-start", "-s", signed=True, help="Start of the region of interest")
+@triple("--roi-stop", "-r", signed=True, help="Stop of the region of interest")
+@triple("--roi-size", "-z", help="Size of the region of interest")
+@triple("--chunk-size", "-c", help="Size of each task's box")
+@triple("--grid-size", "-g", help="Number of tasks per axis (ROI size = grid x chunk size)")
+@click.option("--bounding-box", "-b", type=BoundingBoxType(), default=None, help="ROI as z0-z1_y0-y1_x0-x1.")
+@triple("--aligned-block-size", "-a", help="Align task boxes to this storage block grid")
+@click.option("--volume-path", "-v", default=None, help="Take the ROI (and block grid) from this volume.")
+@click.option("--mip", "-m", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--task-index-start", "-i", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--task-index-stop", "-p", type=click.IntRange(min=0), default=None)
+@click.option("--queue-name", "-q", default=None, help="sqs://NAME, NAME or file:///path; else run here.")
+@click.option("--max-receive-count", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Receives before a task goes to the dead-letter queue.")  # fmt: skip
+@click.option("--file-path", "-f", type=click.Path(dir_okay=False), default=None, help="Write the task boxes here.")
+def generate_tasks(op_name, roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_box, aligned_block_size,
+                   volume_path, mip, task_index_start, task_index_stop, queue_name, max_receive_count, file_path) -> Stage:  # fmt: skip
+    """Cut a region of interest into tasks: send them to a queue, or run the rest of the chain on each."""
+    from chunkflow.queues.frontend import plan_tasks, submit_or_yield
+
+    boxes = plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_box, aligned_block_size,
+                       volume_path, mip)  # fmt: skip
+    boxes = boxes[task_index_start:task_index_stop]
+    return Stage(op_name, produce=lambda: submit_or_yield(boxes, queue_name, max_receive_count, file_path))

@@ -1,0 +1,5 @@
+"""Task queues (AWS SQS, local file queue), leases, dead letters and done markers."""
+
+from chunkflow.queues.base import Message, QueueCounts, TaskQueue, open_queue
+
+__all__ = ["Message", "QueueCounts", "TaskQueue", "open_queue"]
