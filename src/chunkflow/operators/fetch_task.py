@@ -19,8 +19,8 @@ def _fetch_command(command_name: str) -> click.Command:
     @click.option("--visibility-timeout", "-v", type=click.FloatRange(min=1), default=1800, show_default=True,
                   help="Seconds a fetched task stays hidden; extended in the background while it runs.")  # fmt: skip
     @click.option("--num", "-n", type=int, default=-1, show_default=True, help="Tasks to run; -1 until the queue is empty.")
-    @click.option("--retry-times", "-r", type=click.IntRange(min=0), default=30, show_default=True,
-                  help="Empty polls before the worker exits 0.")  # fmt: skip
+    @click.option("--retry-times", "-r", type=click.IntRange(min=-1), default=30, show_default=True,
+                  help="Empty polls before the worker exits 0; -1 polls forever.")  # fmt: skip
     @click.option("--retry-interval", type=click.FloatRange(min=0), default=1.0, show_default=True)
     def fetch(op_name, queue_name, visibility_timeout, num, retry_times, retry_interval) -> Stage:
         """Lease tasks from a queue and run the chain on each; a failed task is released, not deleted."""

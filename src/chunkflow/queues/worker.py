@@ -76,7 +76,7 @@ class Worker:
             message = queue.receive(self.visibility_timeout)
             if message is None:
                 empty_polls += 1
-                if empty_polls > self.retry_times:
+                if 0 <= self.retry_times < empty_polls:
                     log.info("queue %s is empty; %d tasks done, %d failed", self.queue_name, self.processed, self.failures)
                     return
                 time.sleep(self.retry_interval)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Run chunkflow workers as a Slurm array: each array task is one worker draining the same queue.
+#
+#   sbatch --array=0-99 deploy/slurm-worker.sh sqs://my-queue
+#
+# Workers exit 0 once the queue has been empty for --retry-times polls, so the array finishes
+# when the work does. Hybrid runs are fine: cloud workers may consume the same queue at once.
+#SBATCH --job-name=chunkflow-worker
+#SBATCH --cpus-per-task=4
+#SBATCH --mem=16G
+#SBATCH --time=24:00:00
+#SBATCH --output=chunkflow-worker-%A_%a.log
+set -euo pipefail
+QUEUE=${1:?usage: sbatch --array=0-N deploy/slurm-worker.sh QUEUE}
+# Point at the project's virtualenv (make test / make demo create it).
+CHUNKFLOW=${CHUNKFLOW:-chunkflow}
+
+exec "$CHUNKFLOW" --log-level info \
+  fetch-task --queue-name "$QUEUE" --visibility-timeout 1800 --retry-times 30 \
+  load-precomputed --volume-path "${INPUT_VOLUME:?set INPUT_VOLUME}" --expand-margin-size 4 64 64 \
+  inference --convnet-model "${MODEL:?set MODEL}" --input-patch-size 20 256 256 --num-output-channels 3 \
+            --output-crop-margin 4 64 64 \
+  save-precomputed --volume-path "${OUTPUT_VOLUME:?set OUTPUT_VOLUME}" \
+  delete-task-in-queue
+
+# Without a queue, a task file and the array index do the same (no AWS needed):
+#   chunkflow generate-tasks -v "$INPUT_VOLUME" -c 64 512 512 -f tasks.txt
+#   sbatch --array=0-$(( $(wc -l < tasks.txt) - 1 )) --wrap \
+#     "chunkflow fetch-task-from-file -f tasks.txt load-precomputed -v $INPUT_VOLUME ... save-precomputed -v $OUTPUT_VOLUME"
