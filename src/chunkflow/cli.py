@@ -44,6 +44,7 @@ BUILTIN_OPERATORS: dict[str, str] = {
     "downsample": "downsample", "downsample-upload": "downsample",
     "mesh": "mesh", "mesh-manifest": "mesh",
     "skeletonize": "skeletonize",
+    "mask": "mask",
     "neuroglancer": "neuroglancer",
     "global-cc-task": "global_cc_task",
 }  # fmt: skip

@@ -17,7 +17,7 @@ def torch():
 def pointwise_model_files(tmp_path_factory, torch):
     """A 1x1x1 conv (3 output channels: a*x+b) as a chunkflow .py + state dict, TorchScript, export and ONNX."""
     root = tmp_path_factory.mktemp("models")
-    source = textwrap.dedent(f"""
+    source = textwrap.dedent("""
         import torch
         class Pointwise(torch.nn.Module):
             def __init__(self):

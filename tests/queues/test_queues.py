@@ -5,9 +5,9 @@ import time
 import pytest
 
 from chunkflow.errors import QueueError
+from chunkflow.geometry import BoundingBox
 from chunkflow.queues import open_queue
 from chunkflow.queues.messages import decode, encode
-from chunkflow.geometry import BoundingBox
 
 
 def test_send_receive_delete(queue_name):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import filecmp
 import os
 import signal
 import subprocess
@@ -164,8 +163,8 @@ def test_staged_global_cc_through_a_queue(tmp_path):
     """Stage n + 1 is sent only when stage n is drained; two workers consume the stages."""
     import cc3d
 
-    from chunkflow.segmentation import evaluate_segmentation
     from chunkflow.datasets import pinky40_labels
+    from chunkflow.segmentation import evaluate_segmentation
 
     labels = pinky40_labels().array[:32, :96, :96]
     prob = Chunk(((labels % 3 == 0) & (labels != 0)).astype(np.float32), layer_type="probability_map")

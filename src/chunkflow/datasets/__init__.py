@@ -4,6 +4,9 @@
 of a dense segmentation of real mouse visual cortex neurons (MICrONS pinky40), the volume that
 ships in the ``fill-voids`` 2.1.2 source distribution. ``load_pinky40_512`` reads the whole
 512^3 volume from a checkout's ``../shared/data`` (benchmarks), where it is available.
+``sample_image()`` is an EM-like image synthesised from the crop (``synthetic_em``), and
+``demo_model()`` the paths of the small 3D U-Net trained on it by ``scripts/train_demo_model.py``
+(data card: ``demo_model()["card"]``, also in the README).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import VolumeNotFoundError
 
-__all__ = ["pinky40_labels", "load_pinky40_512", "PINKY40_VOXEL_SIZE"]
+__all__ = ["pinky40_labels", "sample_image", "demo_model", "load_pinky40_512", "PINKY40_VOXEL_SIZE"]
 
 #: the file does not record a voxel size; pinky40 was imaged at about 4 x 4 x 40 nm (x, y, z)
 PINKY40_VOXEL_SIZE = (40, 4, 4)
@@ -38,6 +41,22 @@ def _crop() -> np.ndarray:
 def pinky40_labels() -> Chunk:
     """Real neuron labels, (128, 256, 256) uint32, ZYX, placed at their offset in the 512^3 volume."""
     return Chunk(_crop().copy(), _CROP_OFFSET, PINKY40_VOXEL_SIZE, "segmentation")
+
+
+def sample_image(seed: int = 0) -> Chunk:
+    """Synthetic EM of :func:`pinky40_labels` (uint8, same box), the demo model's input."""
+    from chunkflow.datasets.synthetic_em import synthesize_em
+
+    labels = pinky40_labels()
+    return labels.with_array(synthesize_em(labels.array, seed=seed), layer_type="image")
+
+
+def demo_model() -> dict[str, Path]:
+    """Paths of the shipped demo model: ``model`` (.py), ``weights`` (.pt state dict), ``onnx``,
+    ``card`` (JSON data card). Input patch (16, 128, 128) or any Z, Y and X divisible by 4."""
+    data = Path(str(resources.files(__package__).joinpath("data")))
+    return {"model": data / "demo_model.py", "weights": data / "demo_model.pt", "onnx": data / "demo_model.onnx",
+            "card": data / "demo_model.json"}  # fmt: skip
 
 
 def load_pinky40_512(path: str | Path | None = None) -> Chunk:

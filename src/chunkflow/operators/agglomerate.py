@@ -28,7 +28,8 @@ _high = click.option("--aff-threshold-high", type=float, default=0.9999, show_de
 def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scoring_function, fragments_output,
                 fragments_input, input_name, output_name) -> Stage:  # fmt: skip
     """Watershed + mean-affinity agglomeration of an affinity map (waterz)."""
-    from chunkflow.segmentation import agglomerate as run, watershed
+    from chunkflow.segmentation import agglomerate as run
+    from chunkflow.segmentation import watershed
     from chunkflow.segmentation.agglomerate import scoring_function as parse_scoring
 
     parse_scoring(scoring_function)  # refuse a bad name before any task runs

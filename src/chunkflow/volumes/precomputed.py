@@ -81,6 +81,23 @@ def create_info(
     return PrecomputedVolume.open(url)
 
 
+def ensure_mips(url: str, stop_mip: int, factor: Vec3Like = (1, 2, 2)) -> list[Vec3]:
+    """Add scales up to ``stop_mip`` (each ``factor`` coarser, ZYX) where the info lacks them;
+    returns the factor between each mip and the next, ZYX."""
+    cv = _cloudvolume()(_normalise_url(url), progress=False)
+    added = False
+    step = Vec3.of(factor)
+    while len(cv.info["scales"]) <= stop_mip:
+        base = Vec3.from_xyz(int(round(r)) for r in cv.info["scales"][0]["resolution"])
+        last = Vec3.from_xyz(int(round(r)) for r in cv.info["scales"][-1]["resolution"])
+        cv.add_scale((last * step // base).xyz)  # cloud-volume's factor is relative to mip 0
+        added = True
+    if added:
+        cv.commit_info()
+    resolutions = [Vec3.from_xyz(int(round(r)) for r in scale["resolution"]) for scale in cv.info["scales"]]
+    return [b // a for a, b in zip(resolutions, resolutions[1:])]
+
+
 class PrecomputedVolume(BlockVolume):
     dtypes = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float32", "float64")
 

@@ -1,0 +1,31 @@
+"""``mask``: zero chunks where a (coarser) mask volume is 0."""
+
+from __future__ import annotations
+
+import click
+
+from chunkflow.operators._options import name_option
+from chunkflow.pipeline import Stage
+from chunkflow.task import Task
+
+
+@click.command("mask")
+@name_option("mask")
+@click.option("--input-chunk-name", "-i", "input_names", default="chunk", show_default=True, help="Comma-separated names.")
+@click.option("--output-chunk-name", "-o", "output_names", default=None, help="Comma-separated (default: in place).")
+@click.option("--volume-path", "-v", required=True, help="Mask volume.")
+@click.option("--mip", "-m", type=click.IntRange(min=0), default=0, show_default=True, help="Mip of the mask to read.")
+@click.option("--inverse/--no-inverse", default=False, help="Zero where the mask is non-zero instead.")
+@click.option("--fill-missing/--no-fill-missing", default=False)
+def mask(op_name, input_names, output_names, volume_path, mip, inverse, fill_missing) -> Stage:
+    """Apply a mask volume (possibly at a coarser mip) to chunks."""
+    from chunkflow.postprocess import apply_mask
+
+    inputs = input_names.split(",")
+    outputs = output_names.split(",") if output_names else inputs
+
+    def apply(task: Task) -> None:
+        for i, o in zip(inputs, outputs):
+            task[o] = apply_mask(task[i], volume_path, mip, inverse, fill_missing)
+
+    return Stage(op_name, apply)

@@ -1,0 +1,37 @@
+"""``chunkflow view URL [URL...]``: browse precomputed volumes (with meshes) in neuroglancer."""
+
+from __future__ import annotations
+
+import threading
+import webbrowser
+
+import click
+
+
+@click.command("view")
+@click.argument("urls", nargs=-1, required=True)
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=9015, show_default=True, help="Viewer port (0: any free port).")
+@click.option("--bind-address", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 exposes it to the network.")
+@click.option("--segments", "-s", default=None, help="Comma-separated ids whose meshes to show (default: the largest meshed objects).")
+@click.option("--browser/--no-browser", default=True, show_default=True, help="Open the link in a web browser.")
+def view(urls, port, bind_address, segments, browser) -> None:
+    """Serve precomputed volumes from disk (or gs://, s3://, https://) in a local neuroglancer viewer.
+
+    Prints the viewer link and serves until stopped (Ctrl-C)."""
+    from chunkflow.viewer.serve import view_volumes
+
+    try:
+        ids = [int(s) for s in segments.split(",") if s.strip()] if segments else None
+    except ValueError:
+        raise click.BadParameter(f"{segments!r} is not a comma-separated list of ids", param_hint="--segments") from None
+    session = view_volumes(urls, port=port, bind_address=bind_address, segments=ids)
+    click.echo(f"neuroglancer viewer: {session.url}", nl=True)
+    click.echo(f"layers: {', '.join(session.layers)}; press Ctrl-C to stop")
+    if browser:
+        webbrowser.open(session.url)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.stop()

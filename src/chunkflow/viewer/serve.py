@@ -1,0 +1,223 @@
+"""A local neuroglancer viewer over precomputed volumes and in-memory chunks.
+
+Two servers run in background threads, both bound to ``bind_address`` (127.0.0.1 by default):
+neuroglancer's own (the client it bundles, so no network is needed, plus its state channel) and a
+small CORS file server for local precomputed directories. cloud-volume stores chunks gzip'ed
+as ``NAME.gz``; the file server answers a request for ``NAME`` with that file and
+``Content-Encoding: gzip``, which is what neuroglancer expects from an HTTP source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chunkflow.chunk import Chunk
+from chunkflow.errors import InvalidParameterError, VolumeNotFoundError
+
+__all__ = ["DataServer", "ViewerSession", "view_volumes", "show_chunks", "VIEWER_TOKEN"]
+
+#: fixed viewer token, so the link is predictable: http://127.0.0.1:PORT/v/chunkflow/
+VIEWER_TOKEN = "chunkflow"
+_REMOTE = ("gs://", "s3://", "http://", "https://")
+
+
+def _make_handler():  # type: ignore[no-untyped-def]
+    import tornado.web
+
+    class Handler(tornado.web.RequestHandler):
+        def initialize(self, root: str) -> None:
+            self.root = os.path.realpath(root)
+
+        def set_default_headers(self) -> None:
+            self.set_header("Access-Control-Allow-Origin", "*")
+            self.set_header("Access-Control-Allow-Headers", "x-requested-with, range")
+            self.set_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+
+        def options(self, path: str) -> None:
+            self.set_status(204)
+
+        def _resolve(self, path: str) -> tuple[str, bool] | None:
+            full = os.path.realpath(os.path.join(self.root, path))
+            if not full.startswith(self.root + os.sep) and full != self.root:
+                return None  # outside the served directory
+            if os.path.isfile(full):
+                return full, False
+            if os.path.isfile(full + ".gz"):
+                return full + ".gz", True
+            return None
+
+        def head(self, path: str) -> None:
+            self.get(path, body=False)
+
+        def get(self, path: str, body: bool = True) -> None:
+            found = self._resolve(path)
+            if found is None:
+                raise tornado.web.HTTPError(404)
+            name, gz = found
+            if gz:
+                self.set_header("Content-Encoding", "gzip")
+            self.set_header("Content-Type", "application/json" if path.endswith("info") else "application/octet-stream")
+            with open(name, "rb") as f:
+                data = f.read()
+            if body:
+                self.write(data)
+            else:
+                self.set_header("Content-Length", str(len(data)))
+
+    return Handler
+
+
+def _server_base():  # type: ignore[no-untyped-def]
+    from neuroglancer.async_util import BackgroundTornadoServer
+
+    return BackgroundTornadoServer
+
+
+class DataServer:
+    """Serves local directories at ``http://ADDRESS:PORT/<name>/`` with CORS, in a background thread."""
+
+    def __new__(cls, directories: dict[str, str], bind_address: str = "127.0.0.1", port: int = 0):  # type: ignore[no-untyped-def]
+        import tornado.httpserver
+        import tornado.netutil
+        import tornado.web
+
+        handler = _make_handler()
+
+        class _Server(_server_base()):  # type: ignore[misc]
+            def __init__(self) -> None:
+                super().__init__(daemon=True)
+
+            def _attempt_to_start_server(self) -> None:
+                routes = [(rf"/{name}/(.*)", handler, {"root": path}) for name, path in directories.items()]
+                self.http_server = tornado.httpserver.HTTPServer(tornado.web.Application(routes))
+                sockets = tornado.netutil.bind_sockets(port=port, address=bind_address)
+                self.http_server.add_sockets(sockets)
+                self.url = f"http://{bind_address}:{sockets[0].getsockname()[1]}"
+
+        return _Server()
+
+
+@dataclass
+class ViewerSession:
+    """A running viewer: ``url`` is the link to open; ``stop()`` shuts both servers down."""
+
+    viewer: Any
+    url: str
+    data_server: Any = None
+    layers: list[str] = field(default_factory=list)
+
+    def stop(self) -> None:
+        import neuroglancer
+
+        if self.data_server is not None:
+            self.data_server.stop()
+        neuroglancer.stop()
+
+
+def _start_neuroglancer(bind_address: str, port: int) -> Any:
+    import neuroglancer
+
+    if port:
+        with socket.socket() as s:  # refuse a busy port with one clear line, not a tornado traceback
+            try:
+                s.bind((bind_address, port))
+            except OSError:
+                raise InvalidParameterError(f"port {port} on {bind_address} is in use; pass another --port") from None
+    neuroglancer.stop()
+    neuroglancer.set_server_bind_address(bind_address, port)
+    return neuroglancer.Viewer(token=VIEWER_TOKEN)
+
+
+def _local_dir(url: str) -> Path:
+    path = Path(url.removeprefix("precomputed://").removeprefix("file://")).expanduser().resolve()
+    if not (path / "info").is_file():
+        raise VolumeNotFoundError(f"no precomputed volume at {url} (no {path / 'info'}); pass a directory with an info file")
+    return path
+
+
+def largest_meshed_segments(path: Path, count: int = 20) -> list[int]:
+    """Ids of the objects with the most mesh data (a cheap proxy for the largest objects)."""
+    info = json.loads((path / "info").read_text())
+    mesh = path / info["mesh"] if info.get("mesh") else None
+    if mesh is None or not mesh.is_dir():
+        return []
+    sizes: dict[int, int] = {}
+    with os.scandir(mesh) as entries:
+        for entry in entries:
+            parts = entry.name.split(":")
+            if len(parts) == 3 and parts[0].isdigit():
+                sizes[int(parts[0])] = sizes.get(int(parts[0]), 0) + entry.stat().st_size
+    return sorted(sizes, key=lambda k: -sizes[k])[:count]
+
+
+def _layer(neuroglancer: Any, source: str, info: dict[str, Any], segments: Sequence[int]) -> Any:
+    if info.get("type") == "segmentation":
+        return neuroglancer.SegmentationLayer(source=source, segments=list(segments))
+    if info.get("num_channels", 1) == 3:  # affinities / RGB
+        shader = "void main() { emitRGB(vec3(toNormalized(getDataValue(0)), toNormalized(getDataValue(1)), toNormalized(getDataValue(2)))); }"
+        if info.get("data_type", "").startswith("float"):
+            shader = "void main() { emitRGB(vec3(getDataValue(0), getDataValue(1), getDataValue(2))); }"
+        return neuroglancer.ImageLayer(source=source, shader=shader)
+    return neuroglancer.ImageLayer(source=source)
+
+
+def view_volumes(
+    urls: Iterable[str], port: int = 0, bind_address: str = "127.0.0.1", segments: Sequence[int] | None = None
+) -> ViewerSession:
+    """Serve precomputed volumes (local paths or ``file://``; ``gs://``, ``s3://``, ``http(s)://``
+    are opened by the browser directly) in a neuroglancer viewer; segmentation layers show the
+    meshes of ``segments`` (default: the largest meshed objects)."""
+    import neuroglancer
+
+    urls = list(urls)
+    if not urls:
+        raise InvalidParameterError("no volume to view; pass one or more precomputed volume paths or URLs")
+    local: dict[str, Path] = {}
+    sources: list[tuple[str, str, dict[str, Any], list[int]]] = []
+    for i, url in enumerate(urls):
+        if url.startswith(_REMOTE):
+            sources.append((url.rstrip("/").rsplit("/", 1)[-1] or f"layer{i}", f"precomputed://{url}", {}, list(segments or ())))
+            continue
+        path = _local_dir(url)
+        name = path.name if path.name not in local else f"{path.name}{i}"
+        local[name] = path
+        info = json.loads((path / "info").read_text())
+        chosen = list(segments) if segments is not None else largest_meshed_segments(path)
+        sources.append((name, "", info, chosen))
+    data = DataServer({n: str(p) for n, p in local.items()}, bind_address) if local else None
+    viewer = _start_neuroglancer(bind_address, port)
+    with viewer.txn() as state:
+        for name, source, info, chosen in sources:
+            src = source or f"precomputed://{data.url}/{name}"
+            state.layers[name] = _layer(neuroglancer, src, info, chosen)
+        state.layout = "4panel"
+    return ViewerSession(viewer, viewer.get_viewer_url(), data, [s[0] for s in sources])
+
+
+def show_chunks(chunks: dict[str, Chunk], port: int = 0, bind_address: str = "127.0.0.1") -> ViewerSession:
+    """Show in-memory chunks (image, maps, segmentations) as neuroglancer layers."""
+    import neuroglancer
+    import numpy as np
+
+    viewer = _start_neuroglancer(bind_address, port)
+    with viewer.txn() as state:
+        for name, chunk in chunks.items():
+            array = chunk.array
+            names = ["z", "y", "x"] if chunk.ndim == 3 else ["c^", "z", "y", "x"]
+            units = ["nm"] * 3 if chunk.ndim == 3 else ["", "nm", "nm", "nm"]
+            scales = list(chunk.voxel_size) if chunk.ndim == 3 else [1, *chunk.voxel_size]
+            offset = list(chunk.voxel_offset) if chunk.ndim == 3 else [0, *chunk.voxel_offset]
+            dims = neuroglancer.CoordinateSpace(names=names, units=units, scales=scales)
+            if chunk.is_segmentation:
+                source = neuroglancer.LocalVolume(np.ascontiguousarray(array), dims, voxel_offset=offset, volume_type="segmentation")
+                state.layers[name] = neuroglancer.SegmentationLayer(source=source)
+            else:
+                source = neuroglancer.LocalVolume(np.ascontiguousarray(array), dims, voxel_offset=offset, volume_type="image")
+                state.layers[name] = neuroglancer.ImageLayer(source=source)
+    return ViewerSession(viewer, viewer.get_viewer_url(), None, list(chunks))
