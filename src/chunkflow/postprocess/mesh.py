@@ -71,7 +71,9 @@ def mesh_chunk(
     if drop:
         labels = fastremap.mask(labels, list(drop), in_place=False)
     mesher = zmesh.Mesher(tuple(size.tolist()))
-    mesher.mesh(np.asfortranarray(labels.T))  # zmesh meshes XYZ
+    # zmesh (1.15) takes a C-ordered ZYX array and returns XYZ vertices scaled by the XYZ voxel size;
+    # tests check the vertices land inside each object's global box
+    mesher.mesh(np.ascontiguousarray(labels))
     offset_nm = np.asarray(chunk.voxel_offset.xyz, dtype=np.float32) * size
     out = mesh_dir(output_path) if output_format == "precomputed" else Path(output_path.removeprefix("file://"))
     out.mkdir(parents=True, exist_ok=True)
@@ -90,7 +92,7 @@ def mesh_chunk(
         else:
             name, data = f"{obj}.obj", mesh.to_obj()
         with atomic_path(out / name) as tmp:
-            tmp.write_bytes(data if isinstance(data, bytes) else data.encode())
+            tmp.write_bytes(data.encode() if isinstance(data, str) else bytes(data))
         meshed.append(int(obj))
     mesher.clear()
     return meshed

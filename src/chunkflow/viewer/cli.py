@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import webbrowser
 
@@ -26,7 +27,10 @@ def view(urls, port, bind_address, segments, browser) -> None:
         raise click.BadParameter(f"{segments!r} is not a comma-separated list of ids", param_hint="--segments") from None
     session = view_volumes(urls, port=port, bind_address=bind_address, segments=ids)
     click.echo(f"neuroglancer viewer: {session.url}", nl=True)
-    click.echo(f"layers: {', '.join(session.layers)}; press Ctrl-C to stop")
+    if session.data_server is not None:
+        click.echo(f"local volumes served at {session.data_server.url}/<layer>/")
+    click.echo(f"layers: {', '.join(session.layers)}; press Ctrl-C to stop", nl=True)
+    sys.stdout.flush()
     if browser:
         webbrowser.open(session.url)
     try:

@@ -167,14 +167,29 @@ def _layer(neuroglancer: Any, source: str, info: dict[str, Any], segments: Seque
     return neuroglancer.ImageLayer(source=source)
 
 
+def _frame(state: Any, infos: list[dict[str, Any]]) -> None:
+    """Centre the view on the first local volume and zoom so it fills the panels."""
+    if not infos:
+        return
+    scale = infos[0]["scales"][0]
+    size, offset, res = scale["size"], scale["voxel_offset"], scale["resolution"]  # XYZ
+    state.position = [o + s / 2 for o, s in zip(offset, size)]
+    extent_nm = max(s * r for s, r in zip(size[:2], res[:2]))
+    state.cross_section_scale = extent_nm * 1e-9 / 450  # metres per screen pixel
+    state.projection_scale = 1.5e-9 * max(s * r for s, r in zip(size, res))  # metres across the 3D view
+
+
 def view_volumes(
     urls: Iterable[str], port: int = 0, bind_address: str = "127.0.0.1", segments: Sequence[int] | None = None
 ) -> ViewerSession:
     """Serve precomputed volumes (local paths or ``file://``; ``gs://``, ``s3://``, ``http(s)://``
     are opened by the browser directly) in a neuroglancer viewer; segmentation layers show the
     meshes of ``segments`` (default: the largest meshed objects)."""
+    import logging
+
     import neuroglancer
 
+    logging.getLogger("tornado.access").setLevel(logging.ERROR)  # a missing skeleton or chunk is a normal 404
     urls = list(urls)
     if not urls:
         raise InvalidParameterError("no volume to view; pass one or more precomputed volume paths or URLs")
@@ -197,6 +212,7 @@ def view_volumes(
             src = source or f"precomputed://{data.url}/{name}"
             state.layers[name] = _layer(neuroglancer, src, info, chosen)
         state.layout = "4panel"
+        _frame(state, [info for _, _, info, _ in sources if info])
     return ViewerSession(viewer, viewer.get_viewer_url(), data, [s[0] for s in sources])
 
 

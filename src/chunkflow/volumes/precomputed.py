@@ -84,7 +84,14 @@ def create_info(
 def ensure_mips(url: str, stop_mip: int, factor: Vec3Like = (1, 2, 2)) -> list[Vec3]:
     """Add scales up to ``stop_mip`` (each ``factor`` coarser, ZYX) where the info lacks them;
     returns the factor between each mip and the next, ZYX."""
-    cv = _cloudvolume()(_normalise_url(url), progress=False)
+    from cloudvolume.exceptions import InfoUnavailableError
+
+    try:
+        cv = _cloudvolume()(_normalise_url(url), progress=False)
+    except InfoUnavailableError:
+        raise VolumeNotFoundError(
+            f"no precomputed volume at {url} (no info file); write mip 0 first (save-precomputed) or create-info"
+        ) from None
     added = False
     step = Vec3.of(factor)
     while len(cv.info["scales"]) <= stop_mip:
