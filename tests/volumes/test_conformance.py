@@ -200,3 +200,17 @@ def test_single_file_formats_refuse_partial_writes(backend, tmp_path):
     part = part.with_array(part.array, voxel_offset=volume.bbox.start)
     with pytest.raises(IncompatibleChunkError, match="holds one chunk"):
         volume.write(part)
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if "zarr" in b.name], ids=lambda b: b.name)
+def test_zarr_data_goes_through_tensorstore_and_zarr_python_reads_it(backend, tmp_path):
+    import zarr
+
+    url = backend.make_url(tmp_path)
+    chunk = sample(backend)
+    save_chunk(url, chunk, block_size=BLOCK, **dict(backend.create))
+    volume = open_volume(url)
+    assert volume._tensorstore() is not None  # the faster library is the one in use
+    np.testing.assert_array_equal(volume.read(chunk.bbox).array, chunk.array)
+    node = zarr.open(volume._path, mode="r")  # what zarr-python (any other reader) sees
+    np.testing.assert_array_equal(np.asarray(node[...]), chunk.array)

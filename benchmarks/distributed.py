@@ -8,17 +8,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 
-# this file is named queue.py: take its folder off sys.path so `import queue` finds the stdlib
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
-_spec = importlib.util.spec_from_file_location("_common", os.path.join(_HERE, "_common.py"))
-_common = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
-_spec.loader.exec_module(_common)  # type: ignore[union-attr]
-emit = _common.emit
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import emit  # noqa: E402
 
 import shutil  # noqa: E402
 import socket  # noqa: E402
