@@ -12,14 +12,14 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import emit  # noqa: E402
-
 import shutil  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+
+from _common import emit  # noqa: E402
 
 from chunkflow.queues import open_queue  # noqa: E402
 

@@ -149,7 +149,7 @@ def test_operators_chain_and_bad_input(tmp_path, seg, capsys):
     save_chunk(str(h5), seg)
     url = f"file://{tmp_path / 'out'}"
     code = main(["load-h5", "-f", str(h5), "-o", "seg", "save-precomputed", "-i", "seg", "-v", url,
-                 "downsample-upload", "-i", "seg", "-v", url, "--stop-mip", "2",
+                 "downsample-upload", "-i", "seg", "-v", url, "--stop-mip", "3",  # exclusive, as in 1.2.0
                  "downsample", "-i", "seg", "-o", "small", "-f", "1", "2", "2",
                  "mesh", "-i", "seg", "-o", url, "--dust-size-threshold", "1000", "mesh-manifest", "-v", url,
                  "skeletonize", "-i", "seg", "-v", url, "--dust-threshold", "5000",

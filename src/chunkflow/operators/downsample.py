@@ -27,14 +27,28 @@ def downsample(op_name, factor, input_name, output_name) -> Stage:
 @click.command("downsample-upload")
 @name_option("downsample-upload")
 @click.option("--volume-path", "-v", required=True, help="Precomputed volume to write the mips into.")
-@click.option("--start-mip", type=click.IntRange(min=0), default=0, show_default=True, help="Mip of the input chunk.")
-@click.option("--stop-mip", type=click.IntRange(min=1), default=3, show_default=True, help="Last mip to write.")
+@triple("--factor", "-f", default=(1, 2, 2), show_default=True,
+        help="Factor between mips, used where the volume's info lacks them")  # fmt: skip
+@click.option("--chunk-mip", "-c", type=click.IntRange(min=0), default=0, show_default=True, help="Mip of the input chunk.")
+@click.option("--start-mip", "-s", type=click.IntRange(min=1), default=None, help="First mip to write (default: chunk mip + 1).")
+@click.option("--stop-mip", "-p", type=click.IntRange(min=2), default=5, show_default=True,
+              help="Stop mip, exclusive as in chunkflow 1.2.0 (5 writes mips up to 4).")  # fmt: skip
+@click.option("--fill-missing/--no-fill-missing", default=True, help="Accepted for chunkflow 1.2.0 command lines; "
+              "the pyramid is computed from the chunk, so nothing is read.")  # fmt: skip
 @input_option()
-def downsample_upload(op_name, volume_path, start_mip, stop_mip, input_name) -> Stage:
+def downsample_upload(op_name, volume_path, factor, chunk_mip, start_mip, stop_mip, fill_missing, input_name) -> Stage:
     """Write the downsampled pyramid of a chunk into a precomputed volume (block-aligned)."""
+    from chunkflow.errors import InvalidParameterError
     from chunkflow.postprocess import downsample_upload as run
 
+    first = chunk_mip + 1 if start_mip is None else start_mip
+    if not chunk_mip < first < stop_mip:
+        raise InvalidParameterError(
+            f"mips to write {first}..{stop_mip - 1} are empty or not above the chunk's mip {chunk_mip}; "
+            "check --chunk-mip, --start-mip and --stop-mip (exclusive)"
+        )
+
     def apply(task: Task) -> None:
-        run(task[input_name], volume_path, start_mip, stop_mip)
+        run(task[input_name], volume_path, chunk_mip, stop_mip - 1, factor=factor, first_mip=first)
 
     return Stage(op_name, apply)

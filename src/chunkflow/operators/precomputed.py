@@ -12,33 +12,44 @@ from chunkflow.task import Task
 @click.command("create-info")
 @name_option("create-info")
 @click.option("--volume-path", "-v", required=True, help="Precomputed URL (file://, gs://, s3://).")
-@triple("--voxel-size", "-s", default=(1, 1, 1), help="Voxel size in nm")
+@triple("--voxel-size", "-s", help="Voxel size in nm (default: the input chunk's, else 1 1 1)")
 @triple("--block-size", "-b", default=(64, 64, 64), help="Storage block size")
-@click.option("--channel-num", "-c", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--channel-num", "-c", type=click.IntRange(min=1), default=None,
+              help="Channels (default: the input chunk's, else 1).")  # fmt: skip
 @click.option("--layer-type", "-t", type=click.Choice(["image", "segmentation", "affinity_map", "probability_map"]),
-              default="image", show_default=True)  # fmt: skip
-@click.option("--data-type", "-d", default="uint8", show_default=True,
+              default=None, help="Layer type (default: the input chunk's, else image).")  # fmt: skip
+@click.option("--data-type", "-d", default=None, help="Data type (default: the input chunk's, else uint8).",
               type=click.Choice(["uint8", "uint16", "uint32", "uint64", "float32", "float64"]))  # fmt: skip
 @click.option("--encoding", "-e", default="raw", show_default=True,
               type=click.Choice(["raw", "compressed_segmentation", "jpeg", "png", "compresso", "crackle"]))  # fmt: skip
-@triple("--voxel-offset", "-o", signed=True, default=(0, 0, 0), help="Global offset of the volume")
+@triple("--voxel-offset", "-o", signed=True, help="Global offset of the volume (default: the input chunk's, else 0)")
 @triple("--volume-size", "-z", help="Volume size (default: the input chunk's)")
 @click.option("--max-mip", "-m", type=click.IntRange(min=0), default=0, show_default=True)
 @triple("--factor", "-f", default=(1, 2, 2), help="Downsampling factor between mips")
 @input_option()
 def create_info(op_name, volume_path, voxel_size, block_size, channel_num, layer_type, data_type, encoding,
                 voxel_offset, volume_size, max_mip, factor, input_name) -> Stage:  # fmt: skip
-    """Create the info file of a precomputed volume (from flags, or shaped like the input chunk)."""
+    """Create the info file of a precomputed volume: from flags, and where the task holds the input
+    chunk, its shape, offset, voxel size, channels, dtype and layer type fill what the flags leave out."""
+    from chunkflow.errors import InvalidParameterError
     from chunkflow.volumes.precomputed import create_info as create
 
     def apply(task: Task) -> None:
-        size, offset = volume_size, voxel_offset
-        if size is None:
-            chunk = task[input_name]
-            size, offset = chunk.bbox.size, chunk.voxel_offset
-        create(volume_path, volume_size=size, voxel_size=voxel_size, voxel_offset=offset, block_size=block_size,
-               num_channels=channel_num, layer_type=layer_type, dtype=data_type, encoding=encoding,
-               max_mip=max_mip, factor=factor)  # fmt: skip
+        chunk = task.chunks.get(input_name)
+        options = {"volume_size": volume_size, "voxel_offset": voxel_offset, "voxel_size": voxel_size,
+                   "num_channels": channel_num, "dtype": data_type, "layer_type": layer_type}  # fmt: skip
+        if chunk is not None:
+            like = {"volume_size": chunk.bbox.size, "voxel_offset": chunk.voxel_offset, "voxel_size": chunk.voxel_size,
+                    "num_channels": chunk.num_channels, "dtype": chunk.dtype.name,
+                    "layer_type": chunk.layer_type if chunk.layer_type != "unknown" else None}  # fmt: skip
+            options = {k: v if v else like[k] for k, v in options.items()}
+        if not options["volume_size"]:
+            raise InvalidParameterError(f"create-info {volume_path}: give --volume-size, or run it after an operator "
+                                        f"that makes the chunk {input_name!r}")  # fmt: skip
+        defaults = {"voxel_offset": (0, 0, 0), "voxel_size": (1, 1, 1), "num_channels": 1, "dtype": "uint8",
+                    "layer_type": "image"}  # fmt: skip
+        options = {k: v if v else defaults.get(k) for k, v in options.items()}
+        create(volume_path, block_size=block_size, encoding=encoding, max_mip=max_mip, factor=factor, **options)
 
     return Stage(op_name, apply)
 

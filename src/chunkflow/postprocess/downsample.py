@@ -37,16 +37,22 @@ def downsample(chunk: Chunk, factor: Vec3Like = (1, 2, 2), num_mips: int = 1) ->
     return out
 
 
-def downsample_upload(chunk: Chunk, volume_path: str, start_mip: int = 0, stop_mip: int = 3) -> None:
-    """Write mips ``start_mip + 1 .. stop_mip`` of ``chunk`` (which is at ``start_mip``) into a
-    precomputed volume, adding the scales to its info when missing. Each mip's box must stay
-    aligned to that mip's storage blocks (true when the chunk covers whole blocks of the top mip)."""
+def downsample_upload(
+    chunk: Chunk, volume_path: str, start_mip: int = 0, stop_mip: int = 3, factor: Vec3Like = (1, 2, 2),
+    first_mip: int | None = None,
+) -> None:  # fmt: skip
+    """Write mips ``first_mip .. stop_mip`` (inclusive; default ``start_mip + 1``) of ``chunk``, which
+    is at ``start_mip``, into a precomputed volume, adding scales (``factor`` apart) to its info where
+    missing. Each mip's box must stay aligned to that mip's storage blocks (true when the chunk covers
+    whole blocks of the top mip, or reaches the volume's edge)."""
     from chunkflow.volumes.precomputed import PrecomputedVolume, ensure_mips
 
-    if stop_mip <= start_mip:
-        raise InvalidParameterError(f"stop mip {stop_mip} must exceed start mip {start_mip}")
-    factors = ensure_mips(volume_path, stop_mip)
+    first = start_mip + 1 if first_mip is None else first_mip
+    if stop_mip <= start_mip or not start_mip < first <= stop_mip:
+        raise InvalidParameterError(f"mips {first}..{stop_mip} to write must lie above the chunk's mip {start_mip}")
+    factors = ensure_mips(volume_path, stop_mip, factor)
     current = chunk
     for mip in range(start_mip + 1, stop_mip + 1):
         (current,) = downsample(current, factors[mip - 1], 1)
-        PrecomputedVolume.open(volume_path, mip=mip).write(current)
+        if mip >= first:
+            PrecomputedVolume.open(volume_path, mip=mip).write(current)

@@ -98,14 +98,16 @@ def mesh_chunk(
     return meshed
 
 
-def write_manifests(volume_path: str, prefix: str = "") -> int:
-    """Write ``<id>:0`` manifests listing every fragment ``<id>:0:*`` (whose id starts with ``prefix``)."""
+def write_manifests(volume_path: str, prefix: str = "", ids: list[int] | None = None) -> int:
+    """Write ``<id>:0`` manifests listing every fragment ``<id>:0:*`` (of ids starting with ``prefix``,
+    or of ``ids`` only)."""
     directory = mesh_dir(volume_path)
+    wanted = None if ids is None else {str(i) for i in ids}
     fragments: dict[str, list[str]] = defaultdict(list)
     with os.scandir(directory) as entries:
         for entry in entries:
             parts = entry.name.split(":")
-            if len(parts) == 3 and parts[1] == "0" and parts[0].startswith(prefix):
+            if len(parts) == 3 and parts[1] == "0" and parts[0].startswith(prefix) and (wanted is None or parts[0] in wanted):
                 fragments[parts[0]].append(entry.name)
     for obj, names in fragments.items():
         with atomic_path(directory / f"{obj}:0") as tmp:
