@@ -76,3 +76,10 @@ def paired_ratio(ours: Callable[[], Any], bare: Callable[[], Any], repeat: int =
 
 def emit(**record: Any) -> None:
     print(json.dumps(record), flush=True)
+
+
+# benchmarks/queue.py is named after its issue; with this folder on sys.path it would shadow the
+# stdlib `queue` (concurrent.futures imports it). Every script imports this module first: from here
+# on, imports resolve without this folder.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
