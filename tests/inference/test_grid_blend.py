@@ -135,3 +135,19 @@ def test_threaded_pipeline_equals_inline_and_propagates_errors():
     np.testing.assert_array_equal(results[0], results[1])
     with pytest.raises(RuntimeError, match="device lost"):
         Inferencer(Fake("cuda:0", fail_at=3), (4, 16, 16), num_output_channels=1, progress=False)(chunk)
+
+
+def test_memory_mapped_output_buffer_equals_in_memory_and_leaves_no_file(tmp_path):
+    array = np.random.default_rng(2).random((20, 70, 90), dtype=np.float32)
+    chunk = Chunk(array, (0, 0, 0))
+    kwargs = dict(output_patch_overlap=(2, 8, 8), num_output_channels=3, progress=False)
+    in_memory = Inferencer(IdentityEngine(3), (8, 32, 32), **kwargs)(chunk)
+    mapped = Inferencer(IdentityEngine(3), (8, 32, 32), output_buffer_dir=str(tmp_path), **kwargs)(chunk)
+    base = mapped.array
+    while base is not None and not isinstance(base, np.memmap):
+        base = getattr(base, "base", None)
+    assert isinstance(base, np.memmap) and mapped.bbox == in_memory.bbox  # file-backed, not a copy
+    np.testing.assert_array_equal(mapped.array, in_memory.array)
+    assert list(tmp_path.iterdir()) == []  # the buffer's file is unlinked from the start
+    with pytest.raises(InvalidParameterError, match="does not exist"):
+        Inferencer(IdentityEngine(3), (8, 32, 32), output_buffer_dir=str(tmp_path / "no"), **kwargs)(chunk)

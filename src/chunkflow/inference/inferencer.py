@@ -59,6 +59,9 @@ class Inferencer:
     dtype: str = "float32"
     output_layer_type: str | None = None
     progress: bool = True
+    #: memory-map the output buffer in an (unlinked) file under this directory, for outputs larger
+    #: than RAM; the OS pages finished regions out. None: an in-memory buffer.
+    output_buffer_dir: str | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -101,7 +104,7 @@ class Inferencer:
             normalised_weights(starts, o, length, self.bump, stride, self.mask_output_chunk)
             for starts, o, length, stride in zip(grid.starts, grid.output_patch_size, region, grid.stride)
         ]
-        output = populated_zeros((self.num_output_channels, *out_shape), np.float32)
+        output = self._output_buffer((self.num_output_channels, *out_shape))
         array = chunk.array if chunk.ndim == 4 else chunk.array[np.newaxis]
         for starts, prediction in self._predictions(array, grid):
             for start, patch in zip(starts, prediction):
@@ -109,6 +112,23 @@ class Inferencer:
         result = output if self.dtype == "float32" else output.astype(self.dtype)
         offset = chunk.voxel_offset + grid.margin + crop
         return Chunk(result, offset, chunk.voxel_size, self.output_layer_type)  # type: ignore[arg-type]
+
+    def _output_buffer(self, shape: tuple[int, ...]) -> np.ndarray:
+        if self.output_buffer_dir is None:
+            return populated_zeros(shape, np.float32)
+        import os
+        import tempfile
+
+        if not os.path.isdir(self.output_buffer_dir):
+            raise InvalidParameterError(f"output buffer directory {self.output_buffer_dir!r} does not exist; create it first")
+        nbytes = int(np.prod(shape)) * 4
+        with tempfile.TemporaryFile(dir=self.output_buffer_dir, prefix="chunkflow-output-") as f:  # gone on close
+            try:
+                f.truncate(nbytes)  # sparse: reads as zeros, no disk used until written
+            except OSError as exc:
+                raise InvalidParameterError(f"cannot make a {nbytes / 2**30:.1f} GiB output buffer in "
+                                            f"{self.output_buffer_dir!r}: {exc.strerror}") from None  # fmt: skip
+            return np.memmap(f, dtype=np.float32, mode="r+", shape=shape)
 
     def _check_input(self, chunk: Chunk) -> None:
         if chunk.dtype.name not in INPUT_DTYPES:

@@ -33,11 +33,14 @@ from chunkflow.task import Task
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True)
 @click.option("--output-layer-type", type=click.Choice(["affinity_map", "probability_map"]), default=None,
               help="Default: affinity_map for 3 output channels, else probability_map.")  # fmt: skip
+@click.option("--output-buffer-dir", type=click.Path(file_okay=False), default=None,
+              help="Memory-map the output buffer in a temporary file here, for outputs larger than RAM.")  # fmt: skip
 @input_option()
 @output_option()
 def inference(op_name, convnet_model, convnet_weight_path, input_patch_size, output_patch_size, output_patch_overlap,
               output_crop_margin, patch_num, num_input_channels, num_output_channels, dtype, framework, batch_size,
-              bump, mask_output_chunk, augment, device, precision, output_layer_type, input_name, output_name) -> Stage:  # fmt: skip
+              bump, mask_output_chunk, augment, device, precision, output_layer_type, output_buffer_dir, input_name,
+              output_name) -> Stage:  # fmt: skip
     """Run ConvNet inference over a chunk of any size with blended patch overlaps."""
     from chunkflow.inference import Inferencer, make_engine
 
@@ -45,7 +48,7 @@ def inference(op_name, convnet_model, convnet_weight_path, input_patch_size, out
     inferencer = Inferencer(
         engine, input_patch_size, output_patch_size, output_patch_overlap, output_crop_margin, patch_num,
         num_input_channels, num_output_channels, batch_size, bump, mask_output_chunk, augment, dtype,
-        output_layer_type,
+        output_layer_type, output_buffer_dir=output_buffer_dir,
     )  # fmt: skip
 
     def apply(task: Task) -> None:
