@@ -44,7 +44,7 @@ BUILTIN_OPERATORS: dict[str, str] = {
     "skip-task-by-file": "done_markers", "mark-complete": "done_markers",
     "downsample": "downsample", "downsample-upload": "downsample",
     "mesh": "mesh", "mesh-manifest": "mesh",
-    "skeletonize": "skeletonize",
+    "skeletonize": "skeletonize", "aggregate-skeleton-fragments": "skeletonize",
     "mask": "mask",
     "neuroglancer": "neuroglancer",
     "global-cc-task": "global_cc_task",

@@ -14,6 +14,7 @@ from chunkflow.datasets import pinky40_labels
 from chunkflow.datasets.synthetic_em import synthesize_em
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
 from chunkflow.postprocess import (
+    aggregate_fragments,
     apply_mask,
     downsample,
     downsample_upload,
@@ -120,16 +121,29 @@ def test_mesh_formats_and_bad_input(tmp_path, seg):
         mesh_chunk(seg, str(tmp_path / "x"), "stl")
 
 
-def test_skeletons_read_with_cloudvolume(tmp_path, seg):
-    url = f"file://{tmp_path / 'seg'}"
-    save_chunk(url, seg)
-    ids = skeletonize_chunk(seg, url, dust_threshold=2000)
-    assert ids
-    skeleton = CloudVolume(url, progress=False).skeleton.get(ids[0])
-    assert len(skeleton.vertices) > 10 and len(skeleton.edges) > 0
-    zz, yy, xx = np.nonzero(seg.array == ids[0])
+def test_skeletons_chunked_and_merged_match_whole(tmp_path, seg):
+    whole_url, chunked_url = f"file://{tmp_path / 'whole'}", f"file://{tmp_path / 'chunked'}"
+    save_chunk(whole_url, seg)
+    save_chunk(chunked_url, seg)
+    ids = skeletonize_chunk(seg, whole_url, dust_threshold=2000)
+    assert ids and aggregate_fragments(whole_url) == len(ids)
+    for box in seg.bbox.split((32, 64, 128)):  # two chunks along y
+        skeletonize_chunk(seg.cutout(box), chunked_url, dust_threshold=0)
+    fragments = list((tmp_path / "chunked" / "skeletons" / "fragments").iterdir())
+    assert aggregate_fragments(chunked_url) > 0
+    whole, chunked = CloudVolume(whole_url, progress=False), CloudVolume(chunked_url, progress=False)
+    ids_counts = np.unique(seg.array, return_counts=True)
+    biggest = int(ids_counts[0][np.argmax(ids_counts[1])])
+    assert sum(f.name.startswith(f"{biggest}:") for f in fragments) == 2  # it crosses the chunk face
+    a, b = whole.skeleton.get(biggest), chunked.skeleton.get(biggest)
+    assert len(b.edges) > 0 and 0.7 < b.cable_length() / a.cable_length() < 1.3
+    zz, yy, xx = np.nonzero(seg.array == biggest)
     lo = (np.array([xx.min(), yy.min(), zz.min()]) + seg.voxel_offset.xyz) * seg.voxel_size.xyz
-    assert (skeleton.vertices.min(axis=0) >= lo - 40).all()
+    hi = (np.array([xx.max(), yy.max(), zz.max()]) + 1 + np.array(seg.voxel_offset.xyz)) * seg.voxel_size.xyz
+    assert (b.vertices.min(axis=0) >= lo - 40).all() and (b.vertices.max(axis=0) <= hi + 40).all()
+    # the merged skeleton spans both chunks
+    middle_nm = (seg.voxel_offset.y + 64) * seg.voxel_size.y
+    assert b.vertices[:, 1].min() < middle_nm < b.vertices[:, 1].max()
 
 
 def test_mask_at_coarser_mip(tmp_path, image):
@@ -152,13 +166,14 @@ def test_operators_chain_and_bad_input(tmp_path, seg, capsys):
                  "downsample-upload", "-i", "seg", "-v", url, "--stop-mip", "3",  # exclusive, as in 1.2.0
                  "downsample", "-i", "seg", "-o", "small", "-f", "1", "2", "2",
                  "mesh", "-i", "seg", "-o", url, "--dust-size-threshold", "1000", "mesh-manifest", "-v", url,
-                 "skeletonize", "-i", "seg", "-v", url, "--dust-threshold", "5000",
+                 "skeletonize", "-i", "seg", "-v", url, "--dust-threshold", "5000", "--aggregate",
                  "mask", "-i", "seg", "-o", "masked", "-v", url, "-m", "2"])  # fmt: skip
     assert code == 0, capsys.readouterr().err
     assert "mesh manifests" in capsys.readouterr().out
     assert len(CloudVolume(url, progress=False).info["scales"]) == 3
     assert any(p.name.endswith(":0") for p in (tmp_path / "out" / "mesh").iterdir())
     assert (tmp_path / "out" / "skeletons" / "info").exists()
+    assert any(p.is_file() and p.name.isdigit() for p in (tmp_path / "out" / "skeletons").iterdir())
     code = main(["load-h5", "-f", str(h5), "downsample-upload", "-v", f"file://{tmp_path / 'none'}"])
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "no precomputed volume" in err

@@ -1,4 +1,4 @@
-"""``skeletonize``: precomputed skeletons of a segmentation chunk (kimimaro)."""
+"""``skeletonize`` and ``aggregate-skeleton-fragments``: precomputed skeletons (kimimaro)."""
 
 from __future__ import annotations
 
@@ -18,14 +18,33 @@ from chunkflow.task import Task
 @click.option("--dust-threshold", "-d", type=click.IntRange(min=0), default=1000, show_default=True)
 @click.option("--scale", type=float, default=4.0, show_default=True, help="TEASAR invalidation scale.")
 @click.option("--const", type=float, default=500.0, show_default=True, help="TEASAR invalidation constant (nm).")
-def skeletonize(op_name, input_name, volume_path, voxel_size, dust_threshold, scale, const) -> Stage:
-    """Skeletonise every object of a segmentation chunk."""
-    from chunkflow.postprocess import skeletonize_chunk
+@click.option("--aggregate/--no-aggregate", default=False, show_default=True,
+              help="Also merge the fragments of this chunk's objects (one-chunk runs; else aggregate-skeleton-fragments).")  # fmt: skip
+def skeletonize(op_name, input_name, volume_path, voxel_size, dust_threshold, scale, const, aggregate) -> Stage:
+    """Skeletonise every object of a segmentation chunk into per-chunk fragments."""
+    from chunkflow.postprocess import aggregate_fragments, skeletonize_chunk
 
     def apply(task: Task) -> None:
         chunk = task[input_name]
         if voxel_size:
             chunk = chunk.with_array(chunk.array, voxel_size=voxel_size)
-        skeletonize_chunk(chunk, volume_path, dust_threshold, scale, const)
+        ids = skeletonize_chunk(chunk, volume_path, dust_threshold, scale, const)
+        if aggregate:
+            aggregate_fragments(volume_path, ids=ids)
+
+    return Stage(op_name, apply)
+
+
+@click.command("aggregate-skeleton-fragments")
+@name_option("aggregate-skeleton-fragments")
+@click.option("--volume-path", "--output-path", "-v", "volume_path", required=True,
+              help="Volume whose skeletons/fragments to merge into skeletons/<id>.")  # fmt: skip
+@click.option("--prefix", "-p", default="", help="Only ids starting with this (to split the work).")
+def aggregate_skeleton_fragments(op_name, volume_path, prefix) -> Stage:
+    """Merge skeleton fragments of every object across chunks (after all skeletonize tasks)."""
+    from chunkflow.postprocess import aggregate_fragments
+
+    def apply(task: Task) -> None:
+        click.echo(f"merged the skeletons of {aggregate_fragments(volume_path, prefix)} objects")
 
     return Stage(op_name, apply)

@@ -1,9 +1,17 @@
-"""Skeletons of segmentation chunks with kimimaro, written as precomputed skeletons
-(``<volume>/skeletons/<id>``, readable by cloud-volume and neuroglancer)."""
+"""Skeletons of segmentation chunks with kimimaro, as precomputed skeletons (readable by
+cloud-volume and neuroglancer).
+
+Like meshes, skeletons are made chunk by chunk: ``skeletonize`` writes one fragment per object per
+chunk (``<volume>/skeletons/fragments/<id>:<bbox>``), so parallel workers never write the same file;
+``aggregate-skeleton-fragments`` (``aggregate_fragments``) then merges every object's fragments into
+``<volume>/skeletons/<id>``, joining the pieces where they meet at chunk faces.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +20,15 @@ from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError
 from chunkflow.volumes.base import atomic_path
 
-__all__ = ["skeletonize_chunk"]
+__all__ = ["skeletonize_chunk", "aggregate_fragments", "skeleton_dir"]
 
 _SKELETON_INFO = {"@type": "neuroglancer_skeletons", "transform": [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0],
                   "vertex_attributes": [{"id": "radius", "data_type": "float32", "num_components": 1}],
                   "spatial_index": None}  # fmt: skip
 
 
-def skeletonize_chunk(chunk: Chunk, volume_path: str, dust_threshold: int = 1000, scale: float = 4.0,
-                      const: float = 500.0) -> list[int]:  # fmt: skip
-    """Skeletonise every object of ``chunk`` larger than ``dust_threshold`` voxels; returns their ids."""
-    import kimimaro
-
-    if chunk.ndim != 3 or chunk.dtype.kind not in "ui":
-        raise IncompatibleChunkError(f"skeletons need 3D integer labels; got {chunk.dtype} with shape {chunk.shape}")
+def skeleton_dir(volume_path: str) -> Path:
+    """``<volume>/skeletons``, declared in the volume's info (a plain directory is used as the volume)."""
     root = Path(volume_path.removeprefix("file://"))
     info_path = root / "info"
     if info_path.exists():
@@ -35,10 +38,22 @@ def skeletonize_chunk(chunk: Chunk, volume_path: str, dust_threshold: int = 1000
             with atomic_path(info_path) as tmp:
                 tmp.write_text(json.dumps(info))
     directory = root / "skeletons"
-    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "fragments").mkdir(parents=True, exist_ok=True)
     if not (directory / "info").exists():
         with atomic_path(directory / "info") as tmp:
             tmp.write_text(json.dumps(_SKELETON_INFO))
+    return directory
+
+
+def skeletonize_chunk(chunk: Chunk, volume_path: str, dust_threshold: int = 1000, scale: float = 4.0,
+                      const: float = 500.0) -> list[int]:  # fmt: skip
+    """Skeletonise every object of ``chunk`` larger than ``dust_threshold`` voxels into fragments;
+    returns their ids. Vertices are in global nanometres."""
+    import kimimaro
+
+    if chunk.ndim != 3 or chunk.dtype.kind not in "ui":
+        raise IncompatibleChunkError(f"skeletons need 3D integer labels; got {chunk.dtype} with shape {chunk.shape}")
+    directory = skeleton_dir(volume_path) / "fragments"
     skeletons = kimimaro.skeletonize(
         np.asfortranarray(chunk.array.T), teasar_params={"scale": scale, "const": const},
         anisotropy=chunk.voxel_size.xyz, dust_threshold=dust_threshold, progress=False, parallel=1,
@@ -47,6 +62,28 @@ def skeletonize_chunk(chunk: Chunk, volume_path: str, dust_threshold: int = 1000
     for obj, skeleton in skeletons.items():
         skeleton.vertices += offset_nm
         skeleton.id = obj
-        with atomic_path(directory / str(obj)) as tmp:
+        with atomic_path(directory / f"{obj}:{chunk.bbox}") as tmp:
             tmp.write_bytes(skeleton.to_precomputed())
     return sorted(int(k) for k in skeletons)
+
+
+def aggregate_fragments(volume_path: str, prefix: str = "", ids: list[int] | None = None) -> int:
+    """Merge the fragments of every object (whose id starts with ``prefix``, or in ``ids``) into
+    ``skeletons/<id>``; vertices shared by two fragments are fused. Returns the number of objects."""
+    from cloudvolume import Skeleton
+
+    directory = skeleton_dir(volume_path)
+    wanted = None if ids is None else {str(i) for i in ids}
+    fragments: dict[str, list[Path]] = defaultdict(list)
+    with os.scandir(directory / "fragments") as entries:
+        for entry in entries:
+            obj = entry.name.split(":")[0]
+            if ":" in entry.name and obj.startswith(prefix) and (wanted is None or obj in wanted):
+                fragments[obj].append(Path(entry.path))
+    for obj, paths in fragments.items():
+        parts = [Skeleton.from_precomputed(p.read_bytes(), segid=int(obj)) for p in sorted(paths)]
+        merged = Skeleton.simple_merge(parts).consolidate() if len(parts) > 1 else parts[0]
+        merged.id = int(obj)
+        with atomic_path(directory / obj) as tmp:
+            tmp.write_bytes(merged.to_precomputed())
+    return len(fragments)
