@@ -69,6 +69,19 @@ def test_global_cc_equals_whole_volume_cc3d(probability, tmp_path, connectivity,
     assert evaluate_segmentation(got, Chunk(whole.astype(np.uint32), got.voxel_offset)).adapted_rand_error == 0
 
 
+def test_global_cc_two_worker_processes_after_tensorstore_io_in_this_process(probability, tmp_path):
+    """Zarr data goes through tensorstore, whose threads a forked child would inherit broken: the
+    worker pool must not fork."""
+    src = f"zarr://{tmp_path}/prob"
+    create_volume(src, like=probability, block_size=(16, 32, 32)).write(probability)  # tensorstore now runs here
+    count = global_connected_components(src, f"zarr://{tmp_path}/cc", (32, 64, 64), 0.5, 26, workers=2,
+                                        work_dir=str(tmp_path / "work"))  # fmt: skip
+    whole = cc3d.connected_components(probability.array > 0.5, connectivity=26)
+    assert count == whole.max()
+    got = open_volume(f"zarr://{tmp_path}/cc").read()
+    assert evaluate_segmentation(got, Chunk(whole.astype(np.uint32), got.voxel_offset)).adapted_rand_error == 0
+
+
 def test_global_cc_cli_with_two_workers(probability, tmp_path, run_cli):
     src = f"file://{tmp_path}/prob"
     create_volume(src, like=probability, block_size=(16, 32, 32)).write(probability)

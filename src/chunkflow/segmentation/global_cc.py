@@ -235,7 +235,11 @@ def global_connected_components(
 
 
 def _run_local(job: GlobalCCJob, workers: int) -> None:
-    with ProcessPoolExecutor(max_workers=workers) if workers > 1 else _Inline() as pool:
+    import multiprocessing
+
+    # spawn, not fork: tensorstore and torch run threads that a forked child would inherit broken
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) if workers > 1 else _Inline() as pool:
         for stage in STAGES:
             futures = [pool.submit(_run_stage, job.to_json(), stage, p) for p in stage_tasks(job, stage)]
             for f in futures:
