@@ -237,8 +237,10 @@ def global_connected_components(
 def _run_local(job: GlobalCCJob, workers: int) -> None:
     import multiprocessing
 
-    # spawn, not fork: tensorstore and torch run threads that a forked child would inherit broken
-    context = multiprocessing.get_context("spawn")
+    # forkserver, not fork: tensorstore and torch run threads that a forked child would inherit broken;
+    # the server process starts clean and forks workers with the modules below already imported
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["chunkflow.segmentation.global_cc", "cc3d", "numpy"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) if workers > 1 else _Inline() as pool:
         for stage in STAGES:
             futures = [pool.submit(_run_stage, job.to_json(), stage, p) for p in stage_tasks(job, stage)]
