@@ -35,10 +35,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def volumes(tmp_path_factory) -> tuple[Path, Path]:
-    """Image and segmentation (2 mips, meshes) of 32x128x128 voxels of real neurons."""
+    """Image and segmentation (2 mips, meshes) of 32x256x256 voxels of real neurons."""
     root = tmp_path_factory.mktemp("ng")
     labels = pinky40_labels()
-    box = BoundingBox.from_string("192-224_128-256_128-256")
+    box = BoundingBox.from_string("192-224_128-384_128-384")
     seg = labels.cutout(box).with_array(np.ascontiguousarray(labels.cutout(box).array))
     image = seg.with_array(synthesize_em(seg.array), layer_type="image")
     for name, chunk in (("image", image), ("seg", seg)):
@@ -76,7 +76,7 @@ def test_view_prints_link_serves_volumes_and_stops(volumes):
         info = urllib.request.urlopen(f"{data}seg/info", timeout=10)
         assert info.headers["Access-Control-Allow-Origin"] == "*"
         # cloud-volume's gzip'ed chunk NAME.gz is served as NAME with Content-Encoding: gzip
-        chunk = next(p for p in (volumes[1] / "4_4_40").iterdir()).name.removesuffix(".gz")
+        chunk = next(p for p in (volumes[1] / "4_4_40").iterdir() if p.name.endswith(".gz")).name.removesuffix(".gz")
         request = urllib.request.Request(f"{data}seg/4_4_40/{chunk}", headers={"Accept-Encoding": "gzip"})
         assert urllib.request.urlopen(request, timeout=10).headers["Content-Encoding"] == "gzip"
         with pytest.raises(urllib.error.HTTPError, match="404"):

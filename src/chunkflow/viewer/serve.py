@@ -176,7 +176,7 @@ def _frame(state: Any, infos: list[dict[str, Any]]) -> None:
     state.position = [o + s / 2 for o, s in zip(offset, size)]
     extent_nm = max(s * r for s, r in zip(size[:2], res[:2]))
     state.cross_section_scale = extent_nm * 1e-9 / 450  # metres per screen pixel
-    state.projection_scale = 0.6e-9 * max(s * r for s, r in zip(size, res))  # metres across the 3D view
+    state.projection_scale = 3e-9 * extent_nm  # metres across the 3D view, which looks down z
 
 
 def view_volumes(
