@@ -41,6 +41,34 @@ def test_original_line_runs(line, tmp_path_factory, capsys):
     assert code == 0, capsys.readouterr().err
 
 
+TUTORIAL = [
+    "load-h5 --file-name {tmp}/affs.h5 -o affs agglomerate --threshold 0.7 --aff-threshold-low 0.001 "
+    "--aff-threshold-high 0.9999 -i affs -o seg save-tif -i seg -f {tmp}/seg.tif",
+    "load-tif --file-name {tmp}/gt.tif -o gt load-tif --file-name {tmp}/seg.tif -o seg evaluate-segmentation -g gt -s seg",
+    "load-h5 --file-name {tmp}/affs.h5 -o affs save-precomputed -i affs --volume-path file://{tmp}/affs",
+    "generate-tasks -v file://{tmp}/affs -m 0 -c 32 128 128 -q file://{tmp}/queue",
+    "fetch-task -q file://{tmp}/queue -r 0 load-precomputed -v file://{tmp}/affs -m 0 --fill-missing "
+    "downsample-upload -v file://{tmp}/affs --start-mip 1 --stop-mip 3 delete-task-in-queue",
+]
+
+
+def test_tutorial_lines_run(tmp_path, capsys):
+    """The 1.2.0 tutorial's segmentation, evaluation and distributed downsampling lines."""
+    from chunkflow import Chunk
+    from chunkflow.datasets import pinky40_labels
+    from chunkflow.segmentation import noisy_affinities
+    from chunkflow.volumes import save_chunk
+
+    labels = pinky40_labels().array[:32, :128, :128].copy()
+    save_chunk(str(tmp_path / "affs.h5"), Chunk(noisy_affinities(labels, seed=0), (0, 0, 0), (40, 4, 4), "affinity_map"))
+    save_chunk(str(tmp_path / "gt.tif"), Chunk(labels, (0, 0, 0), (40, 4, 4), "segmentation"))
+    for line in TUTORIAL:
+        assert main(shlex.split(line.format(tmp=tmp_path))) == 0, (line, capsys.readouterr().err)
+    assert "adapted Rand error" in capsys.readouterr().out
+    cv = CloudVolume(f"file://{tmp_path}/affs", mip=2, progress=False)
+    assert cv.num_channels == 3 and np.asarray(cv[:, :, :]).any()
+
+
 def test_results_of_the_original_lines(tmp_path_factory):
     tmp = tmp_path_factory.getbasetemp() / "original"
     if not (tmp / "seg" / "info").exists():

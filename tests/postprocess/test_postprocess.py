@@ -179,3 +179,12 @@ def test_operators_chain_and_bad_input(tmp_path, seg, capsys):
     assert code == 1 and err.count("\n") == 1 and "no precomputed volume" in err
     code = main(["load-h5", "-f", str(h5), "mesh", "-s", "1,x"])
     assert code == 2 and "comma-separated" in capsys.readouterr().err
+
+
+def test_downsample_upload_misaligned_task_says_which_task_size_works(tmp_path, seg):
+    url = f"file://{tmp_path / 'seg'}"
+    save_chunk(url, seg, block_size=(16, 64, 64))
+    part = seg.cutout(BoundingBox.from_string("192-224_128-192_128-192"))  # one block at mip 0, half a block at mip 1
+    with pytest.raises(IncompatibleChunkError, match=r"tasks must be multiples of \(16, 128, 128\)"):
+        downsample_upload(part, url, 0, 1)
+    downsample_upload(seg, url, 0, 1)  # the whole volume reaches its edges at every mip

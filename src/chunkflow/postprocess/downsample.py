@@ -51,8 +51,18 @@ def downsample_upload(
     if stop_mip <= start_mip or not start_mip < first <= stop_mip:
         raise InvalidParameterError(f"mips {first}..{stop_mip} to write must lie above the chunk's mip {start_mip}")
     factors = ensure_mips(volume_path, stop_mip, factor)
-    current = chunk
+    current, total = chunk, Vec3(1, 1, 1)
     for mip in range(start_mip + 1, stop_mip + 1):
         (current,) = downsample(current, factors[mip - 1], 1)
-        if mip >= first:
-            PrecomputedVolume.open(volume_path, mip=mip).write(current)
+        total = total * factors[mip - 1]
+        if mip < first:
+            continue
+        volume = PrecomputedVolume.open(volume_path, mip=mip)
+        try:
+            volume.write(current)
+        except IncompatibleChunkError as exc:
+            need = volume.block_size * total
+            raise IncompatibleChunkError(
+                f"{exc}. For a pyramid up to mip {stop_mip}, tasks must be multiples of {tuple(need)} voxels at mip "
+                f"{start_mip} (block size x {tuple(total)}), e.g. generate-tasks -c {' '.join(map(str, need))}"
+            ) from None
