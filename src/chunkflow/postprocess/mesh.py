@@ -19,6 +19,7 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
 from chunkflow.geometry import Vec3Like
+from chunkflow.postprocess._layout import declare_subdir
 from chunkflow.volumes.base import atomic_path
 
 __all__ = ["mesh_chunk", "write_manifests", "mesh_dir"]
@@ -28,18 +29,7 @@ def mesh_dir(path: str) -> Path:
     """The mesh directory of a precomputed volume (a plain directory path is used as is)."""
     local = Path(path.removeprefix("file://"))
     if (local / "info").exists():
-        info_path = local / "info"
-        info = json.loads(info_path.read_text())
-        if info.get("mesh") != "mesh":
-            info["mesh"] = "mesh"
-            with atomic_path(info_path) as tmp:
-                tmp.write_text(json.dumps(info))
-        directory = local / "mesh"
-        directory.mkdir(exist_ok=True)
-        if not (directory / "info").exists():  # what cloud-volume writes; neuroglancer reads it
-            with atomic_path(directory / "info") as tmp:
-                tmp.write_text(json.dumps({"@type": "neuroglancer_legacy_mesh"}))
-        return directory
+        return declare_subdir(local, "mesh", {"@type": "neuroglancer_legacy_mesh"})
     return local
 
 

@@ -9,7 +9,6 @@ chunk (``<volume>/skeletons/fragments/<id>:<bbox>``), so parallel workers never 
 
 from __future__ import annotations
 
-import json
 import os
 from collections import defaultdict
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError
+from chunkflow.postprocess._layout import declare_subdir
 from chunkflow.volumes.base import atomic_path
 
 __all__ = ["skeletonize_chunk", "aggregate_fragments", "skeleton_dir"]
@@ -29,19 +29,8 @@ _SKELETON_INFO = {"@type": "neuroglancer_skeletons", "transform": [1, 0, 0, 0, 0
 
 def skeleton_dir(volume_path: str) -> Path:
     """``<volume>/skeletons``, declared in the volume's info (a plain directory is used as the volume)."""
-    root = Path(volume_path.removeprefix("file://"))
-    info_path = root / "info"
-    if info_path.exists():
-        info = json.loads(info_path.read_text())
-        if info.get("skeletons") != "skeletons":
-            info["skeletons"] = "skeletons"
-            with atomic_path(info_path) as tmp:
-                tmp.write_text(json.dumps(info))
-    directory = root / "skeletons"
-    (directory / "fragments").mkdir(parents=True, exist_ok=True)
-    if not (directory / "info").exists():
-        with atomic_path(directory / "info") as tmp:
-            tmp.write_text(json.dumps(_SKELETON_INFO))
+    directory = declare_subdir(Path(volume_path.removeprefix("file://")), "skeletons", _SKELETON_INFO)
+    (directory / "fragments").mkdir(exist_ok=True)
     return directory
 
 
