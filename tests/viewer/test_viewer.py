@@ -177,3 +177,23 @@ def test_viewer_in_headless_chromium(volumes):
         driver.quit()
         session.stop()
     assert os.path.getsize(ARTIFACTS / "viewer.png") > 10_000
+
+
+def test_remote_urls_are_passed_to_the_browser(volumes):
+    """gs://, s3:// and http(s):// volumes are opened by neuroglancer itself; here an HTTP one."""
+    from chunkflow.viewer import DataServer, view_volumes
+
+    data = DataServer({"remote": str(volumes[1])})
+    session = view_volumes([f"{data.url}/remote", str(volumes[0])], port=_free_port(), segments=[1, 2])
+    try:
+        state = session.viewer.state.to_json()
+        layers = {layer["name"]: layer for layer in state["layers"]}
+        source = layers["remote"]["source"]
+        source = source[0] if isinstance(source, list) else source
+        source = source["url"] if isinstance(source, dict) else source
+        assert source == f"precomputed://{data.url}/remote"
+        assert layers["image"]["type"] == "image" and session.layers == ["remote", "image"]
+        assert urllib.request.urlopen(f"{data.url}/remote/info", timeout=10).status == 200
+    finally:
+        session.stop()
+        data.stop()
