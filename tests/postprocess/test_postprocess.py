@@ -154,6 +154,9 @@ def test_mask_at_coarser_mip(tmp_path, image):
     assert (out.array[:, 64:, :] == 0).all() and (out.array[:, :64, :] == image.array[:, :64, :]).all()
     inverse = apply_mask(image, f"file://{tmp_path / 'mask'}", inverse=True)
     np.testing.assert_array_equal(inverse.array + out.array, image.array)
+    for box in image.bbox.split((16, 40, 56)):  # chunked (boxes not aligned to the mask's voxels) equals whole
+        np.testing.assert_array_equal(apply_mask(image.cutout(box), f"file://{tmp_path / 'mask'}").array,
+                                      out.cutout(box).array)  # fmt: skip
     odd = Chunk(np.ones((4, 6, 6), np.uint8), (192, 130, 131), (40, 4, 4))  # not aligned to the mask's voxels
     np.testing.assert_array_equal(apply_mask(odd, f"file://{tmp_path / 'mask'}").array, 1)
 

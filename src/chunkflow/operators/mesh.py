@@ -44,13 +44,15 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
     if manifest and output_format != "precomputed":
         raise InvalidParameterError(f"--manifest applies to precomputed meshes, not {output_format}")
 
+    size = voxel_size or None
+
     def apply(task: Task) -> None:
-        size = voxel_size
-        if not size and mip is not None:
+        nonlocal size
+        if size is None and mip is not None:  # read the volume's voxel size once, at the first task
             from chunkflow.volumes.precomputed import PrecomputedVolume
 
             size = tuple(PrecomputedVolume.open(output_path, mip=mip).voxel_size)
-        ids = mesh_chunk(task[input_name], output_path, output_format, size or None, simplification_factor,
+        ids = mesh_chunk(task[input_name], output_path, output_format, size, simplification_factor,
                          max_simplification_error, skip_ids, dust_size_threshold)  # fmt: skip
         if manifest:
             write_manifests(output_path, ids=ids)

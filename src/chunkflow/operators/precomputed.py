@@ -32,24 +32,19 @@ def create_info(op_name, volume_path, voxel_size, block_size, channel_num, layer
     """Create the info file of a precomputed volume: from flags, and where the task holds the input
     chunk, its shape, offset, voxel size, channels, dtype and layer type fill what the flags leave out."""
     from chunkflow.errors import InvalidParameterError
-    from chunkflow.volumes.precomputed import create_info as create
+    from chunkflow.volumes.precomputed import PrecomputedVolume
+
+    given = {"volume_size": volume_size, "voxel_offset": voxel_offset, "voxel_size": voxel_size,
+             "num_channels": channel_num, "dtype": data_type, "layer_type": layer_type}  # fmt: skip
+    given = {k: v for k, v in given.items() if v is not None}
 
     def apply(task: Task) -> None:
         chunk = task.chunks.get(input_name)
-        options = {"volume_size": volume_size, "voxel_offset": voxel_offset, "voxel_size": voxel_size,
-                   "num_channels": channel_num, "dtype": data_type, "layer_type": layer_type}  # fmt: skip
-        if chunk is not None:
-            like = {"volume_size": chunk.bbox.size, "voxel_offset": chunk.voxel_offset, "voxel_size": chunk.voxel_size,
-                    "num_channels": chunk.num_channels, "dtype": chunk.dtype.name,
-                    "layer_type": chunk.layer_type if chunk.layer_type != "unknown" else None}  # fmt: skip
-            options = {k: v if v else like[k] for k, v in options.items()}
-        if not options["volume_size"]:
+        if chunk is None and "volume_size" not in given:
             raise InvalidParameterError(f"create-info {volume_path}: give --volume-size, or run it after an operator "
                                         f"that makes the chunk {input_name!r}")  # fmt: skip
-        defaults = {"voxel_offset": (0, 0, 0), "voxel_size": (1, 1, 1), "num_channels": 1, "dtype": "uint8",
-                    "layer_type": "image"}  # fmt: skip
-        options = {k: v if v else defaults.get(k) for k, v in options.items()}
-        create(volume_path, block_size=block_size, encoding=encoding, max_mip=max_mip, factor=factor, **options)
+        PrecomputedVolume.create(volume_path, like=chunk, block_size=block_size, encoding=encoding, max_mip=max_mip,
+                                 factor=factor, **given)  # fmt: skip
 
     return Stage(op_name, apply)
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,3 +29,22 @@ def declare_subdir(root: Path, key: str, sub_info: dict[str, Any]) -> Path:
         with atomic_path(directory / "info") as tmp:
             tmp.write_text(json.dumps(sub_info))
     return directory
+
+
+#: per-chunk fragment names: meshes ``<id>:0:<bbox>`` (neuroglancer's legacy lod 0), skeletons ``<id>:<bbox>``
+MESH_FRAGMENT = re.compile(r"^(\d+):0:[^:]+$")
+SKELETON_FRAGMENT = re.compile(r"^(\d+):[^:]+$")
+
+
+def fragments_by_id(
+    directory: Path, pattern: re.Pattern[str], prefix: str = "", ids: Iterable[int] | None = None
+) -> dict[str, list[os.DirEntry[str]]]:
+    """The fragment files in ``directory`` grouped by object id (ids starting with ``prefix``, or in ``ids``)."""
+    wanted = None if ids is None else {str(i) for i in ids}
+    groups: dict[str, list[os.DirEntry[str]]] = defaultdict(list)
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            match = pattern.match(entry.name)
+            if match and match.group(1).startswith(prefix) and (wanted is None or match.group(1) in wanted):
+                groups[match.group(1)].append(entry)
+    return groups

@@ -10,8 +10,6 @@ Vertices are in nanometres, in global coordinates. The ``mesh`` operator writes 
 from __future__ import annotations
 
 import json
-import os
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
 from chunkflow.geometry import Vec3Like
-from chunkflow.postprocess._layout import declare_subdir
+from chunkflow.postprocess._layout import MESH_FRAGMENT, declare_subdir, fragments_by_id
 from chunkflow.volumes.base import atomic_path
 
 __all__ = ["mesh_chunk", "write_manifests", "mesh_dir"]
@@ -92,14 +90,8 @@ def write_manifests(volume_path: str, prefix: str = "", ids: list[int] | None = 
     """Write ``<id>:0`` manifests listing every fragment ``<id>:0:*`` (of ids starting with ``prefix``,
     or of ``ids`` only)."""
     directory = mesh_dir(volume_path)
-    wanted = None if ids is None else {str(i) for i in ids}
-    fragments: dict[str, list[str]] = defaultdict(list)
-    with os.scandir(directory) as entries:
-        for entry in entries:
-            parts = entry.name.split(":")
-            if len(parts) == 3 and parts[1] == "0" and parts[0].startswith(prefix) and (wanted is None or parts[0] in wanted):
-                fragments[parts[0]].append(entry.name)
-    for obj, names in fragments.items():
+    fragments = fragments_by_id(directory, MESH_FRAGMENT, prefix, ids)
+    for obj, entries in fragments.items():
         with atomic_path(directory / f"{obj}:0") as tmp:
-            tmp.write_text(json.dumps({"fragments": sorted(names)}))
+            tmp.write_text(json.dumps({"fragments": sorted(e.name for e in entries)}))
     return len(fragments)

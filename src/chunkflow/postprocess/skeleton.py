@@ -9,15 +9,13 @@ chunk (``<volume>/skeletons/fragments/<id>:<bbox>``), so parallel workers never 
 
 from __future__ import annotations
 
-import os
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError
-from chunkflow.postprocess._layout import declare_subdir
+from chunkflow.postprocess._layout import SKELETON_FRAGMENT, declare_subdir, fragments_by_id
 from chunkflow.volumes.base import atomic_path
 
 __all__ = ["skeletonize_chunk", "aggregate_fragments", "skeleton_dir"]
@@ -62,15 +60,9 @@ def aggregate_fragments(volume_path: str, prefix: str = "", ids: list[int] | Non
     from cloudvolume import Skeleton
 
     directory = skeleton_dir(volume_path)
-    wanted = None if ids is None else {str(i) for i in ids}
-    fragments: dict[str, list[Path]] = defaultdict(list)
-    with os.scandir(directory / "fragments") as entries:
-        for entry in entries:
-            obj = entry.name.split(":")[0]
-            if ":" in entry.name and obj.startswith(prefix) and (wanted is None or obj in wanted):
-                fragments[obj].append(Path(entry.path))
-    for obj, paths in fragments.items():
-        parts = [Skeleton.from_precomputed(p.read_bytes(), segid=int(obj)) for p in sorted(paths)]
+    fragments = fragments_by_id(directory / "fragments", SKELETON_FRAGMENT, prefix, ids)
+    for obj, entries in fragments.items():
+        parts = [Skeleton.from_precomputed(Path(p).read_bytes(), segid=int(obj)) for p in sorted(e.path for e in entries)]
         merged = Skeleton.simple_merge(parts).consolidate() if len(parts) > 1 else parts[0]
         merged.id = int(obj)
         with atomic_path(directory / obj) as tmp:

@@ -147,12 +147,9 @@ def largest_meshed_segments(path: Path, count: int = 20) -> list[int]:
     mesh = path / info["mesh"] if info.get("mesh") else None
     if mesh is None or not mesh.is_dir():
         return []
-    sizes: dict[int, int] = {}
-    with os.scandir(mesh) as entries:
-        for entry in entries:
-            parts = entry.name.split(":")
-            if len(parts) == 3 and parts[0].isdigit():
-                sizes[int(parts[0])] = sizes.get(int(parts[0]), 0) + entry.stat().st_size
+    from chunkflow.postprocess._layout import MESH_FRAGMENT, fragments_by_id
+
+    sizes = {int(obj): sum(e.stat().st_size for e in entries) for obj, entries in fragments_by_id(mesh, MESH_FRAGMENT).items()}
     return sorted(sizes, key=lambda k: -sizes[k])[:count]
 
 
@@ -230,10 +227,8 @@ def show_chunks(chunks: dict[str, Chunk], port: int = 0, bind_address: str = "12
             scales = list(chunk.voxel_size) if chunk.ndim == 3 else [1, *chunk.voxel_size]
             offset = list(chunk.voxel_offset) if chunk.ndim == 3 else [0, *chunk.voxel_offset]
             dims = neuroglancer.CoordinateSpace(names=names, units=units, scales=scales)
-            if chunk.is_segmentation:
-                source = neuroglancer.LocalVolume(np.ascontiguousarray(array), dims, voxel_offset=offset, volume_type="segmentation")
-                state.layers[name] = neuroglancer.SegmentationLayer(source=source)
-            else:
-                source = neuroglancer.LocalVolume(np.ascontiguousarray(array), dims, voxel_offset=offset, volume_type="image")
-                state.layers[name] = neuroglancer.ImageLayer(source=source)
+            kind = "segmentation" if chunk.is_segmentation else "image"
+            source = neuroglancer.LocalVolume(np.ascontiguousarray(array), dims, voxel_offset=offset, volume_type=kind)
+            layer = neuroglancer.SegmentationLayer if chunk.is_segmentation else neuroglancer.ImageLayer
+            state.layers[name] = layer(source=source)
     return ViewerSession(viewer, viewer.get_viewer_url(), None, list(chunks))
