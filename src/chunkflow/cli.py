@@ -17,7 +17,7 @@ import click
 
 from chunkflow.errors import ChunkflowError
 
-__all__ = ["main", "cli", "BUILTIN_OPERATORS"]
+__all__ = ["main", "cli", "BUILTIN_OPERATORS", "STANDALONE_COMMANDS"]
 
 # command name -> module under chunkflow.operators defining it (attribute = name with _ for -)
 BUILTIN_OPERATORS: dict[str, str] = {
@@ -82,17 +82,58 @@ def _entry_points() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
+# commands that are not chain operators; each is a click command in a module of chunkflow.commands
+STANDALONE_COMMANDS: dict[str, str] = {
+    "view": "chunkflow.commands.view:view",
+    "queue": "chunkflow.commands.queue:queue",
+    "worker": "chunkflow.commands.queue:worker",
+    "global-connected-components": "chunkflow.commands.global_cc:global_connected_components",
+}
+
+# help sections: (title, names); an operator in none of them is listed under "Other operators"
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Sources (start a chain: load data or produce tasks)", (
+        "create-chunk", "load-h5", "load-tif", "load-npy", "load-png", "load-precomputed", "load-zarr",
+        "generate-tasks", "fetch-task", "fetch-task-from-sqs", "fetch-task-from-file", "create-bbox",
+        "load-json", "load-skeleton", "load-synapses", "load-nrrd",
+    )),
+    ("Transforms (chained operators on named chunks)", (
+        "inference", "agglomerate", "watershed", "connected-components", "threshold", "normalize-intensity",
+        "normalize-contrast", "normalize-section-shang", "clahe", "crop-margin", "mask", "mask-out-objects",
+        "relabel", "downsample", "plugin", "copy-var", "delete-var", "evaluate-segmentation", "skip-task-by-file",
+        "skip-all-zero", "skip-none", "skip-task-by-blocks-in-volume", "channel-voting", "gaussian-filter",
+        "multiply", "quantize", "adjust-bbox", "cleanup", "log-summary", "global-cc-task", "staged-task",
+    )),
+    ("Sinks (write chunks, meshes, skeletons, metadata)", (
+        "save-h5", "save-tif", "save-npy", "save-pngs", "save-precomputed", "save-zarr", "create-info",
+        "downsample-upload", "mesh", "mesh-manifest", "skeletonize", "aggregate-skeleton-fragments",
+        "save-nrrd", "save-points", "save-swc", "save-synapses", "mark-complete", "delete-task-in-queue",
+    )),
+    ("Queues and workers (standalone commands)", ("queue", "worker", "run", "plan")),
+    ("Segmentation jobs (standalone commands)", ("global-connected-components", "agglomerate-volume")),
+    ("Viewing", ("view", "neuroglancer", "napari")),
+)
+
+
 class OperatorGroup(click.Group):
-    """A chained group whose commands are imported on first use."""
+    """The one ``chunkflow`` group: chained operators plus standalone commands, imported on first use.
+
+    A chain is any sequence of operators. A standalone command (``view``, ``queue``, ``worker``,
+    segmentation jobs) must be the only command of its invocation; it runs in a child context of
+    this group, so group options (``-l/--log-level``) and ``-h`` apply to it.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = set(BUILTIN_OPERATORS) | set(_entry_points())
+        names = set(BUILTIN_OPERATORS) | set(STANDALONE_COMMANDS) | set(_entry_points())
         return sorted(n for n in names if self._exists(n))
 
     def _exists(self, name: str) -> bool:
         module = BUILTIN_OPERATORS.get(name)
         if module is None:
-            return True
+            target = STANDALONE_COMMANDS.get(name)
+            if target is None:
+                return True
+            return importlib.util.find_spec(target.split(":")[0]) is not None
         return importlib.util.find_spec(f"chunkflow.operators.{module}") is not None
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
@@ -105,8 +146,105 @@ class OperatorGroup(click.Group):
                     return None
                 raise
             return getattr(mod, name.replace("-", "_"))  # type: ignore[no-any-return]
+        target = STANDALONE_COMMANDS.get(name)
+        if target is not None:
+            module_name, attr = target.split(":")
+            return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
         ep = _entry_points().get(name)
         return ep.load() if ep is not None else None
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Commands by section, with their one-line help, without importing any operator module."""
+        names = self.list_commands(ctx)
+        placed: set[str] = set()
+        for title, members in SECTIONS:
+            rows = [(n, _short_help(n)) for n in members if n in names]
+            placed.update(n for n, _ in rows)
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+        rest = [(n, _short_help(n)) for n in names if n not in placed]
+        if rest:
+            with formatter.section("Other operators"):
+                formatter.write_dl(rest)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        args = [*ctx._protected_args, *ctx.args]
+        if args and args[0] in STANDALONE_COMMANDS:
+            # a standalone command runs alone, as a child of this group (group options already applied)
+            ctx.invoke(self.callback, **ctx.params) if self.callback is not None else None
+            _require_extra(args[0], args[1:])  # PKG (issue 17): a missing extra fails here, before any work
+            command = self.get_command(ctx, args[0])
+            if command is None:
+                ctx.fail(f"No such command {args[0]!r}.")
+            with command.make_context(args[0], args[1:], parent=ctx) as sub_ctx:
+                return command.invoke(sub_ctx)
+        return super().invoke(ctx)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        if name is not None:
+            _require_extra(name, rest)  # PKG (issue 17): a missing extra fails while the chain is parsed
+        return name, command, rest
+
+
+def _require_extra(name: str, args: list[str]) -> None:
+    """PKG (issue 17): one line naming the missing extra and the pip command (``--help`` still works)."""
+    from chunkflow import _extras
+
+    if not _extras.wants_help(args):
+        _extras.require_extra(name)
+
+
+def _short_help(name: str) -> str:
+    """One line per command for ``--help``, read from the module's source without importing it."""
+    target = STANDALONE_COMMANDS.get(name)
+    module = target.split(":")[0] if target else (f"chunkflow.operators.{BUILTIN_OPERATORS[name]}" if name in BUILTIN_OPERATORS else None)
+    if module is None:
+        return ""
+    summary = _command_summaries(module).get(name)
+    if summary is None:  # a command made by a factory function: import its module (operators import lazily)
+        try:
+            command = cli.get_command(click.Context(cli), name)
+        except Exception:  # noqa: BLE001 - help must list every command even if one cannot load
+            command = None
+        summary = command.get_short_help_str(limit=300).rstrip(".") if command is not None else ""
+    return summary
+
+
+_SUMMARY_CACHE: dict[str, dict[str, str]] = {}
+
+
+def _command_summaries(module: str) -> dict[str, str]:
+    """``{command name: first docstring line}`` for the click commands of ``module``, parsed with ``ast``."""
+    if module in _SUMMARY_CACHE:
+        return _SUMMARY_CACHE[module]
+    import ast
+
+    summaries: dict[str, str] = {}
+    spec = importlib.util.find_spec(module)
+    if spec is not None and spec.origin and spec.origin.endswith(".py"):
+        try:
+            with open(spec.origin, encoding="utf-8") as f:
+                tree = ast.parse(f.read())
+        except (OSError, SyntaxError):
+            tree = None
+        for node in ast.walk(tree) if tree is not None else ():
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            name = node.name.replace("_", "-")
+            for deco in node.decorator_list:
+                if isinstance(deco, ast.Call) and deco.args and isinstance(deco.args[0], ast.Constant):
+                    if isinstance(deco.args[0].value, str) and deco.args[0].value.replace("_", "-") == deco.args[0].value:
+                        func = deco.func
+                        attr = getattr(func, "attr", getattr(func, "id", ""))
+                        if attr in ("command", "group"):
+                            name = deco.args[0].value
+            doc = ast.get_docstring(node)
+            if doc:
+                summaries[name] = doc.strip().splitlines()[0].rstrip(".")
+    _SUMMARY_CACHE[module] = summaries
+    return summaries
 
 
 @click.group(cls=OperatorGroup, chain=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -136,33 +274,11 @@ def _run(stages: list[Any], log_level: str) -> None:
         pass
 
 
-# commands that are not chain operators; each is a click command in its own module
-STANDALONE_COMMANDS = {
-    "view": "chunkflow.viewer.cli:view",
-    "queue": "chunkflow.queues.cli:queue",
-    "worker": "chunkflow.queues.cli:worker",
-    "global-connected-components": "chunkflow.segmentation.global_cc_cli:global_connected_components",
-}
-
-
-def _standalone(argv: list[str]) -> click.Command | None:
-    first = next((a for a in argv if not a.startswith("-")), None)
-    if first not in STANDALONE_COMMANDS or argv[0] != first:
-        return None
-    module, attr = STANDALONE_COMMANDS[first].split(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
-
-
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: errors print one line on stderr and exit 1 (2 for usage errors)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    command = _standalone(argv)
     try:
-        if command is not None:
-            logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-            command.main(argv[1:], prog_name=f"chunkflow {argv[0]}", standalone_mode=False)
-        else:
-            cli.main(argv, prog_name="chunkflow", standalone_mode=False)
+        cli.main(argv, prog_name="chunkflow", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:

@@ -3,7 +3,8 @@
 At-least-once delivery: a received message is *leased* for a visibility timeout; a worker
 deletes it only when its task succeeded. A worker that dies loses nothing: the lease runs out
 and the message comes back. After ``max_receive_count`` receives a message moves to the
-dead-letter queue (``NAME-dead-letter``) instead of poisoning the fleet.
+dead-letter queue (SQS: the queue ``NAME-dead-letter``; file queue: the ``dead/`` directory)
+instead of poisoning the fleet; a message that cannot be parsed at all goes there at once.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class Message:
     def extend(self, visibility_timeout: float) -> None:
         assert self.queue is not None
         self.queue.extend(self, visibility_timeout)
+
+    def dead_letter(self) -> None:
+        assert self.queue is not None
+        self.queue.dead_letter(self)
 
 
 @dataclass(frozen=True)
@@ -81,8 +86,17 @@ class TaskQueue(ABC):
     def extend(self, message: Message, visibility_timeout: float) -> None:
         """Keep a lease for another ``visibility_timeout`` seconds from now."""
 
+    def dead_letter(self, message: Message) -> None:
+        """Move a message that can never succeed (malformed) to the dead-letter queue now."""
+        self.release(message)
+
     @abstractmethod
     def counts(self) -> QueueCounts: ...
+
+    def drained(self) -> bool:
+        """Nothing waiting and nothing in flight (a worker may stop)."""
+        counts = self.counts()
+        return counts.waiting == 0 and counts.in_flight == 0
 
     @abstractmethod
     def purge(self) -> None:
@@ -104,9 +118,18 @@ class TaskQueue(ABC):
             time.sleep(poll_s)
 
 
-def open_queue(name: str, max_receive_count: int = 5, create: bool = True) -> TaskQueue:
-    """``file:///path`` is a file queue; ``sqs://NAME`` or a bare ``NAME`` is AWS SQS."""
-    if max_receive_count < 1:
+#: receives before a message is dead-lettered, where the producer did not say
+DEFAULT_MAX_RECEIVE_COUNT = 5
+
+
+def open_queue(name: str, max_receive_count: int | None = None, create: bool = True) -> TaskQueue:
+    """``file:///path`` is a file queue; ``sqs://NAME`` or a bare ``NAME`` is AWS SQS.
+
+    ``max_receive_count`` is set by the producer (``generate-tasks --max-receive-count``) and kept
+    with the queue (SQS: its redrive policy; file queue: ``config.json``); ``None`` keeps what the
+    queue has (default 5).
+    """
+    if max_receive_count is not None and max_receive_count < 1:
         raise QueueError(f"max receive count {max_receive_count} must be at least 1")
     if name.startswith("file://"):
         from chunkflow.queues.file_queue import FileQueue

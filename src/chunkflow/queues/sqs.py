@@ -15,7 +15,7 @@ from itertools import islice
 from typing import Any
 
 from chunkflow.errors import QueueError
-from chunkflow.queues.base import Message, QueueCounts, TaskQueue
+from chunkflow.queues.base import DEFAULT_MAX_RECEIVE_COUNT, Message, QueueCounts, TaskQueue
 
 __all__ = ["SQSQueue"]
 
@@ -37,32 +37,42 @@ def _client() -> Any:
 def _explain(exc: BaseException, name: str) -> QueueError:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+    from chunkflow.redact import redact
+
     if isinstance(exc, NoCredentialsError):
         return QueueError(f"no AWS credentials for SQS queue {name!r}; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE")
     if isinstance(exc, ClientError):
-        return QueueError(f"SQS refused the request for queue {name!r}: {exc.response['Error'].get('Message', exc)}")
+        return QueueError(redact(f"SQS refused the request for queue {name!r}: {exc.response['Error'].get('Message', exc)}"))
     if isinstance(exc, BotoCoreError):
         endpoint = os.environ.get("AWS_ENDPOINT_URL", "the AWS endpoint")
-        return QueueError(f"cannot reach SQS at {endpoint} for queue {name!r}: {exc}")
-    return QueueError(f"SQS error for queue {name!r}: {exc}")
+        return QueueError(redact(f"cannot reach SQS at {endpoint} for queue {name!r}: {exc}"))
+    return QueueError(redact(f"SQS error for queue {name!r}: {exc}"))
 
 
 class SQSQueue(TaskQueue):
-    def __init__(self, name: str, max_receive_count: int = 5, create: bool = True) -> None:
+    def __init__(self, name: str, max_receive_count: int | None = None, create: bool = True) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         if not name or "/" in name:
             raise QueueError(f"{name!r} is not an SQS queue name")
         self.name = name
-        self.max_receive_count = max_receive_count
         self.client = _client()
         try:
             self.url = self._queue_url(name, create)
             self.dead_url = self._queue_url(f"{name}-dead-letter", create)
-            if create:
+            current = self._redrive_max_receive_count()
+            self.max_receive_count = max_receive_count or current or DEFAULT_MAX_RECEIVE_COUNT
+            if create and (current is None or (max_receive_count is not None and max_receive_count != current)):
                 self._set_redrive()
         except (BotoCoreError, ClientError) as exc:
             raise _explain(exc, name) from None
+
+    def _redrive_max_receive_count(self) -> int | None:
+        attrs = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
+        try:
+            return int(json.loads(attrs["RedrivePolicy"])["maxReceiveCount"])
+        except (KeyError, ValueError, TypeError):
+            return None
 
     def _queue_url(self, name: str, create: bool) -> str:
         from botocore.exceptions import ClientError
@@ -117,6 +127,10 @@ class SQSQueue(TaskQueue):
 
     def delete(self, message: Message) -> None:
         self._call("delete_message", QueueUrl=self.url, ReceiptHandle=message.handle)
+
+    def dead_letter(self, message: Message) -> None:
+        self._call("send_message", QueueUrl=self.dead_url, MessageBody=message.body or "(empty)")
+        self.delete(message)
 
     def release(self, message: Message) -> None:
         self._call("change_message_visibility", QueueUrl=self.url, ReceiptHandle=message.handle, VisibilityTimeout=0)

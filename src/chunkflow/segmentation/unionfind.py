@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["merge_pairs"]
+__all__ = ["merge_pairs", "merge_consecutive"]
 
 
 def merge_pairs(labels: np.ndarray, pairs: np.ndarray) -> dict[int, int]:
@@ -39,3 +39,35 @@ def merge_pairs(labels: np.ndarray, pairs: np.ndarray) -> dict[int, int]:
     rank = np.empty_like(order)
     rank[order] = np.arange(1, len(order) + 1)
     return dict(zip(labels.tolist(), rank[component].tolist()))
+
+
+def merge_consecutive(count: int, pairs: np.ndarray) -> np.ndarray:
+    """Union-find over the labels ``1..count`` joined by ``pairs``, as a lookup table.
+
+    Parameters
+    ----------
+    count : number of labels (labels are ``1..count``)
+    pairs : ndarray, (M, 2), int, labels to join
+
+    Returns
+    -------
+    table : ndarray, (count + 1,), uint32 (uint64 past 2**32 - 1 components); ``table[0] == 0``
+        and ``table[i]`` is label i's component, consecutive from 1 in order of each component's
+        smallest label (deterministic).
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if count == 0:
+        return np.zeros(1, np.uint32)
+    graph = coo_matrix((np.ones(len(pairs), np.int8), (pairs[:, 0] - 1, pairs[:, 1] - 1)), shape=(count, count))
+    n_components, component = connected_components(graph, directed=False)
+    first = np.full(n_components, count, dtype=np.int64)
+    np.minimum.at(first, component, np.arange(count))
+    rank = np.empty(n_components, np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(1, n_components + 1)
+    dtype = np.uint32 if n_components < 2**32 else np.uint64
+    table = np.zeros(count + 1, dtype=dtype)
+    table[1:] = rank[component]
+    return table

@@ -55,9 +55,11 @@ def requeue_dead(queue_name: str) -> None:
 @click.option("--processes", "-p", type=click.IntRange(min=1), default=1, show_default=True)
 @click.argument("chain", nargs=-1, type=click.UNPROCESSED, required=True)
 def worker(processes: int, chain: tuple[str, ...]) -> None:
-    """Run N local worker processes of the same chain, e.g.
+    """Run N local worker processes of the same chain (each a separate process).
 
-    chunkflow worker -p 4 -- fetch-task -q file:///tmp/q load-precomputed ... delete-task-in-queue
+    \b
+    Example:
+      chunkflow worker -p 4 -- fetch-task -q file:///tmp/q load-precomputed ... delete-task-in-queue
     """
     args = [a for a in chain if a != "--"] if chain and chain[0] == "--" else list(chain)
     children = [subprocess.Popen([sys.executable, "-m", "chunkflow", *args]) for _ in range(processes)]

@@ -1,0 +1,81 @@
+"""Layers run one way: commands -> jobs -> library -> core (CONVENTIONS.md, "Layers").
+
+Walks every module of the package with ``ast`` (imports inside functions included) and fails on an
+import of a layer above the importing module's own.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "chunkflow"
+
+COMMANDS, JOBS, LIBRARY, CORE = 3, 2, 1, 0
+LAYER_NAMES = {COMMANDS: "commands", JOBS: "jobs", LIBRARY: "library", CORE: "core"}
+
+# first component under chunkflow -> layer; anything not listed is library
+TOP_LEVEL = {
+    "cli": COMMANDS, "__main__": COMMANDS, "operators": COMMANDS, "commands": COMMANDS,
+    "demo": COMMANDS, "jobs": JOBS,
+    "geometry": CORE, "chunk": CORE, "task": CORE, "errors": CORE, "pipeline": CORE, "_quiet": CORE,
+}  # fmt: skip
+
+
+def layer_of(module: str) -> int:
+    parts = module.split(".")
+    if parts[0] != "chunkflow" or len(parts) == 1:
+        return CORE
+    return TOP_LEVEL.get(parts[1], LIBRARY)
+
+
+def module_name(path: Path) -> str:
+    rel = path.relative_to(SRC.parent).with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            found.append((node.lineno, name))
+            # "from chunkflow import operators" imports a subpackage
+            found += [(node.lineno, f"{name}.{alias.name}") for alias in node.names if name == "chunkflow"]
+    return [(line, name) for line, name in found if name == "chunkflow" or name.startswith("chunkflow.")]
+
+
+MODULES = sorted(p for p in SRC.rglob("*.py") if p.name != "__init__.py" or p.parent != SRC)
+
+
+def test_layer_table_covers_the_layout():
+    assert layer_of("chunkflow.operators.h5") == COMMANDS
+    assert layer_of("chunkflow.jobs.stages") == JOBS
+    assert layer_of("chunkflow.segmentation.agglomerate") == LIBRARY
+    assert layer_of("chunkflow.geometry") == CORE
+    assert len(MODULES) > 50
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: module_name(p))
+def test_no_module_imports_a_layer_above_it(path):
+    own = layer_of(module_name(path))
+    violations = [
+        f"{path.relative_to(SRC.parent)}:{line} ({LAYER_NAMES[own]}) imports {name} ({LAYER_NAMES[layer_of(name)]})"
+        for line, name in imported_modules(path)
+        if layer_of(name) > own and name != "chunkflow"
+    ]
+    assert not violations, "\n".join(violations)
