@@ -3,12 +3,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench clean
+.PHONY: test demo lint typecheck wheel-test bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[all,test]"
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -17,8 +17,17 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m chunkflow.demo
 
+# ruff, then mypy on src/ (`make test` does not depend on either)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(MAKE) typecheck
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy src
+
+# build sdist + wheel, install the core wheel offline into a fresh venv, run the smoke checks (.ci/run does this)
+wheel-test: $(STAMP)
+	PYTHON=$(PY) bash .ci/wheel-test
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b; done

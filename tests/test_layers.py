@@ -20,7 +20,7 @@ LAYER_NAMES = {COMMANDS: "commands", JOBS: "jobs", LIBRARY: "library", CORE: "co
 TOP_LEVEL = {
     "cli": COMMANDS, "__main__": COMMANDS, "operators": COMMANDS, "commands": COMMANDS,
     "demo": COMMANDS, "jobs": JOBS,
-    "geometry": CORE, "chunk": CORE, "task": CORE, "errors": CORE, "pipeline": CORE, "_quiet": CORE,
+    "geometry": CORE, "chunk": CORE, "task": CORE, "errors": CORE, "pipeline": CORE, "_quiet": CORE, "logs": CORE,
 }  # fmt: skip
 
 

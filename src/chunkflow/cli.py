@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import logging
 import sys
 from typing import Any
 
@@ -253,21 +252,25 @@ def _command_summaries(module: str) -> dict[str, str]:
     type=click.Choice(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
     default="info", show_default=True, help="Logging verbosity.",
 )  # fmt: skip
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    help="Log lines as text, or one JSON object per line (for log collectors).",
+)  # fmt: skip
 @click.version_option(package_name="chunkflow")
-def cli(log_level: str) -> None:
+def cli(log_level: str, log_format: str) -> None:
     """Compose operators on chunks of 3D volumes into one command line.
 
     \b
     Example:
       chunkflow create-chunk --size 64 128 128 save-h5 -f /tmp/chunk.h5
     """
-    logging.basicConfig(
-        level=getattr(logging, log_level.upper()), format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    from chunkflow.logs import configure_logging
+
+    configure_logging(log_level, log_format)
 
 
 @cli.result_callback()
-def _run(stages: list[Any], log_level: str) -> None:
+def _run(stages: list[Any], log_level: str, log_format: str) -> None:
     from chunkflow.pipeline import run_pipeline
 
     for _ in run_pipeline(list(stages)):

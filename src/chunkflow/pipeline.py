@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from chunkflow.errors import InvalidParameterError
+from chunkflow.logs import TaskReporter
 from chunkflow.task import Task
 
 __all__ = ["Stage", "run_pipeline"]
@@ -36,14 +37,20 @@ class Stage:
     on_error: Callable[[Task, BaseException], bool] | None = None
     #: run even on tasks marked ``skip`` (``delete-task-in-queue`` acknowledges skipped tasks too)
     run_on_skipped: bool = False
+    #: a source's number of tasks where known (for the ETA of the progress summary)
+    total: int | None = None
 
     @property
     def is_source(self) -> bool:
         return self.produce is not None
 
 
-def run_pipeline(stages: list[Stage]) -> Iterator[Task]:
-    """Run ``stages``; yields each finished task."""
+def run_pipeline(stages: list[Stage], reporter: TaskReporter | None = None) -> Iterator[Task]:
+    """Run ``stages``; yields each finished task.
+
+    With a source, every finished task is reported (one log line per task where the output is not a
+    terminal, see :class:`chunkflow.logs.TaskReporter`) and a summary is logged at the end.
+    """
     for position, stage in enumerate(stages):
         if stage.is_source and position != 0:
             raise InvalidParameterError(
@@ -52,6 +59,7 @@ def run_pipeline(stages: list[Stage]) -> Iterator[Task]:
     if stages and stages[0].is_source:
         source, transforms = stages[0], stages[1:]
         tasks: Iterable[Task] = source.produce()  # type: ignore[misc]
+        reporter = reporter or TaskReporter(total=source.total)
     else:
         source, transforms = None, stages
         tasks = [Task()]
@@ -64,6 +72,12 @@ def run_pipeline(stages: list[Stage]) -> Iterator[Task]:
                     stage.apply(task)  # type: ignore[misc]
         except Exception as exc:
             if source is not None and source.on_error is not None and source.on_error(task, exc):
+                if reporter is not None:
+                    reporter.task_done(task, failed=True)
                 continue
             raise
+        if reporter is not None:
+            reporter.task_done(task)
         yield task
+    if reporter is not None and (reporter.done + reporter.skipped + reporter.failed) > 1:
+        reporter.summary()

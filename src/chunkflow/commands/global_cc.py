@@ -21,7 +21,7 @@ from chunkflow.operators._options import triple
 def global_connected_components(input_url, output_url, block_size, threshold, connectivity, workers, work_dir,
                                 queue_name) -> None:  # fmt: skip
     """Connected components of a whole volume, block by block, with no seams."""
-    from chunkflow.segmentation.global_cc import global_connected_components as run
+    from chunkflow.jobs.global_cc import global_connected_components as run
 
     count = run(input_url, output_url, block_size, threshold, int(connectivity), workers, work_dir, queue_name)
     click.echo(f"{count} connected components written to {output_url}")

@@ -9,6 +9,7 @@ import click
 
 from chunkflow.operators._options import name_option
 from chunkflow.pipeline import Stage
+from chunkflow.queues.worker import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_VISIBILITY_TIMEOUT_S
 from chunkflow.task import Task
 
 
@@ -16,17 +17,32 @@ def _fetch_command(command_name: str) -> click.Command:
     @click.command(command_name)
     @name_option(command_name)
     @click.option("--queue-name", "-q", required=True, help="sqs://NAME, NAME, or file:///path.")
-    @click.option("--visibility-timeout", "-v", type=click.FloatRange(min=1), default=1800, show_default=True,
-                  help="Seconds a fetched task stays hidden; extended in the background while it runs.")  # fmt: skip
+    @click.option("--visibility-timeout", "-v", type=click.FloatRange(min=1), default=DEFAULT_VISIBILITY_TIMEOUT_S,
+                  show_default=True, help="Seconds a fetched task stays hidden; extended every half of it while the "
+                  "task runs, so a killed worker's task comes back within this time.")  # fmt: skip
     @click.option("--num", "-n", type=int, default=-1, show_default=True, help="Tasks to run; -1 until the queue is empty.")
     @click.option("--retry-times", "-r", type=click.IntRange(min=-1), default=30, show_default=True,
-                  help="Empty polls before the worker exits 0; -1 polls forever.")  # fmt: skip
-    @click.option("--retry-interval", type=click.FloatRange(min=0), default=1.0, show_default=True)
-    def fetch(op_name, queue_name, visibility_timeout, num, retry_times, retry_interval) -> Stage:
-        """Lease tasks from a queue and run the chain on each; a failed task is released, not deleted."""
+                  help="Polls in a row finding the queue drained (nothing waiting, nothing in flight) before the "
+                  "worker stops; -1 polls forever.")  # fmt: skip
+    @click.option("--retry-interval", type=click.FloatRange(min=0), default=1.0, show_default=True,
+                  help="Seconds between polls of an empty queue.")  # fmt: skip
+    @click.option("--idle-timeout", type=click.FloatRange(min=0), default=DEFAULT_IDLE_TIMEOUT_S, show_default=True,
+                  help="Seconds without a task after which the worker stops even though other workers still "
+                  "hold tasks in flight.")  # fmt: skip
+    def fetch(op_name, queue_name, visibility_timeout, num, retry_times, retry_interval, idle_timeout) -> Stage:
+        """Lease tasks from a queue and run the chain on each; a failed task is released, not deleted.
+
+        The worker exits 0 when every task it ran succeeded, 1 when any failed or a malformed
+        message was dead-lettered, 2 on a usage error.
+
+        \b
+        Example:
+          chunkflow generate-tasks -s 0 0 0 -r 16 64 64 -c 16 32 32 -q file:///tmp/cf/q1
+          chunkflow fetch-task -q file:///tmp/cf/q1 -r 1 --retry-interval 0.1 create-chunk --size 16 32 32 delete-task-in-queue
+        """
         from chunkflow.queues.worker import Worker
 
-        worker = Worker(queue_name, visibility_timeout, num, retry_times, retry_interval)
+        worker = Worker(queue_name, visibility_timeout, num, retry_times, retry_interval, idle_timeout)
         return Stage(op_name, produce=worker.tasks, on_error=worker.failed)
 
     return fetch

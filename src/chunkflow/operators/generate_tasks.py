@@ -34,7 +34,14 @@ def generate_tasks(op_name, roi_start, roi_stop, roi_size, chunk_size, grid_size
     """Cut a region of interest into tasks: send them to a queue, or run the rest of the chain on each."""
     from chunkflow.queues.frontend import plan_tasks, submit_or_yield
 
+    if volume_path is not None:  # a sharded volume: one task per shard, nothing else
+        from chunkflow.volumes.sharded import sharded_task_size
+
+        shard = sharded_task_size(volume_path, mip, chunk_size)
+        chunk_size = chunk_size if shard is None else tuple(shard)
+        aligned_block_size = aligned_block_size if shard is None else tuple(shard)
     boxes = plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_box, aligned_block_size,
                        volume_path, mip)  # fmt: skip
     boxes = boxes[task_index_start:task_index_stop]
-    return Stage(op_name, produce=lambda: submit_or_yield(boxes, queue_name, max_receive_count, file_path))
+    return Stage(op_name, produce=lambda: submit_or_yield(boxes, queue_name, max_receive_count, file_path),
+                 total=None if queue_name else len(boxes))

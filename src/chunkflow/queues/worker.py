@@ -12,7 +12,7 @@ from chunkflow.queues.base import Message, open_queue
 from chunkflow.queues.messages import decode
 from chunkflow.task import Task
 
-__all__ = ["Worker", "Lease"]
+__all__ = ["Worker", "Lease", "TasksFailedError", "DEFAULT_VISIBILITY_TIMEOUT_S", "DEFAULT_IDLE_TIMEOUT_S"]
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ class Lease:
             try:
                 self.message.extend(self.visibility_timeout)
                 log.debug("extended lease on %s", self.message.body)
-            except QueueError as exc:
+            except Exception as exc:  # noqa: BLE001 - a lost lease never kills the task's thread
                 log.warning("%s", exc)
                 return
 
@@ -58,38 +58,69 @@ class Lease:
         self.message.release()
 
 
+#: seconds a leased task stays invisible; the lease is extended every half of it while the task runs,
+#: so a killed worker's task is visible again within this time
+DEFAULT_VISIBILITY_TIMEOUT_S = 30.0
+#: longest wait for a task while other workers still hold tasks in flight (one of them may die)
+DEFAULT_IDLE_TIMEOUT_S = 600.0
+
+
+class TasksFailedError(QueueError):
+    """Some tasks of this worker failed (exit code 1, so a scheduler sees it)."""
+
+
 class Worker:
-    def __init__(self, queue_name: str, visibility_timeout: float, num: int, retry_times: int,
-                 retry_interval: float = 1.0) -> None:  # fmt: skip
+    """Leases tasks until the queue is drained.
+
+    A worker stops when ``retry_times`` polls in a row found the queue *drained* (nothing waiting and
+    nothing in flight anywhere), so it stays while another worker's task may still come back; or when
+    it has received nothing for ``idle_timeout`` seconds although tasks are still in flight; or after
+    ``num`` tasks. At the end, if any task failed or any message was malformed, it raises
+    :class:`TasksFailedError` (exit code 1).
+    """
+
+    def __init__(self, queue_name: str, visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT_S, num: int = -1,
+                 retry_times: int = 30, retry_interval: float = 1.0,
+                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S) -> None:  # fmt: skip
         self.queue_name = queue_name
         self.visibility_timeout = visibility_timeout
         self.num = num
         self.retry_times = retry_times
         self.retry_interval = retry_interval
+        self.idle_timeout = idle_timeout
         self.processed = 0
         self.failures = 0
+        self.malformed = 0
 
     def tasks(self) -> Iterator[Task]:
         queue = open_queue(self.queue_name, create=False)
         empty_polls = 0
-        while self.num < 0 or self.processed + self.failures < self.num:
+        last_task = time.monotonic()
+        while self.num < 0 or self.processed + self.failures + self.malformed < self.num:
             message = queue.receive(self.visibility_timeout)
             if message is None:
-                empty_polls += 1
-                if 0 <= self.retry_times < empty_polls:
-                    log.info("queue %s is empty; %d tasks done, %d failed", self.queue_name, self.processed, self.failures)
-                    return
+                if queue.drained():
+                    empty_polls += 1
+                    if 0 <= self.retry_times < empty_polls:
+                        break
+                elif time.monotonic() - last_task > self.idle_timeout:
+                    log.warning("no task for %.0f s although tasks are in flight in %s; stopping (--idle-timeout)",
+                                self.idle_timeout, self.queue_name)  # fmt: skip
+                    break
                 time.sleep(self.retry_interval)
                 continue
-            empty_polls = 0
-            lease = Lease(message, self.visibility_timeout)
+            empty_polls, last_task = 0, time.monotonic()
             try:
                 bbox, params = decode(message.body)
-            except QueueError as exc:  # left for the dead-letter queue after max receives
-                log.error("%s; leaving it for the dead-letter queue", exc)
-                lease.release()
-                self.failures += 1
+            except QueueError as exc:  # malformed: it can never succeed, so it goes to the dead letters now
+                log.error("%s; moved to the dead-letter queue of %s", exc, self.queue_name)
+                self.malformed += 1
+                try:
+                    message.dead_letter()
+                except QueueError as dead_error:
+                    log.warning("%s", dead_error)
                 continue
+            lease = Lease(message, self.visibility_timeout)
             task = Task(bbox=bbox, lease=lease, params=params)
             yield task
             if lease.state == "released":
@@ -98,11 +129,22 @@ class Worker:
             if not lease.finished:
                 lease.stop()  # chain without delete-task-in-queue: the message comes back after its timeout
             self.processed += 1
+        log.info("worker on %s stops: %d tasks done, %d failed, %d malformed messages", self.queue_name,
+                 self.processed, self.failures, self.malformed)  # fmt: skip
+        if self.failures or self.malformed:
+            raise TasksFailedError(
+                f"{self.failures} task(s) failed and {self.malformed} malformed message(s) were dead-lettered "
+                f"({self.processed} done) on {self.queue_name}; see the log above, `chunkflow queue status` "
+                "and `chunkflow queue requeue-dead`"
+            )
 
     def failed(self, task: Task, exc: BaseException) -> bool:
         """A task's chain raised: log it with its bbox, make it visible again, go on."""
-        log.error("task %s failed (receive %d): %s: %s", task.name, task.lease.message.receive_count,
-                  type(exc).__name__, exc)  # fmt: skip
+        from chunkflow.redact import redact
+
+        message = task.lease.message
+        log.error("task %s failed (receive %d of %d): %s: %s", task.name, message.receive_count,
+                  getattr(message.queue, "max_receive_count", 0), type(exc).__name__, redact(str(exc)))  # fmt: skip
         try:
             task.lease.release()
         except QueueError as release_error:

@@ -151,9 +151,9 @@ def block_offsets(counts: list[int]) -> np.ndarray:
 
 def relabel_block(labels: np.ndarray, table: np.ndarray, offset: int, count: int) -> np.ndarray:
     """Map a block's local ids (``0..count``) to global ids through :func:`merge_blocks`'s table."""
-    lookup = table[offset : offset + count + 1].copy()
-    lookup[0] = 0
-    return lookup[labels]
+    from chunkflow.segmentation.unionfind import lookup_relabel
+
+    return lookup_relabel(labels, table, offset, count)
 
 
 def chunked_agglomerate(

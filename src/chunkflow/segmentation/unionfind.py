@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["merge_pairs", "merge_consecutive"]
+__all__ = ["merge_pairs", "merge_consecutive", "lookup_relabel"]
 
 
 def merge_pairs(labels: np.ndarray, pairs: np.ndarray) -> dict[int, int]:
@@ -71,3 +71,13 @@ def merge_consecutive(count: int, pairs: np.ndarray) -> np.ndarray:
     table = np.zeros(count + 1, dtype=dtype)
     table[1:] = rank[component]
     return table
+
+
+def lookup_relabel(labels: np.ndarray, table: np.ndarray, offset: int, count: int) -> np.ndarray:
+    """Map a block's local ids ``0..count`` to global ids: ``table[offset + i]`` (0 stays 0).
+
+    ``table`` is :func:`merge_consecutive`'s; ``offset`` is the sum of the earlier blocks' counts.
+    """
+    lookup = np.array(table[offset : offset + count + 1], copy=True)
+    lookup[0] = 0
+    return lookup[labels]

@@ -134,6 +134,10 @@ class PrecomputedVolume(BlockVolume):
             ) from None
         except ScaleUnavailableError:
             raise InvalidParameterError(f"volume {url} has no mip {mip}") from None
+        if "sharding" in cv.info["scales"][mip] and cls is PrecomputedVolume:
+            from chunkflow.volumes.sharded import ShardedPrecomputedVolume
+
+            return ShardedPrecomputedVolume(url, cv, mip)
         return cls(url, cv, mip)
 
     @classmethod

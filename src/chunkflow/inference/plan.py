@@ -1,0 +1,114 @@
+"""Where each patch of a chunk goes: input position, the part of its output kept, its weights.
+
+A :class:`Plan` is computed once per chunk shape and shared by the host and the device paths, so
+both blend exactly the same patches in the same order with the same weights.
+
+With a ``global_bbox`` (the whole region being inferred, e.g. the volume), patches are laid on
+that region's grid and weighted with that region's normaliser instead of the chunk's own: a task
+that loads its box plus a margin (``load-precomputed -e``) and crops the margin off again then
+computes exactly the voxels one inference over the whole region would (see the README, "Exact
+tiled inference").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from chunkflow.errors import InvalidParameterError
+from chunkflow.geometry import BoundingBox, Vec3
+from chunkflow.inference.blend import normalised_weights
+from chunkflow.inference.grid import PatchGrid
+
+__all__ = ["Placement", "Plan", "make_plan"]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One patch: ``input_start`` (chunk-relative), the ``local`` part of its output patch that lands
+    on ``target`` (output-buffer slices), and the per-axis weights of that part (float32)."""
+
+    input_start: Vec3
+    local: tuple[slice, slice, slice]
+    target: tuple[slice, slice, slice]
+    weights: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    def weight(self) -> np.ndarray:
+        """The 3D weight of the kept part, ``wz * (wy * wx)`` (this exact order on every path)."""
+        wz, wy, wx = self.weights
+        return wz[:, None, None] * (wy[None, :, None] * wx[None, None, :])
+
+
+@dataclass(frozen=True)
+class Plan:
+    grid: PatchGrid  #: the grid patches come from (the global one with ``global_bbox``)
+    placements: tuple[Placement, ...]
+    output_offset: Vec3  #: chunk-relative start of the output chunk
+    output_shape: Vec3
+
+
+def _axis_part(start: int, size: int, lo: int, hi: int) -> tuple[slice, slice] | None:
+    """Output patch ``[start, start + size)`` against the kept range ``[lo, hi)`` (same coordinates)."""
+    a, b = max(start, lo), min(start + size, hi)
+    if a >= b:
+        return None
+    return slice(a - start, b - start), slice(a - lo, b - lo)
+
+
+def make_plan(
+    grid: PatchGrid, chunk_shape: Vec3, crop: Vec3, bump: str, mask_output_chunk: bool,
+    chunk_offset: Vec3 | None = None, global_bbox: BoundingBox | None = None,
+) -> Plan:  # fmt: skip
+    """Placements of ``grid``'s patches that touch the output (the predicted region less ``crop``).
+
+    Without ``global_bbox`` the grid is the chunk's own. With it, ``grid`` is the global region's
+    grid; the output is the chunk less ``margin + crop``, clipped to the region's predicted part,
+    and every patch touching it must lie inside the chunk.
+    """
+    margin, opatch = grid.margin, grid.output_patch_size
+    if global_bbox is None:
+        origin = Vec3(0, 0, 0)  # grid coordinates are chunk coordinates
+        region = Vec3.of(chunk_shape) - margin * 2
+        lo, hi = crop, region - crop
+    else:
+        assert chunk_offset is not None
+        origin = Vec3.of(global_bbox.start) - chunk_offset  # grid origin, chunk-relative
+        region = Vec3.of(global_bbox.shape) - margin * 2
+        # kept output in grid-output coordinates (output coordinate 0 = grid origin + margin)
+        lo = Vec3.of([max(m + c - o - m, 0) for m, c, o in zip(margin, crop, origin)])
+        hi = Vec3.of([min(n - m - c - o - m, r) for n, m, c, o, r in zip(chunk_shape, margin, crop, origin, region)])
+    if any(h <= low for low, h in zip(lo, hi)):
+        raise InvalidParameterError(
+            f"output crop margin {tuple(crop)} leaves nothing of the chunk's {tuple(region)} prediction"
+        )
+    axis_weights = [
+        normalised_weights(starts, o, length, bump, stride, mask_output_chunk)
+        for starts, o, length, stride in zip(grid.starts, opatch, region, grid.stride)
+    ]
+    parts: list[dict[int, tuple[slice, slice]]] = []
+    for starts, o, a, b in zip(grid.starts, opatch, lo, hi):
+        parts.append({s: p for s in starts if (p := _axis_part(s, o, a, b)) is not None})
+    placements = []
+    for start in grid:
+        if not all(s in part for s, part in zip(start, parts)):
+            continue
+        (lz, tz), (ly, ty), (lx, tx) = (part[s] for s, part in zip(start, parts))
+        input_start = Vec3.of([s + o for s, o in zip(start, origin)])
+        if global_bbox is not None:
+            _check_inside(input_start, grid.input_patch_size, chunk_shape, chunk_offset, global_bbox)  # type: ignore[arg-type]
+        weights = tuple(w[s][loc] for w, s, loc in zip(axis_weights, start, (lz, ly, lx)))
+        placements.append(Placement(input_start, (lz, ly, lx), (tz, ty, tx), weights))  # type: ignore[arg-type]
+    offset = Vec3.of([o + m + a for o, m, a in zip(origin, margin, lo)])
+    return Plan(grid, tuple(placements), offset, hi - lo)
+
+
+def _check_inside(start: Vec3, size: Vec3, chunk_shape: Vec3, chunk_offset: Vec3, global_bbox: BoundingBox) -> None:
+    if all(s >= 0 and s + i <= n for s, i, n in zip(start, size, chunk_shape)):
+        return
+    need = [max(-s, s + i - n, 0) for s, i, n in zip(start, size, chunk_shape)]
+    raise InvalidParameterError(
+        f"patch at {tuple(start + chunk_offset)} of the {global_bbox} grid reaches {tuple(need)} voxels outside "
+        f"the input chunk at {BoundingBox.from_size(chunk_offset, chunk_shape)}; load it with a larger margin "
+        "(load-* -e) or crop more (--output-crop-margin)"
+    )

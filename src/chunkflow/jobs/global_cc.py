@@ -1,0 +1,210 @@
+"""The global connected-components job: :mod:`chunkflow.segmentation.global_cc`'s steps as stages.
+
+Work files (under the work dir): ``faces/<block>.npz`` (six boundary planes and the block's
+component count, from ``label``), ``pairs/<block>.npy`` (contacts across the block's +faces, ids
+encoded ``block_index * stride + local``), ``table.npz`` (global ids, from ``merge``).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chunkflow.chunk import Chunk
+from chunkflow.errors import InvalidParameterError
+from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
+from chunkflow.jobs.staged import StagedJob, run_job
+from chunkflow.volumes.base import atomic_path
+
+__all__ = ["GlobalCCJob", "global_connected_components"]
+
+log = logging.getLogger(__name__)
+
+
+def _save_npz(path: Path, **arrays: np.ndarray) -> None:
+    with atomic_path(path) as tmp, tmp.open("wb") as f:
+        np.savez(f, **arrays)
+
+
+def open_or_create(url: str, like_url: str, dtype: str, block_size: Vec3Like, layer_type: str = "segmentation") -> None:
+    """Create ``url`` the size of ``like_url`` unless a volume of that box and dtype is already there."""
+    from chunkflow.errors import ChunkflowError
+    from chunkflow.volumes import create_volume, open_volume
+
+    source = open_volume(like_url)
+    try:
+        existing = open_volume(url)
+        if existing.bbox == source.bbox and np.dtype(existing.dtype) == np.dtype(dtype):
+            return
+    except (ChunkflowError, OSError):
+        pass
+    create_volume(url, volume_size=source.bbox.size, voxel_offset=source.bbox.start, voxel_size=source.voxel_size,
+                  dtype=dtype, layer_type=layer_type, block_size=tuple(Vec3.of(block_size)))  # fmt: skip
+
+
+class GlobalCCJob(StagedJob):
+    kind = "global-cc"
+    stages = ("label", "pairs", "merge", "relabel")
+    single_task_stages = ("merge",)
+
+    def __init__(self, params: dict[str, Any], work_dir: str) -> None:
+        from chunkflow.segmentation.global_cc import check_connectivity
+
+        params = {"threshold": 0.5, "connectivity": 6, **params}
+        params["block_size"] = list(Vec3.of(params["block_size"]))
+        check_connectivity(int(params["connectivity"]))
+        if any(b <= 0 for b in params["block_size"]):
+            raise InvalidParameterError(f"block size {tuple(params['block_size'])} must be positive")
+        super().__init__(params, work_dir)
+
+    def _volume(self, key: str) -> Any:
+        if key not in self._cache:
+            from chunkflow.volumes import open_volume
+
+            self._cache[key] = open_volume(self.params[key])
+        return self._cache[key]
+
+    @property
+    def bbox(self) -> BoundingBox:
+        return self._volume("input_url").bbox  # type: ignore[no-any-return]
+
+    @property
+    def stride(self) -> int:
+        return self.block_size.prod()
+
+    def prepare(self) -> None:
+        super().prepare()
+        for sub in ("faces", "pairs"):
+            (self.work_dir / sub).mkdir(exist_ok=True)
+        open_or_create(self.params["output_url"], self.params["input_url"], "uint32", self.block_size)
+
+    def run(self, stage: str, bbox: BoundingBox | None) -> None:
+        if stage == "merge":
+            self._merge()
+        else:
+            assert bbox is not None
+            {"label": self._label, "pairs": self._pairs, "relabel": self._relabel}[stage](bbox)
+
+    def _components(self, block: BoundingBox) -> tuple[np.ndarray, np.ndarray, int]:
+        from chunkflow.segmentation.global_cc import label_block
+
+        chunk = self._volume("input_url").read(block)
+        return label_block(chunk, self.params["threshold"], int(self.params["connectivity"]))
+
+    def _label(self, block: BoundingBox) -> None:
+        from chunkflow.segmentation.global_cc import block_faces
+
+        labels, fg, count = self._components(block)
+        _save_npz(self.work_dir / "faces" / f"{block}.npz", count=np.array(count), **block_faces(block, labels, fg))
+
+    def _faces(self, block: BoundingBox) -> Any:
+        key = f"faces:{block}"
+        if key not in self._cache:
+            self._cache[key] = dict(np.load(self.work_dir / "faces" / f"{block}.npz"))
+        return self._cache[key]
+
+    def _plane(self, region: BoundingBox, axis: int, side: int) -> tuple[np.ndarray, np.ndarray]:
+        """Labels (globally unique) and foreground of the plane ``region`` from the blocks' faces."""
+        from chunkflow.segmentation.global_cc import face_box, gather_plane
+
+        key = f"{axis}{'+' if side > 0 else '-'}"
+        labels, fgs = [], []
+        grid = (region.start - self.bbox.start) // self.block_size
+        last = (region.stop - 1 - self.bbox.start) // self.block_size
+        for gz in range(grid.z, last.z + 1):
+            for gy in range(grid.y, last.y + 1):
+                for gx in range(grid.x, last.x + 1):
+                    block = self.block_at(Vec3(gz, gy, gx))
+                    if block is None:
+                        continue
+                    faces = self._faces(block)
+                    box = face_box(block, axis, side)
+                    local = faces[f"labels_{key}"].astype(np.uint64)
+                    local[local != 0] += np.uint64(self.block_index(block) * self.stride)
+                    labels.append((box, local))
+                    fgs.append((box, faces[f"fg_{key}"]))
+        fg_dtype = fgs[0][1].dtype if fgs else np.bool_
+        return gather_plane(region, labels, np.uint64).squeeze(axis), gather_plane(region, fgs, fg_dtype).squeeze(axis)
+
+    def _pairs(self, block: BoundingBox) -> None:
+        from chunkflow.segmentation.global_cc import plane_contacts
+
+        found = [np.zeros((0, 2), np.uint64)]
+        for axis in range(3):
+            if block.stop[axis] >= self.bbox.stop[axis]:
+                continue
+            start, stop = list(block.start - 1), list(block.stop + 1)
+            start[axis], stop[axis] = block.stop[axis] - 1, block.stop[axis]
+            before = BoundingBox(Vec3.of(start), Vec3.of(stop)).intersection(self.bbox)
+            assert before is not None
+            shift = [0, 0, 0]
+            shift[axis] = 1
+            after = before.translate(shift)
+            found.append(plane_contacts(self._plane(before, axis, 1), self._plane(after, axis, -1), int(self.params["connectivity"])))
+        with atomic_path(self.work_dir / "pairs" / f"{block}.npy") as tmp, tmp.open("wb") as f:
+            np.save(f, np.unique(np.concatenate(found), axis=0))
+
+    def _merge(self) -> None:
+        from chunkflow.segmentation.unionfind import merge_consecutive
+
+        blocks = self.blocks()
+        counts = np.array([int(np.load(self.work_dir / "faces" / f"{b}.npz")["count"]) for b in blocks], np.int64)
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        index = np.array([self.block_index(b) for b in blocks], np.int64)
+        # encoded id -> consecutive id: block_index * stride + local -> offsets[k] + local
+        by_index = np.zeros(int(index.max()) + 1, np.int64)
+        by_index[index] = offsets[:-1]
+        pairs = [np.zeros((0, 2), np.int64)]
+        for b in blocks:
+            encoded = np.load(self.work_dir / "pairs" / f"{b}.npy").astype(np.int64)
+            pairs.append(by_index[encoded // self.stride] + encoded % self.stride)
+        table = merge_consecutive(int(offsets[-1]), np.concatenate(pairs))
+        _save_npz(self.work_dir / "table.npz", table=table, offsets=offsets[:-1], counts=counts)
+
+    def _table(self) -> Any:
+        if "table" not in self._cache:
+            self._cache["table"] = dict(np.load(self.work_dir / "table.npz"))
+        return self._cache["table"]
+
+    def _relabel(self, block: BoundingBox) -> None:
+        from chunkflow.segmentation.unionfind import lookup_relabel
+
+        labels, _, count = self._components(block)
+        table = self._table()
+        if "order" not in self._cache:
+            self._cache["order"] = {b: k for k, b in enumerate(self.blocks())}
+        k = self._cache["order"][block]
+        out = lookup_relabel(labels, table["table"], int(table["offsets"][k]), count)
+        output = self._volume("output_url")
+        output.write(Chunk(out.astype(output.dtype, copy=False), block.start, output.voxel_size, "segmentation"))
+
+    def count(self) -> int:
+        table = np.load(self.work_dir / "table.npz")["table"]
+        return int(table.max()) if len(table) else 0
+
+
+def global_connected_components(
+    input_url: str,
+    output_url: str,
+    block_size: Vec3Like,
+    threshold: float | None = 0.5,
+    connectivity: int = 6,
+    workers: int = 1,
+    work_dir: str | None = None,
+    queue_name: str | None = None,
+) -> int:
+    """Connected components of a whole volume, seam-free; returns the number of components.
+
+    Without ``queue_name`` the stage tasks run here in ``workers`` local processes. With it, this
+    is the frontend: each stage's tasks go to the queue, drained by workers running
+    ``chunkflow fetch-task -q QUEUE staged-task --job WORK_DIR delete-task-in-queue``, before the
+    next stage is sent. A rerun with the same arguments does only the tasks not yet done.
+    """
+    work_dir = work_dir or f"{output_url.split('://')[-1].rstrip('/')}.cc-work"
+    job = GlobalCCJob({"input_url": input_url, "output_url": output_url, "block_size": list(Vec3.of(block_size)),
+                       "threshold": threshold, "connectivity": int(connectivity)}, work_dir)  # fmt: skip
+    run_job(job, workers, queue_name)
+    return job.count()

@@ -1,0 +1,203 @@
+"""Sharded neuroglancer precomputed images (``neuroglancer_uint64_sharded_v1``) through cloud-volume.
+
+A shard file holds many storage blocks; it can only be written whole, so a writer must own every
+block of it. :class:`ShardedPrecomputedVolume` therefore accepts writes that cover whole shards (one
+shard for a transfer task; a pyramid task may cover several shards of a coarser mip) and refuses
+anything else with the task size that works. Shard files are built by cloud-volume
+(``make_shard``) and, on ``file://``, renamed into place so a reader never sees half a shard.
+
+Shard specs follow igneous's rules (cloud-volume's ``compute_shard_params_for_image``): uncompressed
+shards up to ``shard_bytes`` (default 3.5 GB, so compressed shards stay well under 2 GB), shard index
+≤ 8 KiB, minishard indices ≤ ~40 KB. Scales above the first are *nested*: each of their shards lies
+inside one shard of the scale below, so a task that writes one shard at mip ``c`` can write the whole
+pyramid above ``c`` in one pass (:func:`pyramid_task_size`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from chunkflow.chunk import Chunk
+from chunkflow.errors import IncompatibleChunkError, InvalidParameterError, VolumeFormatError
+from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
+from chunkflow.volumes.precomputed import PrecomputedVolume, _cv_bbox, _normalise_url
+
+__all__ = [
+    "ShardedPrecomputedVolume",
+    "DEFAULT_SHARD_BYTES",
+    "shard_spec",
+    "shard_shape",
+    "nested_shard_spec",
+    "shard_scales",
+    "is_sharded",
+    "sharded_task_size",
+]
+
+#: igneous's MEMORY_TARGET: the uncompressed size of one shard
+DEFAULT_SHARD_BYTES = int(3.5e9)
+
+
+def _sharding():  # type: ignore[no-untyped-def]
+    from cloudvolume.datasource.precomputed import sharding
+
+    return sharding
+
+
+def _clean(spec: Any) -> dict[str, Any]:
+    """A JSON-safe dict (cloud-volume returns numpy integers)."""
+    raw = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec)
+    return {k: (int(v) if isinstance(v, (int, np.integer)) else v) for k, v in raw.items()}
+
+
+def shard_spec(volume_size: Vec3Like, block_size: Vec3Like, dtype: Any, encoding: str = "raw",
+               shard_bytes: int = DEFAULT_SHARD_BYTES) -> dict[str, Any]:  # fmt: skip
+    """igneous's recommended spec for a scale of ``volume_size`` in ``block_size`` blocks (ZYX)."""
+    size, block = Vec3.of(volume_size), Vec3.of(block_size)
+    if shard_bytes < block.prod() * np.dtype(dtype).itemsize:
+        raise InvalidParameterError(
+            f"shard size {shard_bytes} bytes is smaller than one block {tuple(block)} of {np.dtype(dtype).name}; "
+            f"give --shard-bytes of at least {block.prod() * np.dtype(dtype).itemsize}"
+        )
+    try:
+        spec = _sharding().compute_shard_params_for_image(
+            size.xyz, block.xyz, encoding, np.dtype(dtype).name, uncompressed_shard_bytesize=int(shard_bytes)
+        )
+    except ValueError as exc:
+        raise InvalidParameterError(
+            f"no shard spec fits a volume of {tuple(size)} in blocks of {tuple(block)}: {exc}; use larger blocks"
+        ) from None
+    return _clean(spec)
+
+
+def shard_shape(spec: dict[str, Any], volume_size: Vec3Like, block_size: Vec3Like) -> Vec3:
+    """The box one shard covers (ZYX voxels; shards at the volume's upper faces are clipped)."""
+    shape = _sharding().image_shard_shape_from_spec(spec, Vec3.of(volume_size).xyz, Vec3.of(block_size).xyz)
+    return Vec3.from_xyz(int(v) for v in shape)
+
+
+def _fits(inner: Vec3, factor: Vec3, outer: Vec3, outer_volume: Vec3) -> bool:
+    """Whether every shard of ``inner`` (one mip up, ``factor`` coarser) lies inside one ``outer`` shard."""
+    return all(o >= v or o % (i * f) == 0 for i, f, o, v in zip(inner, factor, outer, outer_volume))
+
+
+def nested_shard_spec(volume_size: Vec3Like, block_size: Vec3Like, dtype: Any, encoding: str, factor: Vec3Like,
+                      outer_shape: Vec3Like, outer_volume_size: Vec3Like,
+                      shard_bytes: int = DEFAULT_SHARD_BYTES) -> dict[str, Any] | None:  # fmt: skip
+    """The largest igneous-style spec for a scale ``factor`` coarser than one with shards of
+    ``outer_shape`` whose every shard lies inside one of those; ``None`` when none does."""
+    size, block, f = Vec3.of(volume_size), Vec3.of(block_size), Vec3.of(factor)
+    outer, outer_volume = Vec3.of(outer_shape), Vec3.of(outer_volume_size)
+    block_bytes = block.prod() * np.dtype(dtype).itemsize
+    bits = max(0, int(math.log2(max(1, shard_bytes // block_bytes))))
+    for t in range(bits, -1, -1):
+        spec = shard_spec(size, block, dtype, encoding, shard_bytes=block_bytes * 2**t)
+        if _fits(shard_shape(spec, size, block), f, outer, outer_volume):
+            return spec
+    return None
+
+
+def _scale_voxels(scale: dict[str, Any]) -> tuple[Vec3, Vec3]:
+    return Vec3.from_xyz(scale["size"]), Vec3.from_xyz(scale["chunk_sizes"][0])
+
+
+def shard_scales(url: str, mips: range | list[int] | None = None, shard_bytes: int = DEFAULT_SHARD_BYTES) -> None:
+    """Add a shard spec to the scales ``mips`` (default: all) of an existing precomputed info.
+
+    The first scale gets igneous's spec; each later one a spec nested in the one below it where one
+    exists (else igneous's spec, and one-pass pyramids stop below that mip).
+    """
+    from cloudvolume import CloudVolume
+
+    cv = CloudVolume(_normalise_url(url), progress=False)
+    scales = cv.info["scales"]
+    mips = range(len(scales)) if mips is None else mips
+    dtype, encoding = np.dtype(cv.dtype), None
+    for mip in mips:
+        scale = scales[mip]
+        encoding = scale["encoding"]
+        size, block = _scale_voxels(scale)
+        spec = None
+        below = scales[mip - 1] if mip > 0 else None
+        if below is not None and "sharding" in below:
+            below_size, below_block = _scale_voxels(below)
+            factor = Vec3.from_xyz(round(b / a) for a, b in zip(below["resolution"], scale["resolution"]))
+            outer = shard_shape(below["sharding"], below_size, below_block)
+            spec = nested_shard_spec(size, block, dtype, encoding, factor, outer, below_size, shard_bytes)
+        scale["sharding"] = spec or shard_spec(size, block, dtype, encoding, shard_bytes)
+    cv.commit_info()
+
+
+def is_sharded(url: str, mip: int = 0) -> bool:
+    from chunkflow.volumes import open_volume
+
+    return isinstance(open_volume(url, mip=mip), ShardedPrecomputedVolume)
+
+
+def sharded_task_size(url: str, mip: int, chunk_size: Vec3Like | None) -> Vec3 | None:
+    """For ``generate-tasks -v URL``: the shard shape when ``url``'s mip is sharded (``None`` when it is
+    not); a different ``chunk_size`` is refused, since a task must write exactly one whole shard."""
+    from chunkflow.volumes import open_volume
+
+    volume = open_volume(url, mip=mip)
+    if not isinstance(volume, ShardedPrecomputedVolume):
+        return None
+    if chunk_size is not None and Vec3.of(chunk_size) != volume.shard_shape:
+        want = " ".join(map(str, volume.shard_shape))
+        raise InvalidParameterError(
+            f"task size {tuple(Vec3.of(chunk_size))} does not match the shards of {url} mip {mip}: each task must "
+            f"write exactly one whole shard; use generate-tasks -c {want} (or leave out -c)"
+        )
+    return volume.shard_shape
+
+
+class ShardedPrecomputedVolume(PrecomputedVolume):
+    """A sharded precomputed scale: reads anywhere, writes of whole shards only."""
+
+    def __init__(self, url: str, cv: Any, mip: int) -> None:
+        super().__init__(url, cv, mip)
+        self.spec = dict(cv.info["scales"][mip]["sharding"])
+        if self.spec.get("@type") != "neuroglancer_uint64_sharded_v1":
+            raise VolumeFormatError(f"{url} mip {mip} has sharding {self.spec.get('@type')!r}; chunkflow writes "
+                                    "neuroglancer_uint64_sharded_v1")  # fmt: skip
+        self.shard_shape = shard_shape(self.spec, self.bbox.size, self.block_size)
+
+    def shard_boxes(self, region: BoundingBox | None = None) -> list[BoundingBox]:
+        """The shards (clipped to the volume) that meet ``region`` (default: all)."""
+        region = self.bbox if region is None else region.intersection(self.bbox)
+        if region is None:
+            return []
+        grid = region.aligned_to(self.shard_shape, self.bbox.start)
+        return [b for b in (box.intersection(self.bbox) for box in grid.split(self.shard_shape)) if b is not None]
+
+    def check_aligned(self, bbox: BoundingBox) -> None:
+        grid = bbox.aligned_to(self.shard_shape, self.bbox.start).intersection(self.bbox)
+        if grid != bbox:
+            raise IncompatibleChunkError(
+                f"chunk at {bbox} does not cover whole shards of {self.url} mip {self.mip} (shard size "
+                f"{tuple(self.shard_shape)} from {tuple(self.bbox.start)}); a shard is written whole by one task: "
+                f"write {grid} instead, e.g. with generate-tasks -v {self.url} -c {' '.join(map(str, self.shard_shape))}"
+            )
+
+    def _write(self, chunk: Chunk) -> None:
+        array = chunk.array if chunk.ndim == 4 else chunk.array[np.newaxis]
+        for box in self.shard_boxes(chunk.bbox):
+            part = array[(slice(None), *box.slices(chunk.bbox))]
+            self._write_shard(box, part.transpose(3, 2, 1, 0))  # (X, Y, Z, C)
+
+    def _write_shard(self, box: BoundingBox, image_xyzc: np.ndarray) -> None:
+        filename, data = self.cv.image.make_shard(image_xyzc, _cv_bbox(box), self.mip)
+        key = self.cv.meta.key(self.mip)
+        if self.url.startswith("file://"):
+            from pathlib import Path
+
+            from chunkflow.volumes.base import atomic_path
+
+            with atomic_path(Path(self.url[len("file://"):]) / key / filename) as tmp:
+                tmp.write_bytes(data)
+        else:
+            from cloudfiles import CloudFiles
+
+            CloudFiles(self.cv.meta.join(self.cv.meta.cloudpath, key), progress=False).put(filename, data, compress=None)

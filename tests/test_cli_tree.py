@@ -1,0 +1,69 @@
+"""One command tree: every command is listed by ``--help`` and takes the group's options; progress lines."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from chunkflow.cli import BUILTIN_OPERATORS, STANDALONE_COMMANDS, main
+
+
+def test_help_lists_every_command_by_section(capsys):
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in [*BUILTIN_OPERATORS, *STANDALONE_COMMANDS]:
+        assert f"\n  {name} " in out or f"\n  {name}\n" in out, f"{name} missing from chunkflow --help"
+    assert "Queues and workers (standalone commands)" in out and "Sources" in out and "Sinks" in out
+    # standalone commands come after the chained operators
+    assert out.index("Segmentation jobs") > out.index("Transforms")
+
+
+@pytest.mark.parametrize("name", sorted(STANDALONE_COMMANDS))
+def test_dash_h_works_for_standalone_commands(name, capsys):
+    assert main([name, "-h"]) == 0
+    assert f"Usage: chunkflow {name}" in capsys.readouterr().out
+
+
+def test_group_options_apply_to_standalone_commands(tmp_path, capsys):
+    queue = f"file://{tmp_path}/q"
+    assert main(["generate-tasks", "-b", "0-4_0-8_0-8", "-c", "4", "4", "4", "-q", queue]) == 0
+    assert main(["-l", "debug", "queue", "status", queue]) == 0
+    out = capsys.readouterr().out
+    assert "waiting    4" in out
+    assert logging.getLogger().level == logging.DEBUG
+
+
+def test_standalone_command_error_is_one_line(tmp_path, capsys):
+    assert main(["queue", "status", f"file://{tmp_path}/missing"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no file queue" in err and "Traceback" not in err
+
+
+def test_unknown_command_is_a_usage_error(capsys):
+    assert main(["no-such-operator"]) == 2
+    assert "No such command" in capsys.readouterr().err
+
+
+def test_non_terminal_run_logs_one_line_per_task_with_timing(tmp_path, capsys):
+    assert main(["generate-tasks", "-b", "0-4_0-8_0-16", "-c", "4", "8", "8",
+                 "create-chunk", "save-h5", "-f", f"{tmp_path}/"]) == 0  # fmt: skip
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "chunkflow.progress: task" in line]
+    assert len(lines) == 2, err
+    assert "0-4_0-8_0-8 done in" in lines[0] and "create-chunk" in lines[0] and "save-h5" in lines[0]
+    assert "Mvoxel/s" in lines[0]
+    assert "2 tasks done, 0 skipped, 0 failed" in err
+
+
+def test_log_format_json_is_one_object_per_line(tmp_path, capsys):
+    assert main(["--log-format", "json", "generate-tasks", "-b", "0-4_0-8_0-16", "-c", "4", "8", "8",
+                 "create-chunk", "save-h5", "-f", f"{tmp_path}/"]) == 0  # fmt: skip
+    records = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    tasks = [r for r in records if r.get("status") == "done"]
+    assert [r["task"] for r in tasks] == ["0-4_0-8_0-8", "0-4_0-8_8-16"]
+    assert set(tasks[0]["operators"]) == {"create-chunk", "save-h5"} and tasks[0]["voxels"] == 256
+    summary = [r for r in records if "done" in r and r.get("total") == 2]
+    assert summary and summary[-1]["done"] == 2
+    main(["--log-format", "text", "--help"])  # restore text logging for later tests
