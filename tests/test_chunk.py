@@ -43,10 +43,14 @@ def test_blend_and_paste_by_global_position():
     assert (a.array[2:, 2:, 2:] == 1).all()
 
 
-@pytest.mark.parametrize("bad", [np.zeros((4, 4)), np.zeros((1, 1, 1, 1, 1)), np.zeros((0, 4, 4))])
+@pytest.mark.parametrize("bad", [np.zeros(4), np.zeros((1, 1, 1, 1, 1)), np.zeros((0, 4, 4))])
 def test_bad_arrays_refused(bad):
     with pytest.raises(IncompatibleChunkError):
         Chunk(bad)
+
+
+def test_2d_array_is_one_section():  # as chunkflow 1.2.0
+    assert Chunk(np.zeros((4, 5))).shape == (1, 4, 5)
 
 
 def test_bad_layer_type_refused():

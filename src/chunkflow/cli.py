@@ -46,7 +46,7 @@ BUILTIN_OPERATORS: dict[str, str] = {
     "skeletonize": "skeletonize", "aggregate-skeleton-fragments": "skeletonize",
     "mask": "mask",
     "neuroglancer": "neuroglancer",
-    "global-cc-task": "global_cc_task",
+    "global-cc-task": "staged_task", "staged-task": "staged_task",
 }  # fmt: skip
 
 ENTRY_POINT_GROUP = "chunkflow.operators"
@@ -87,6 +87,9 @@ STANDALONE_COMMANDS: dict[str, str] = {
     "queue": "chunkflow.commands.queue:queue",
     "worker": "chunkflow.commands.queue:worker",
     "global-connected-components": "chunkflow.commands.global_cc:global_connected_components",
+    "agglomerate-volume": "chunkflow.commands.agglomerate_volume:agglomerate_volume",
+    "run": "chunkflow.commands.run:run",
+    "plan": "chunkflow.commands.plan:plan",
 }
 
 # help sections: (title, names); an operator in none of them is listed under "Other operators"

@@ -54,3 +54,28 @@ def pointwise_model_files(tmp_path_factory, torch):
         torch.onnx.export(model, (example,), str(root / "model.onnx"), input_names=["input"], output_names=["output"],
                           dynamic_axes={k: {0: "n", 2: "z", 3: "y", 4: "x"} for k in ("input", "output")}, dynamo=False)  # fmt: skip
     return root
+
+
+CONV_SOURCE = textwrap.dedent("""
+    import torch
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            torch.manual_seed(0)
+            self.a = torch.nn.Conv3d(1, 4, 3, padding=1)
+            self.b = torch.nn.Conv3d(4, 3, 3, padding=1)
+        def forward(self, x):
+            return torch.sigmoid(self.b(torch.relu(self.a(x * 4 - 2))))
+    InstantiatedModel = Net()
+""")
+
+
+@pytest.fixture(scope="session")
+def conv_model_files(tmp_path_factory, torch):
+    """A small nonlinear 3D conv net (receptive field 5): its output depends on where a patch sits."""
+    root = tmp_path_factory.mktemp("conv")
+    (root / "net.py").write_text(CONV_SOURCE)
+    namespace: dict = {}
+    exec(CONV_SOURCE, namespace)
+    torch.save(namespace["InstantiatedModel"].state_dict(), root / "net.pt")
+    return root

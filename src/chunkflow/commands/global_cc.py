@@ -1,4 +1,4 @@
-"""``chunkflow global-connected-components``: the four stages, run here in local processes."""
+"""``chunkflow global-connected-components``: the staged job of :mod:`chunkflow.jobs.global_cc`."""
 
 from __future__ import annotations
 
@@ -13,14 +13,24 @@ from chunkflow.operators._options import triple
 @triple("--block-size", "-b", required=True, help="Block size of the independent tasks")
 @click.option("--threshold", "-t", type=float, default=0.5, show_default=True,
               help="Foreground is value > threshold (ignored for segmentation input).")  # fmt: skip
-@click.option("--connectivity", "-c", type=click.Choice(["6", "18", "26"]), default="6", show_default=True)
+@click.option("--connectivity", "-c", type=click.Choice(["6", "18", "26"]), default="6", show_default=True,
+              help="Voxel neighbourhood: 6 faces, 18 faces and edges, 26 faces, edges and corners.")  # fmt: skip
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Local processes.")
 @click.option("--work-dir", default=None, help="Scratch directory (default: beside the output; shared with workers).")
 @click.option("--queue-name", "-q", default=None,
-              help="Send the stages to this queue (one after the other) instead of running them here.")  # fmt: skip
+              help="Send each stage's tasks to this queue and wait for workers running "
+                   "`fetch-task -q Q staged-task --job WORK_DIR delete-task-in-queue`.")  # fmt: skip
 def global_connected_components(input_url, output_url, block_size, threshold, connectivity, workers, work_dir,
                                 queue_name) -> None:  # fmt: skip
-    """Connected components of a whole volume, block by block, with no seams."""
+    """Connected components of a whole volume, block by block, with no seams (equals cc3d on the whole array).
+
+    Stages: label, pairs, merge, relabel. Rerunning the same command resumes (done markers).
+
+    \b
+    Example:
+      chunkflow global-connected-components -v file://$PWD/demo-output/image -o file:///tmp/cf/cc \\
+          -b 64 128 128 -t 120 -c 26 --workers 2
+    """
     from chunkflow.jobs.global_cc import global_connected_components as run
 
     count = run(input_url, output_url, block_size, threshold, int(connectivity), workers, work_dir, queue_name)

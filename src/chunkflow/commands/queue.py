@@ -11,7 +11,14 @@ import click
 
 @click.group("queue")
 def queue() -> None:
-    """Inspect and manage a task queue (sqs://NAME, NAME, or file:///path)."""
+    """Inspect and manage a task queue (sqs://NAME, NAME, or file:///path).
+
+    \b
+    Example:
+      chunkflow generate-tasks -b 0-16_0-64_0-128 -c 16 64 64 -q file://$PWD/q
+      chunkflow queue status file://$PWD/q
+      chunkflow queue purge file://$PWD/q
+    """
 
 
 def _open(name: str, create: bool = False):  # type: ignore[no-untyped-def]

@@ -18,7 +18,13 @@ import click
 def view(urls, port, bind_address, segments, browser) -> None:
     """Serve precomputed volumes from disk (or gs://, s3://, https://) in a local neuroglancer viewer.
 
-    Prints the viewer link and serves until stopped (Ctrl-C)."""
+    Prints the viewer link and serves until stopped (Ctrl-C).
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 128 128 -e 40 4 4 save-precomputed -v file://$PWD/img
+      chunkflow view $PWD/img --port 9015 --no-browser
+    """
     from chunkflow.viewer.serve import view_volumes
 
     try:

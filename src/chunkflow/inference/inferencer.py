@@ -2,9 +2,14 @@
 
 Memory: one float32 output buffer of exactly the output chunk's size (normalised weights, see
 :mod:`chunkflow.inference.blend`), plus a couple of batches in flight. Per-patch outputs are
-never held for the whole chunk. On a GPU, gathering the next batch and running the engine happen
-in a background thread while the main thread blends the previous batch (numpy and torch release
-the GIL), so host-to-device copy, compute and blending overlap.
+never held for the whole chunk.
+
+Two paths compute the same thing (:class:`~chunkflow.inference.plan.Plan`: same patches, same
+order, same weights). The host path gathers batches in numpy and blends on the CPU; on a GPU it
+gathers and runs the next batch in a thread while the main thread blends. The device path
+(:mod:`chunkflow.inference.device`, PyTorch models) keeps the chunk and the blending buffer on the
+model's device and copies the result back once. Integer images are divided by their dtype's
+maximum first, as chunkflow 1.2.0 does (``normalize_input=False`` feeds raw values).
 """
 
 from __future__ import annotations
@@ -21,18 +26,39 @@ import numpy as np
 
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError, ModelError
-from chunkflow.geometry import Vec3, Vec3Like
+from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 from chunkflow.inference.augment import AugmentedEngine
-from chunkflow.inference.blend import normalised_weights
 from chunkflow.inference.engines import Engine
 from chunkflow.inference.grid import PatchGrid, make_grid
+from chunkflow.inference.plan import Placement, Plan, make_plan
 from chunkflow.memory import populated_zeros
 
-__all__ = ["Inferencer", "INPUT_DTYPES"]
+__all__ = ["Inferencer", "INPUT_DTYPES", "check_prediction_shape"]
 
 log = logging.getLogger(__name__)
 
 INPUT_DTYPES = ("uint8", "uint16", "int8", "int16", "float16", "float32", "float64")
+NONFINITE = ("error", "replace")
+
+
+def check_prediction_shape(shape: tuple[int, ...], grid: PatchGrid, n: int, channels: int) -> Vec3 | None:
+    """Refuse a model output of the wrong shape; the margin to crop (input-sized output) or None."""
+    spatial = tuple(shape[2:])
+    if len(shape) != 5 or shape[0] != n:
+        raise ModelError(f"model returned shape {tuple(shape)}; expected (batch={n}, channels, z, y, x)")
+    if shape[1] != channels:
+        raise ModelError(
+            f"model returned {shape[1]} output channel(s) but --num-output-channels is {channels}; "
+            f"pass -c {shape[1]} or check the model"
+        )
+    if spatial == tuple(grid.output_patch_size):
+        return None
+    if spatial == tuple(grid.input_patch_size):
+        return grid.margin
+    raise ModelError(
+        f"model returned patches of {spatial}; expected the input patch {tuple(grid.input_patch_size)} "
+        f"or the output patch {tuple(grid.output_patch_size)}"
+    )
 
 
 @dataclass
@@ -40,8 +66,8 @@ class Inferencer:
     """Run ``engine`` over chunks. Parameters mirror the ``inference`` operator's flags.
 
     ``output_crop_margin`` defaults to chunkflow 1.2.0's choice: the patch overlap, or nothing
-    with ``mask_output_chunk``. It is counted from the predicted region, i.e. on top of
-    ``(input_patch - output_patch) / 2``.
+    with ``mask_output_chunk`` or ``global_bbox``. It is counted from the predicted region, i.e.
+    on top of ``(input_patch - output_patch) / 2``.
     """
 
     engine: Engine
@@ -52,7 +78,7 @@ class Inferencer:
     patch_num: Vec3Like | None = None
     num_input_channels: int = 1
     num_output_channels: int = 3
-    batch_size: int = 1
+    batch_size: int | str = 1
     bump: str = "wu"
     mask_output_chunk: bool = False
     augment: bool = False
@@ -62,18 +88,35 @@ class Inferencer:
     #: memory-map the output buffer in an (unlinked) file under this directory, for outputs larger
     #: than RAM; the OS pages finished regions out. None: an in-memory buffer.
     output_buffer_dir: str | None = None
+    #: divide integer images by their dtype's maximum before the model (chunkflow 1.2.0 does)
+    normalize_input: bool = True
+    #: NaN/Inf in the output: "error" (refuse the chunk) or "replace" (by 0, counted in the log)
+    nonfinite: str = "error"
+    #: the whole region inferred in tiles: patches on its grid, weights of its normaliser
+    global_bbox: BoundingBox | None = None
+    #: True: device path, False: host path, None: the device path where the engine supports it
+    device_path: bool | None = None
+    #: bytes of device memory for the input and output windows (None: whole chunk; on CUDA, half the free memory)
+    device_memory_limit: int | None = None
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise InvalidParameterError(f"batch size {self.batch_size} must be at least 1")
+        if self.batch_size != "auto" and (not isinstance(self.batch_size, int) or self.batch_size < 1):
+            raise InvalidParameterError(f"batch size {self.batch_size!r} must be at least 1 or 'auto'")
         if self.num_output_channels < 1 or self.num_input_channels < 1:
             raise InvalidParameterError("channel numbers must be at least 1")
         if self.dtype not in ("float32", "float16"):
             raise InvalidParameterError(f"output dtype {self.dtype!r} is not float32 or float16")
+        if self.nonfinite not in NONFINITE:
+            raise InvalidParameterError(f"nonfinite {self.nonfinite!r} is not one of {', '.join(NONFINITE)}")
+        if self.global_bbox is not None and (self.mask_output_chunk or self.patch_num is not None):
+            raise InvalidParameterError("--global-bbox lays its own grid; drop --mask-output-chunk and --patch-num")
         if self.output_layer_type is None:
             self.output_layer_type = "affinity_map" if self.num_output_channels == 3 else "probability_map"
         if self.augment:
             self.engine = AugmentedEngine(self.engine, affinity=self.output_layer_type == "affinity_map")
+        if self.batch_size == "auto":
+            suggest = getattr(self.engine, "suggest_batch_size", None)
+            self.batch_size = suggest(self.input_patch_size, self.num_input_channels) if suggest else 1
 
     def grid(self, chunk_shape: Vec3Like) -> PatchGrid:
         grid = make_grid(chunk_shape, self.input_patch_size, self.output_patch_size, self.output_patch_overlap,
@@ -89,46 +132,110 @@ class Inferencer:
     def crop_margin(self, grid: PatchGrid) -> Vec3:
         if self.output_crop_margin is not None:
             return Vec3.of(self.output_crop_margin)
-        return Vec3(0, 0, 0) if self.mask_output_chunk else grid.overlap
+        return Vec3(0, 0, 0) if self.mask_output_chunk or self.global_bbox is not None else grid.overlap
+
+    def plan(self, chunk: Chunk) -> Plan:
+        """Where every patch of ``chunk`` goes (see :mod:`chunkflow.inference.plan`)."""
+        if self.global_bbox is None:
+            grid = self.grid(chunk.spatial_shape)
+        else:
+            grid = make_grid(self.global_bbox.shape, self.input_patch_size, self.output_patch_size,
+                             self.output_patch_overlap)  # fmt: skip
+        crop = self.crop_margin(grid)
+        if any(c < 0 for c in crop):
+            raise InvalidParameterError(f"output crop margin {tuple(crop)} must not be negative")
+        if self.global_bbox is not None and chunk.bbox.intersection(self.global_bbox) is None:
+            raise InvalidParameterError(f"chunk at {chunk.bbox} lies outside --global-bbox {self.global_bbox}")
+        return make_plan(grid, Vec3.of(chunk.spatial_shape), crop, self.bump, self.mask_output_chunk,
+                         Vec3.of(chunk.voxel_offset), self.global_bbox)  # fmt: skip
 
     def __call__(self, chunk: Chunk) -> Chunk:
         """Predict ``chunk`` (3D, or 4D channels-first); returns a float chunk (C, Z, Y, X)."""
         self._check_input(chunk)
-        grid = self.grid(chunk.spatial_shape)
-        crop = self.crop_margin(grid)
-        region = Vec3.of(chunk.spatial_shape) - grid.margin * 2  # predicted region, output coordinates
-        out_shape = region - crop * 2
-        if any(c < 0 for c in crop) or any(s <= 0 for s in out_shape):
-            raise InvalidParameterError(f"output crop margin {tuple(crop)} leaves nothing of the {tuple(region)} prediction")
-        weights = [
-            normalised_weights(starts, o, length, self.bump, stride, self.mask_output_chunk)
-            for starts, o, length, stride in zip(grid.starts, grid.output_patch_size, region, grid.stride)
-        ]
-        output = self._output_buffer((self.num_output_channels, *out_shape))
+        plan = self.plan(chunk)
         array = chunk.array if chunk.ndim == 4 else chunk.array[np.newaxis]
-        for starts, prediction in self._predictions(array, grid):
-            for start, patch in zip(starts, prediction):
-                self._blend(output, patch, start, grid, weights, crop)
-        result = output if self.dtype == "float32" else output.astype(self.dtype)
-        offset = chunk.voxel_offset + grid.margin + crop
+        scale = int(np.iinfo(array.dtype).max) if self.normalize_input and array.dtype.kind in "iu" else None
+        shape = (self.num_output_channels, *plan.output_shape)
+        self._bad = 0
+        if self._use_device_path():
+            from chunkflow.inference.device import DeviceRun
+
+            output = self._output_buffer(shape, self.dtype)
+            limit = self.device_memory_limit
+            if limit is None and self.engine.torch_device.type == "cuda":  # type: ignore[attr-defined]
+                limit = self.engine.torch.cuda.mem_get_info(self.engine.torch_device)[0] // 2  # type: ignore[attr-defined]
+            bar = _progress(len(plan.placements), self.progress)
+            try:
+                DeviceRun(self.engine, array, plan, self.batch_size, scale, output,  # type: ignore[arg-type]
+                          lambda slab, rows: self._check_device(slab, chunk), limit).run(bar.update)  # fmt: skip
+            finally:
+                bar.close()
+            result = output
+        else:
+            output = self._output_buffer(shape, "float32")
+            for placements, prediction in self._predictions(array, plan, scale):
+                for placement, patch in zip(placements, prediction):
+                    self._blend(output, patch, placement)
+            self._check_host(output, chunk)
+            result = output if self.dtype == "float32" else output.astype(self.dtype)
+        if self._bad:
+            log.warning("inference: replaced %d NaN/Inf output value(s) by 0 in the chunk at %s", self._bad, chunk.bbox)
+        offset = chunk.voxel_offset + plan.output_offset
         return Chunk(result, offset, chunk.voxel_size, self.output_layer_type)  # type: ignore[arg-type]
 
-    def _output_buffer(self, shape: tuple[int, ...]) -> np.ndarray:
+    def _use_device_path(self) -> bool:
+        capable = hasattr(self.engine, "forward") and getattr(self.engine, "pre_process", None) is None
+        if self.device_path is None:
+            return capable
+        if self.device_path and not capable:
+            raise InvalidParameterError("the device path needs a PyTorch model without pre_process (and no --augment)")
+        return self.device_path
+
+    def _nonfinite_message(self, count: int, chunk: Chunk) -> str:
+        return (f"the model produced {count} NaN/Inf output value(s) in the chunk at {chunk.bbox}; check the model "
+                "and its input scaling (--normalize-input), or pass --nonfinite replace to set them to 0")  # fmt: skip
+
+    def _check_host(self, output: np.ndarray, chunk: Chunk) -> None:
+        for z in range(0, output.shape[1], 8):  # in slabs: no output-sized temporary
+            slab = output[:, z : z + 8]
+            bad = ~np.isfinite(slab)
+            count = int(bad.sum())
+            if count and self.nonfinite == "error":
+                raise ModelError(self._nonfinite_message(count + self._count_rest(output, z + 8), chunk))
+            if count:
+                slab[bad] = 0
+                self._bad += count
+
+    @staticmethod
+    def _count_rest(output: np.ndarray, z: int) -> int:
+        return int(sum((~np.isfinite(output[:, i : i + 8])).sum() for i in range(z, output.shape[1], 8)))
+
+    def _check_device(self, slab: Any, chunk: Chunk) -> None:
+        torch = self.engine.torch  # type: ignore[attr-defined]
+        if bool(torch.isfinite(slab).all()):
+            return
+        count = int((~torch.isfinite(slab)).sum())
+        if self.nonfinite == "error":
+            raise ModelError(self._nonfinite_message(count, chunk))
+        torch.nan_to_num_(slab, nan=0.0, posinf=0.0, neginf=0.0)
+        self._bad += count
+
+    def _output_buffer(self, shape: tuple[int, ...], dtype: str) -> np.ndarray:
         if self.output_buffer_dir is None:
-            return populated_zeros(shape, np.float32)
+            return populated_zeros(shape, dtype)
         import os
         import tempfile
 
         if not os.path.isdir(self.output_buffer_dir):
             raise InvalidParameterError(f"output buffer directory {self.output_buffer_dir!r} does not exist; create it first")
-        nbytes = int(np.prod(shape)) * 4
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
         with tempfile.TemporaryFile(dir=self.output_buffer_dir, prefix="chunkflow-output-") as f:  # gone on close
             try:
                 f.truncate(nbytes)  # sparse: reads as zeros, no disk used until written
             except OSError as exc:
                 raise InvalidParameterError(f"cannot make a {nbytes / 2**30:.1f} GiB output buffer in "
                                             f"{self.output_buffer_dir!r}: {exc.strerror}") from None  # fmt: skip
-            return np.memmap(f, dtype=np.float32, mode="r+", shape=shape)
+            return np.memmap(f, dtype=dtype, mode="r+", shape=shape)
 
     def _check_input(self, chunk: Chunk) -> None:
         if chunk.dtype.name not in INPUT_DTYPES:
@@ -143,35 +250,40 @@ class Inferencer:
             raise IncompatibleChunkError(f"input chunk at {chunk.bbox} holds NaN or infinite values; clean it first")
 
     def _batches(
-        self, array: np.ndarray, grid: PatchGrid, reuse: bool = False
-    ) -> Iterator[tuple[list[Vec3], np.ndarray]]:
+        self, array: np.ndarray, plan: Plan, scale: int | None, reuse: bool = False
+    ) -> Iterator[tuple[tuple[Placement, ...], np.ndarray]]:
         """Batches of input patches; with ``reuse`` one buffer is refilled (the consumer must be done with it)."""
-        size = grid.input_patch_size
-        patches = list(grid)
-        buffer = np.empty((self.batch_size, array.shape[0], *size), dtype=np.float32)
-        for i in range(0, len(patches), self.batch_size):
-            starts = patches[i : i + self.batch_size]
+        size = plan.grid.input_patch_size
+        batch_size: int = self.batch_size  # type: ignore[assignment]
+        buffer = np.empty((batch_size, array.shape[0], *size), dtype=np.float32)
+        for i in range(0, len(plan.placements), batch_size):
+            placements = plan.placements[i : i + batch_size]
             if reuse:
-                batch = buffer[: len(starts)]
+                batch = buffer[: len(placements)]
             else:
-                batch = np.empty((len(starts), array.shape[0], *size), dtype=np.float32)
-            for b, s in enumerate(starts):
+                batch = np.empty((len(placements), array.shape[0], *size), dtype=np.float32)
+            for b, p in enumerate(placements):
+                s = p.input_start
                 batch[b] = array[:, s.z : s.z + size.z, s.y : s.y + size.y, s.x : s.x + size.x]
-            yield starts, batch
+            if scale is not None:
+                batch /= scale
+            yield placements, batch
 
-    def _predictions(self, array: np.ndarray, grid: PatchGrid) -> Iterator[tuple[list[Vec3], np.ndarray]]:
+    def _predictions(
+        self, array: np.ndarray, plan: Plan, scale: int | None
+    ) -> Iterator[tuple[tuple[Placement, ...], np.ndarray]]:
         """Engine outputs cropped to the output patch.
 
         On an accelerator the next batch is gathered and computed in a thread while this one is
         blended. On the CPU the engine already uses every core, and a second busy thread only
         contends with it (measured: slower), so there it runs in line.
         """
-        bar = _progress(len(grid), self.progress)
+        bar = _progress(len(plan.placements), self.progress)
         if str(getattr(self.engine, "device", "cpu")).startswith("cpu"):
             try:
-                for starts, batch in self._batches(array, grid, reuse=True):
-                    yield starts, self._checked(self.engine.predict(batch), grid, len(starts))
-                    bar.update(len(starts))
+                for placements, batch in self._batches(array, plan, scale, reuse=True):
+                    yield placements, self._checked(self.engine.predict(batch), plan.grid, len(placements))
+                    bar.update(len(placements))
             finally:
                 bar.close()
             return
@@ -180,10 +292,10 @@ class Inferencer:
 
         def produce() -> None:
             try:
-                for starts, batch in self._batches(array, grid):
+                for placements, batch in self._batches(array, plan, scale):
                     if stop.is_set():
                         return
-                    results.put((starts, self._checked(self.engine.predict(batch), grid, len(starts))))
+                    results.put((placements, self._checked(self.engine.predict(batch), plan.grid, len(placements))))
                 results.put(None)
             except BaseException as exc:  # handed to the consumer, raised there
                 results.put(exc)
@@ -206,38 +318,18 @@ class Inferencer:
             bar.close()
 
     def _checked(self, prediction: np.ndarray, grid: PatchGrid, n: int) -> np.ndarray:
-        spatial = tuple(prediction.shape[2:])
-        if prediction.ndim != 5 or prediction.shape[0] != n:
-            raise ModelError(f"model returned shape {prediction.shape}; expected (batch={n}, channels, z, y, x)")
-        if prediction.shape[1] != self.num_output_channels:
-            raise ModelError(
-                f"model returned {prediction.shape[1]} output channel(s) but --num-output-channels is "
-                f"{self.num_output_channels}; pass -c {prediction.shape[1]} or check the model"
-            )
-        if spatial == tuple(grid.output_patch_size):
+        margin = check_prediction_shape(prediction.shape, grid, n, self.num_output_channels)
+        if margin is None:
             return prediction
-        if spatial == tuple(grid.input_patch_size):
-            m = grid.margin
-            return prediction[..., m.z : spatial[0] - m.z, m.y : spatial[1] - m.y, m.x : spatial[2] - m.x]
-        raise ModelError(
-            f"model returned patches of {spatial}; expected the input patch {tuple(grid.input_patch_size)} "
-            f"or the output patch {tuple(grid.output_patch_size)}"
-        )
+        z, y, x = prediction.shape[2:]
+        return prediction[..., margin.z : z - margin.z, margin.y : y - margin.y, margin.x : x - margin.x]
 
     @staticmethod
-    def _blend(output: np.ndarray, patch: np.ndarray, start: Vec3, grid: PatchGrid, weights: list, crop: Vec3) -> None:
-        """Add ``patch * weight`` into ``output`` where the patch meets the (cropped) output box."""
-        wz, wy, wx = weights[0][start.z], weights[1][start.y], weights[2][start.x]
-        local, target = [], []
-        for s, o, c, n in zip(start, grid.output_patch_size, crop, output.shape[1:]):
-            lo, hi = max(s - c, 0), min(s - c + o, n)  # patch in output-buffer coordinates
-            if lo >= hi:
-                return
-            local.append(slice(lo - (s - c), hi - (s - c)))
-            target.append(slice(lo, hi))
-        weight = wz[local[0], None, None] * (wy[None, local[1], None] * wx[None, None, local[2]])
-        part = patch[:, local[0], local[1], local[2]]
-        target_view = output[:, target[0], target[1], target[2]]
+    def _blend(output: np.ndarray, patch: np.ndarray, placement: Placement) -> None:
+        """Add ``patch * weight`` into ``output`` where the patch meets the output box."""
+        weight = placement.weight()
+        part = patch[(slice(None), *placement.local)]
+        target_view = output[(slice(None), *placement.target)]
         torch = sys.modules.get("torch")
         if torch is not None:  # already loaded by the engine: its fused, multi-threaded multiply-add
             torch.from_numpy(target_view).addcmul_(torch.from_numpy(np.ascontiguousarray(part)), torch.from_numpy(weight))

@@ -135,6 +135,11 @@ class StagedJob(ABC):
         return bbox is not None and self.is_block(bbox)
 
     # ---- work -----------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check the inputs (open them) before anything is written; raise a one-line error."""
+        if self.bbox.volume == 0:
+            raise InvalidParameterError(f"{self.kind} job: the input volume is empty ({self.bbox})")
+
     def prepare(self) -> None:
         """Create outputs and work directories (frontend only, before any task)."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -270,6 +275,7 @@ def run_queue(job: StagedJob, queue_name: str, poll_s: float = 1.0, timeout_s: f
 
 def run_job(job: StagedJob, workers: int = 1, queue_name: str | None = None, **queue_options: Any) -> dict[str, float]:
     """Write the manifest, prepare the outputs, run every stage; returns seconds per stage."""
+    job.validate()
     job.write_manifest()
     job.prepare()
     if queue_name is not None:

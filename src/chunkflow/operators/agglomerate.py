@@ -27,7 +27,14 @@ _high = click.option("--aff-threshold-high", type=float, default=0.9999, show_de
 @output_option()
 def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scoring_function, fragments_output,
                 fragments_input, input_name, output_name) -> Stage:  # fmt: skip
-    """Watershed + mean-affinity agglomeration of an affinity map (waterz)."""
+    """Watershed + mean-affinity agglomeration of an affinity map (waterz).
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 --pattern sin -o image inference -f identity -s 8 32 32 -v 2 8 8 \\
+          -c 3 --output-crop-margin 0 0 0 -i image -o affs agglomerate -t 0.7 -i affs -o seg save-h5 -i seg -f \\
+          seg.h5
+    """
     from chunkflow.segmentation import agglomerate as run
     from chunkflow.segmentation import watershed
     from chunkflow.segmentation.agglomerate import scoring_function as parse_scoring
@@ -52,7 +59,14 @@ def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scori
 @input_option()
 @output_option()
 def watershed(op_name, aff_threshold_low, aff_threshold_high, input_name, output_name) -> Stage:
-    """Watershed fragments of an affinity map (no agglomeration)."""
+    """Watershed fragments of an affinity map (no agglomeration).
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 --pattern sin -o image inference -f identity -s 8 32 32 -v 2 8 8 \\
+          -c 3 --output-crop-margin 0 0 0 -i image -o affs watershed -i affs -o fragments save-h5 -i fragments \\
+          -f fragments.h5
+    """
     from chunkflow.segmentation import watershed as run
 
     def apply(task: Task) -> None:

@@ -16,7 +16,13 @@ from chunkflow.task import Task
 @input_option()
 @output_option()
 def connected_components(op_name, threshold, connectivity, input_name, output_name) -> Stage:
-    """Connected components of a thresholded map, or of each label of a segmentation."""
+    """Connected components of a thresholded map, or of each label of a segmentation.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 --pattern sin connected-components -t 128 -c 26 -o cc save-h5 -i \\
+          cc -f cc.h5
+    """
     from chunkflow.segmentation import connected_components as run
 
     def apply(task: Task) -> None:

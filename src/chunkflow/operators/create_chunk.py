@@ -24,7 +24,12 @@ from chunkflow.task import Task
 @click.option("--seed", type=int, default=0, help="Seed of the random pattern.")
 @output_option()
 def create_chunk(op_name, size, dtype, pattern, voxel_offset, voxel_size, layer_type, seed, output_name) -> Stage:
-    """Create a chunk filled with a pattern; inside a task, it fills the task's bounding box."""
+    """Create a chunk filled with a pattern; inside a task, it fills the task's bounding box.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 --pattern sin -t 0 0 0 save-h5 -f sin.h5
+    """
     from chunkflow.synthetic import create_chunk as create
 
     def apply(task: Task) -> None:

@@ -15,7 +15,12 @@ from chunkflow.task import Task
 @input_option()
 @output_option()
 def crop_margin(op_name, margin_size, input_name, output_name) -> Stage:
-    """Crop a margin off a chunk (a view; no copy)."""
+    """Crop a margin off a chunk (a view; no copy).
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 crop-margin -m 2 8 8 save-h5 -f cropped.h5
+    """
     from chunkflow.transforms import crop_margin as crop
 
     def apply(task: Task) -> None:

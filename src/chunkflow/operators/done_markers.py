@@ -27,7 +27,13 @@ def _markers(task: Task, prefix: str, suffix: str):  # type: ignore[no-untyped-d
 @click.option("--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/")
 @click.option("--suffix", "-s", default="", help="Marker path after the bbox.")
 def skip_task_by_file(op_name, prefix, suffix) -> Stage:
-    """Skip the rest of the chain (but still acknowledge) when the task's marker exists."""
+    """Skip the rest of the chain (but still acknowledge) when the task's marker exists.
+
+    \b
+    Example:
+      chunkflow generate-tasks -b 0-16_0-64_0-128 -c 16 64 64 skip-task-by-file -p done/ create-chunk \\
+          save-h5 -f out/ mark-complete -p done/
+    """
 
     def apply(task: Task) -> None:
         if _markers(task, prefix, suffix).is_done(task.bbox):
@@ -42,7 +48,13 @@ def skip_task_by_file(op_name, prefix, suffix) -> Stage:
 @click.option("--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/")
 @click.option("--suffix", "-s", default="", help="Marker path after the bbox.")
 def mark_complete(op_name, prefix, suffix) -> Stage:
-    """Create the task's marker (put it after the writes it vouches for)."""
+    """Create the task's marker (put it after the writes it vouches for).
+
+    \b
+    Example:
+      chunkflow generate-tasks -b 0-16_0-64_0-128 -c 16 64 64 create-chunk save-h5 -f out/ mark-complete \\
+          -p done/
+    """
 
     def apply(task: Task) -> None:
         _markers(task, prefix, suffix).mark(task.bbox)

@@ -15,7 +15,12 @@ from chunkflow.task import Task
 @input_option()
 @output_option()
 def downsample(op_name, factor, input_name, output_name) -> Stage:
-    """Downsample a chunk (mean for images and maps, mode for segmentations)."""
+    """Downsample a chunk (mean for images and maps, mode for segmentations).
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 downsample -f 1 2 2 -o small save-h5 -i small -f small.h5
+    """
     from chunkflow.postprocess import downsample as run
 
     def apply(task: Task) -> None:
@@ -37,7 +42,14 @@ def downsample(op_name, factor, input_name, output_name) -> Stage:
               "the pyramid is computed from the chunk, so nothing is read.")  # fmt: skip
 @input_option()
 def downsample_upload(op_name, volume_path, factor, chunk_mip, start_mip, stop_mip, fill_missing, input_name) -> Stage:
-    """Write the downsampled pyramid of a chunk into a precomputed volume (block-aligned)."""
+    """Write the downsampled pyramid of a chunk into a precomputed volume (block-aligned).
+
+    \b
+    Example:
+      chunkflow create-info -v file://$PWD/img -z 16 128 128 -s 40 4 4 -b 16 32 32 -d uint8 -t image
+      chunkflow create-chunk -s 16 128 128 save-precomputed -v file://$PWD/img downsample-upload -v \\
+          file://$PWD/img --stop-mip 3
+    """
     from chunkflow.errors import InvalidParameterError
     from chunkflow.postprocess import downsample_upload as run
 

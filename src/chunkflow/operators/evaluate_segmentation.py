@@ -1,8 +1,9 @@
-"""``evaluate-segmentation``: Rand index, adapted Rand error, VI against ground truth."""
+"""``evaluate-segmentation``: Rand index, adapted Rand error, VI, and skeleton ERL against ground truth."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -13,20 +14,77 @@ from chunkflow.task import Task
 
 @click.command("evaluate-segmentation")
 @name_option("evaluate-segmentation")
-@click.option("--segmentation-chunk-name", "-s", default="chunk", show_default=True)
-@click.option("--groundtruth-chunk-name", "-g", default="groundtruth", show_default=True)
-@click.option("--output-file", "-o", type=click.Path(dir_okay=False), default=None, help="Write the scores as JSON.")
-def evaluate_segmentation(op_name, segmentation_chunk_name, groundtruth_chunk_name, output_file) -> Stage:
-    """Compare a segmentation with ground truth (ground-truth label 0 is ignored)."""
+@click.option("--segmentation-chunk-name", "-s", default="chunk", show_default=True,
+              help="Name of the segmentation chunk to score.")  # fmt: skip
+@click.option("--groundtruth-chunk-name", "-g", default="groundtruth", show_default=True,
+              help="Name of the ground-truth label chunk (label 0 is ignored). Optional with --skeletons PATH.")  # fmt: skip
+@click.option("--output-file", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the scores (and ERL with its per-object rows) as JSON.")  # fmt: skip
+@click.option("--skeletons", default=None,
+              help="Ground-truth skeletons for ERL: a precomputed skeleton directory or volume (file://), an .swc "
+                   "file or a directory of them, or 'kimimaro' to skeletonize the ground-truth chunk.")  # fmt: skip
+@click.option("--skeleton-units", type=click.Choice(["nm", "voxel"]), default="nm", show_default=True,
+              help="Units of the stored skeleton vertices (X Y Z); voxel units are scaled by the chunk's voxel size.")  # fmt: skip
+@click.option("--merge-threshold", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Nodes a skeleton needs inside a segment for that segment to merge it (em_erl's; 1 = funlib).")  # fmt: skip
+@click.option("--skeleton-dust-threshold", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="With --skeletons kimimaro: objects smaller than this many voxels get no skeleton.")  # fmt: skip
+@click.option("--csv-file", type=click.Path(dir_okay=False), default=None,
+              help="Also write the per-object ERL rows (object id, path length in nm, splits, merged-into ids) as CSV.")  # fmt: skip
+def evaluate_segmentation(op_name, segmentation_chunk_name, groundtruth_chunk_name, output_file, skeletons,
+                          skeleton_units, merge_threshold, skeleton_dust_threshold, csv_file) -> Stage:  # fmt: skip
+    """Compare a segmentation with ground truth (ground-truth label 0 is ignored).
+
+    Voxel scores: Rand index, adapted Rand error, VI. With --skeletons also expected run length
+    (ERL, nm), normalized ERL (ERL / ERL of a perfect segmentation), split and merge counts and
+    one row per skeleton (funlib.evaluate's and em_erl's definitions; see chunkflow.segmentation.erl).
+
+    \b
+    Example:
+      chunkflow load-h5 -f demo-output/sample/labels.h5 -o gt \\
+          copy-var -f gt -t seg \\
+          evaluate-segmentation -s seg -g gt --skeletons kimimaro -o /tmp/scores.json --csv-file /tmp/erl.csv
+    """
+    from chunkflow.errors import InvalidParameterError
     from chunkflow.segmentation import evaluate_segmentation as run
+    from chunkflow.segmentation.erl import expected_run_length
     from chunkflow.volumes.base import atomic_path
 
+    if csv_file and not skeletons:
+        raise click.UsageError("--csv-file writes the per-object ERL rows; give --skeletons too")
+    cache: dict[str, Any] = {}
+
+    def gt_skeletons(task: Task) -> Any:
+        from chunkflow.segmentation.skeletons import load_skeletons, skeletons_from_labels
+
+        if skeletons == "kimimaro":
+            return skeletons_from_labels(task[groundtruth_chunk_name], dust_threshold=skeleton_dust_threshold)
+        if "loaded" not in cache:
+            voxel_size = tuple(task[segmentation_chunk_name].voxel_size)
+            cache["loaded"] = load_skeletons(skeletons, units=skeleton_units, voxel_size=voxel_size)
+        return cache["loaded"]
+
     def apply(task: Task) -> None:
-        scores = run(task[segmentation_chunk_name], task[groundtruth_chunk_name])
-        click.echo(format_scores(scores.to_dict()))
+        segmentation = task[segmentation_chunk_name]
+        record: dict[str, Any] = {}
+        if groundtruth_chunk_name in task or not skeletons or skeletons == "kimimaro":
+            scores = run(segmentation, task[groundtruth_chunk_name])
+            record = scores.to_dict()
+            click.echo(format_scores(record))
+        if skeletons:
+            result = expected_run_length(gt_skeletons(task), segmentation, merge_threshold=merge_threshold)
+            if result.skeletons == 0:
+                raise InvalidParameterError(
+                    f"no skeleton edge lies inside {segmentation.bbox}; check --skeletons {skeletons} and --skeleton-units"
+                )
+            record["erl"] = result.to_dict()
+            click.echo(format_erl(result.summary()))
+            if csv_file:
+                with atomic_path(csv_file) as tmp:
+                    tmp.write_text(result.to_csv())
         if output_file:
             with atomic_path(output_file) as tmp:
-                tmp.write_text(json.dumps(scores.to_dict(), indent=2))
+                tmp.write_text(json.dumps(record, indent=2))
 
     return Stage(op_name, apply)
 
@@ -46,3 +104,12 @@ def format_scores(scores: dict) -> str:
     merges = sum(scores["largest_object_merges"].values())
     lines.append(f"{'splits / merges (10 largest)':<28}{splits:>5d} /{merges:>3d}")
     return "\n".join(lines)
+
+
+def format_erl(summary: dict) -> str:
+    return "\n".join([
+        f"{'expected run length (nm)':<28}{summary['erl']:>10.1f}",
+        f"{'  of a perfect segmentation':<28}{summary['gt_erl']:>10.1f}",
+        f"{'  normalized':<28}{summary['normalized_erl']:>10.4f}",
+        f"{'skeletons / split / merged':<28}{summary['skeletons']:>5d} /{summary['splits']:>3d} /{summary['merges']:>3d}",
+    ])  # fmt: skip

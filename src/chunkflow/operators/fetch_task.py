@@ -55,7 +55,14 @@ fetch_task = _fetch_command("fetch-task")
 @click.command("delete-task-in-queue")
 @name_option("delete-task-in-queue")
 def delete_task_in_queue(op_name) -> Stage:
-    """Acknowledge the task: delete its message (put at the end of a worker's chain)."""
+    """Acknowledge the task: delete its message (put at the end of a worker's chain).
+
+    \b
+    Example:
+      chunkflow generate-tasks -b 0-16_0-64_0-128 -c 16 64 64 -q file://$PWD/q
+      chunkflow fetch-task -q file://$PWD/q --retry-times 0 create-chunk save-h5 -f out/ \\
+          delete-task-in-queue
+    """
 
     def apply(task: Task) -> None:
         if task.lease is not None:
@@ -69,16 +76,41 @@ def delete_task_in_queue(op_name) -> Stage:
 @click.option("--file-path", "-f", required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--job-index", "-i", type=int, default=None, help="Line to run (default: $SLURM_ARRAY_TASK_ID).")
 def fetch_task_from_file(op_name, file_path, job_index) -> Stage:
-    """Run the task on line --job-index of a task file (one bbox per line), for Slurm array jobs."""
+    """Run the task on line --job-index of a task file (one bbox per line), for Slurm array jobs.
+
+    \b
+    Example:
+      chunkflow generate-tasks -s 0 0 0 -r 16 64 64 -c 16 32 32 -f /tmp/cf/tasks.txt
+      chunkflow fetch-task-from-file -f /tmp/cf/tasks.txt -i 1 create-chunk --size 16 32 32 save-h5 -f /tmp/cf/t1.h5
+    """
     from chunkflow.errors import InvalidParameterError
     from chunkflow.queues.messages import decode
+    from chunkflow.volumes.base import no_volume_creation
 
     def produce():  # type: ignore[no-untyped-def]
-        index = job_index if job_index is not None else int(os.environ.get("SLURM_ARRAY_TASK_ID", "-1"))
-        lines = [line for line in open(file_path).read().splitlines() if line.strip()]
+        if job_index is not None:
+            index = job_index
+        else:
+            raw = os.environ.get("SLURM_ARRAY_TASK_ID", "-1")
+            try:
+                index = int(raw)
+            except ValueError:
+                raise InvalidParameterError(f"SLURM_ARRAY_TASK_ID={raw!r} is not a line number; pass --job-index") from None
+        try:
+            with open(file_path, encoding="utf-8") as f:
+                lines = [line for line in f.read().splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidParameterError(f"cannot read task file {file_path}: {exc}; write it with generate-tasks -f") from None
         if not 0 <= index < len(lines):
             raise InvalidParameterError(f"job index {index} is outside the {len(lines)} tasks in {file_path}")
         bbox, params = decode(lines[index])
-        yield Task(bbox=bbox, index=index, params=params)
+        token = no_volume_creation.set(f"task file {file_path}")
+        try:
+            yield Task(bbox=bbox, index=index, params=params)
+        finally:
+            try:
+                no_volume_creation.reset(token)
+            except ValueError:
+                pass
 
     return Stage(op_name, produce=produce)

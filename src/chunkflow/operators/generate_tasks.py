@@ -26,13 +26,21 @@ log = logging.getLogger(__name__)
 @click.option("--task-index-start", "-i", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--task-index-stop", "-p", type=click.IntRange(min=0), default=None)
 @click.option("--queue-name", "-q", default=None, help="sqs://NAME, NAME or file:///path; else run here.")
-@click.option("--max-receive-count", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Receives before a task goes to the dead-letter queue.")  # fmt: skip
+@click.option("--max-receive-count", type=click.IntRange(min=1), default=None,
+              help="Receives before a task goes to the dead-letter queue (kept with the queue; default: what the "
+              "queue has, else 5).")  # fmt: skip
+@click.option("--max-tasks", type=click.IntRange(min=1), default=1_000_000, show_default=True,
+              help="Refuse a plan of more tasks than this (it says how many it would make).")  # fmt: skip
 @click.option("--file-path", "-f", type=click.Path(dir_okay=False), default=None, help="Write the task boxes here.")
 def generate_tasks(op_name, roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_box, aligned_block_size,
-                   volume_path, mip, task_index_start, task_index_stop, queue_name, max_receive_count, file_path) -> Stage:  # fmt: skip
-    """Cut a region of interest into tasks: send them to a queue, or run the rest of the chain on each."""
-    from chunkflow.queues.frontend import plan_tasks, submit_or_yield
+                   volume_path, mip, task_index_start, task_index_stop, queue_name, max_receive_count, max_tasks, file_path) -> Stage:  # fmt: skip
+    """Cut a region of interest into tasks: send them to a queue, or run the rest of the chain on each.
+
+    \b
+    Example:
+      chunkflow generate-tasks -b 0-16_0-128_0-128 -c 16 64 64 create-chunk save-h5 -f tasks/
+    """
+    from chunkflow.queues.frontend import count_tasks, plan_tasks, submit_or_yield
 
     if volume_path is not None:  # a sharded volume: one task per shard, nothing else
         from chunkflow.volumes.sharded import sharded_task_size
@@ -40,8 +48,9 @@ def generate_tasks(op_name, roi_start, roi_stop, roi_size, chunk_size, grid_size
         shard = sharded_task_size(volume_path, mip, chunk_size)
         chunk_size = chunk_size if shard is None else tuple(shard)
         aligned_block_size = aligned_block_size if shard is None else tuple(shard)
-    boxes = plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_box, aligned_block_size,
-                       volume_path, mip)  # fmt: skip
-    boxes = boxes[task_index_start:task_index_stop]
-    return Stage(op_name, produce=lambda: submit_or_yield(boxes, queue_name, max_receive_count, file_path),
-                 total=None if queue_name else len(boxes))
+    plan = plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_box, aligned_block_size,
+                      volume_path, mip)  # fmt: skip
+    count = count_tasks(plan, task_index_start, task_index_stop, max_tasks)  # a plan too large is refused here
+    return Stage(op_name, produce=lambda: submit_or_yield(plan, queue_name, max_receive_count, file_path,
+                                                          task_index_start, task_index_stop, max_tasks),
+                 total=None if queue_name else count)  # fmt: skip

@@ -23,7 +23,13 @@ from chunkflow.task import Task
 @output_option()
 def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_start, cutout_stop, cutout_size,
             layer_type, output_name) -> Stage:  # fmt: skip
-    """Read a chunk from an HDF5 file (the task's box, a cutout, or all of it)."""
+    """Read a chunk from an HDF5 file (the task's box, a cutout, or all of it).
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 save-h5 -f a.h5
+      chunkflow load-h5 -f a.h5 --cutout-start 0 0 0 --cutout-size 8 32 32 save-h5 -f part.h5
+    """
 
     def apply(task: Task) -> None:
         bbox = cutout_box(cutout_start, cutout_stop, cutout_size, task)
@@ -39,7 +45,12 @@ def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_s
 @input_option()
 @click.option("--file-name", "-f", required=True, help="Output file; a path ending in / writes <dir>/<bbox>.h5.")
 def save_h5(op_name, input_name, file_name) -> Stage:
-    """Write a chunk to an HDF5 file (dataset main + voxel_offset + voxel_size)."""
+    """Write a chunk to an HDF5 file (dataset main + voxel_offset + voxel_size).
+
+    \b
+    Example:
+      chunkflow create-chunk -s 8 64 64 -t 8 0 64 save-h5 -f out/
+    """
 
     def apply(task: Task) -> None:
         save_from(task, input_name, task_path(file_name, task, task[input_name].bbox, ".h5"))

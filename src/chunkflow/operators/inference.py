@@ -41,7 +41,13 @@ def inference(op_name, convnet_model, convnet_weight_path, input_patch_size, out
               output_crop_margin, patch_num, num_input_channels, num_output_channels, dtype, framework, batch_size,
               bump, mask_output_chunk, augment, device, precision, output_layer_type, output_buffer_dir, input_name,
               output_name) -> Stage:  # fmt: skip
-    """Run ConvNet inference over a chunk of any size with blended patch overlaps."""
+    """Run ConvNet inference over a chunk of any size with blended patch overlaps.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 -o image inference -f identity -s 8 32 32 -v 2 8 8 -c 3 \\
+          --output-crop-margin 0 0 0 -i image -o affs save-h5 -i affs -f affs.h5
+    """
     from chunkflow.inference import Inferencer, make_engine
 
     engine = make_engine(framework, convnet_model, convnet_weight_path, num_output_channels, device, precision)

@@ -18,7 +18,15 @@ from chunkflow.task import Task
 @click.option("--inverse/--no-inverse", default=False, help="Zero where the mask is non-zero instead.")
 @click.option("--fill-missing/--no-fill-missing", default=False)
 def mask(op_name, input_names, output_names, volume_path, mip, inverse, fill_missing) -> Stage:
-    """Apply a mask volume (possibly at a coarser mip) to chunks."""
+    """Apply a mask volume (possibly at a coarser mip) to chunks.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 --pattern sin threshold -t 128 -o m save-precomputed -i m -v \\
+          file://$PWD/mask
+      chunkflow create-chunk -s 16 64 64 -o img mask -i img -o img -v file://$PWD/mask save-h5 -i img -f \\
+          masked.h5
+    """
     from chunkflow.postprocess import apply_mask
 
     inputs = input_names.split(",")

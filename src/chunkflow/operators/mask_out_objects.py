@@ -25,7 +25,13 @@ def _ids(ctx: click.Context, param: click.Parameter, value: str | None) -> list[
 @input_option()
 @output_option()
 def mask_out_objects(op_name, dust_size_threshold, selected_obj_ids, input_name, output_name) -> Stage:
-    """Zero small objects and/or every object not selected."""
+    """Zero small objects and/or every object not selected.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 --pattern sin connected-components -t 128 -o seg mask-out-objects \\
+          -i seg -o seg -d 100 save-h5 -i seg -f big-objects.h5
+    """
     from chunkflow.segmentation import mask_out_objects as run
 
     def apply(task: Task) -> None:
@@ -39,7 +45,13 @@ def mask_out_objects(op_name, dust_size_threshold, selected_obj_ids, input_name,
 @input_option()
 @output_option()
 def relabel(op_name, input_name, output_name) -> Stage:
-    """Renumber labels consecutively from 1."""
+    """Renumber labels consecutively from 1.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 --pattern sin connected-components -t 128 -o seg mask-out-objects \\
+          -i seg -o seg -d 100 relabel -i seg -o seg save-h5 -i seg -f relabelled.h5
+    """
     from chunkflow.segmentation import relabel as run
 
     def apply(task: Task) -> None:

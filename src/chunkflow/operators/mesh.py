@@ -34,7 +34,13 @@ def _ids(ctx, param, value):  # type: ignore[no-untyped-def]
 @click.option("--shard/--no-shard", default=False, help="Sharded meshes (chunkflow 1.2.0): not supported.")
 def mesh(op_name, input_name, voxel_size, output_path, output_format, simplification_factor, max_simplification_error,
          skip_ids, dust_size_threshold, mip, manifest, shard) -> Stage:  # fmt: skip
-    """Mesh every object of a segmentation chunk."""
+    """Mesh every object of a segmentation chunk.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 -e 40 4 4 --pattern sin connected-components -t 128 -o seg \\
+          save-precomputed -i seg -v file://$PWD/seg mesh -i seg -o file://$PWD/seg --manifest
+    """
     from chunkflow.errors import InvalidParameterError
     from chunkflow.postprocess import mesh_chunk, write_manifests
 
@@ -67,7 +73,15 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
 @click.option("--digits", "-d", type=click.IntRange(min=1), default=None,
               help="Zero-pad an integer --prefix to this many digits (chunkflow 1.2.0's form).")  # fmt: skip
 def mesh_manifest(op_name, volume_path, prefix, digits) -> Stage:
-    """Gather mesh fragments of every object (across chunks) into neuroglancer manifests."""
+    """Gather mesh fragments of every object (across chunks) into neuroglancer manifests.
+
+    \b
+    Example:
+      chunkflow create-info -v file://$PWD/seg -z 16 64 128 -s 40 4 4 -b 16 64 64 -d uint32 -t segmentation
+      chunkflow generate-tasks -b 0-16_0-64_0-128 -c 16 64 64 create-chunk -e 40 4 4 --pattern sin \\
+          connected-components -t 128 -o seg relabel -i seg -o seg mesh -i seg -o file://$PWD/seg
+      chunkflow mesh-manifest -v file://$PWD/seg
+    """
     from chunkflow.postprocess import write_manifests
 
     if digits and prefix:

@@ -18,7 +18,13 @@ from chunkflow.task import Task
 @click.option("--port", "-p", type=click.IntRange(0, 65535), default=0, show_default=True, help="Port (0: any free port).")
 @click.option("--bind-address", default="127.0.0.1", show_default=True)
 def neuroglancer(op_name, inputs, voxel_size, port, bind_address) -> Stage:
-    """Show chunks as image/segmentation layers; waits for Enter before the chain goes on."""
+    """Show chunks as image/segmentation layers; waits for Enter before the chain goes on.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 128 128 --pattern sin -o img connected-components -i img -t 128 -o seg \\
+          neuroglancer -i img,seg
+    """
     from chunkflow.viewer import show_chunks
 
     names = [n for n in inputs.split(",") if n]

@@ -14,7 +14,12 @@ from chunkflow.task import Task
 @input_option()
 @output_option()
 def normalize_intensity(op_name, input_name, output_name) -> Stage:
-    """Map a uint8 image to float32 with x / 127.5 - 1."""
+    """Map a uint8 image to float32 with x / 127.5 - 1.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 8 64 64 normalize-intensity -o norm save-h5 -i norm -f norm.h5
+    """
     from chunkflow.transforms import normalize_intensity as normalize
 
     def apply(task: Task) -> None:

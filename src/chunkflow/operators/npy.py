@@ -18,7 +18,13 @@ from chunkflow.task import Task
 @click.option("--layer-type", "-l", type=click.Choice(["image", "segmentation", "probability_map", "affinity_map"]))
 @output_option()
 def load_npy(op_name, file_name, voxel_offset, voxel_size, layer_type, output_name) -> Stage:
-    """Read a whole .npy array as a chunk placed at --voxel-offset."""
+    """Read a whole .npy array as a chunk placed at --voxel-offset.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 8 32 32 save-npy -f a.npy
+      chunkflow load-npy -f a.npy -t 100 0 0 -s 40 4 4 save-h5 -f placed.h5
+    """
 
     def apply(task: Task) -> None:
         url = task_path(file_name, task, None, ".npy")
@@ -33,7 +39,12 @@ def load_npy(op_name, file_name, voxel_offset, voxel_size, layer_type, output_na
 @input_option()
 @click.option("--file-name", "--file-path", "-f", required=True, help="Output file; ending in / writes <dir>/<bbox>.npy.")
 def save_npy(op_name, input_name, file_name) -> Stage:
-    """Write a chunk's array to a .npy file."""
+    """Write a chunk's array to a .npy file.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 8 32 32 save-npy -f a.npy
+    """
 
     def apply(task: Task) -> None:
         save_from(task, input_name, task_path(file_name, task, task[input_name].bbox, ".npy"))

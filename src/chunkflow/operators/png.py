@@ -19,7 +19,13 @@ from chunkflow.task import Task
 @triple("--voxel-size", "-x", help="Voxel size")
 @output_option()
 def load_png(op_name, path, cutout_offset, chunk_size, voxel_offset, voxel_size, output_name) -> Stage:
-    """Read a stack of PNG sections."""
+    """Read a stack of PNG sections.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 4 64 64 save-pngs -o pngs
+      chunkflow load-png -p pngs save-h5 -f stack.h5
+    """
 
     def apply(task: Task) -> None:
         bbox = cutout_box(cutout_offset, None, chunk_size, task) if chunk_size else task.bbox
@@ -33,7 +39,12 @@ def load_png(op_name, path, cutout_offset, chunk_size, voxel_offset, voxel_size,
 @input_option()
 @click.option("--output-path", "-o", required=True, help="Directory to write <z>.png sections into.")
 def save_pngs(op_name, input_name, output_path) -> Stage:
-    """Write a 3D uint8/uint16 chunk as one PNG per section."""
+    """Write a 3D uint8/uint16 chunk as one PNG per section.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 4 64 64 --pattern sin save-pngs -o pngs
+    """
 
     def apply(task: Task) -> None:
         save_from(task, input_name, f"png://{output_path}")

@@ -26,13 +26,25 @@ from chunkflow.task import Task
 @triple("--volume-size", "-z", help="Volume size (default: the input chunk's)")
 @click.option("--max-mip", "-m", type=click.IntRange(min=0), default=0, show_default=True)
 @triple("--factor", "-f", default=(1, 2, 2), help="Downsampling factor between mips")
+@click.option("--sharded/--no-sharded", default=False, show_default=True,
+              help="Shard every scale (neuroglancer_uint64_sharded_v1; shard spec chosen as igneous does, each "
+                   "scale's shards nested in the scale below); tasks then write one whole shard each.")  # fmt: skip
+@click.option("--shard-bytes", type=click.IntRange(min=1), default=int(3.5e9), show_default=True,
+              help="Uncompressed bytes of one shard (igneous's memory target); smaller gives more, smaller tasks.")
 @input_option()
 def create_info(op_name, volume_path, voxel_size, block_size, channel_num, layer_type, data_type, encoding,
-                voxel_offset, volume_size, max_mip, factor, input_name) -> Stage:  # fmt: skip
+                voxel_offset, volume_size, max_mip, factor, sharded, shard_bytes, input_name) -> Stage:  # fmt: skip
     """Create the info file of a precomputed volume: from flags, and where the task holds the input
-    chunk, its shape, offset, voxel size, channels, dtype and layer type fill what the flags leave out."""
+    chunk, its shape, offset, voxel size, channels, dtype and layer type fill what the flags leave out.
+
+    \b
+    Example:
+      chunkflow create-info -v file://$PWD/img -z 16 128 128 -s 40 4 4 -b 16 64 64 -d uint8 -t image
+      chunkflow create-info -v file://$PWD/sharded -z 64 512 512 -b 64 64 64 --max-mip 2 --sharded --shard-bytes 4194304
+    """
     from chunkflow.errors import InvalidParameterError
     from chunkflow.volumes.precomputed import PrecomputedVolume
+    from chunkflow.volumes.sharded import create_sharded
 
     given = {"volume_size": volume_size, "voxel_offset": voxel_offset, "voxel_size": voxel_size,
              "num_channels": channel_num, "dtype": data_type, "layer_type": layer_type}  # fmt: skip
@@ -43,8 +55,11 @@ def create_info(op_name, volume_path, voxel_size, block_size, channel_num, layer
         if chunk is None and "volume_size" not in given:
             raise InvalidParameterError(f"create-info {volume_path}: give --volume-size, or run it after an operator "
                                         f"that makes the chunk {input_name!r}")  # fmt: skip
-        PrecomputedVolume.create(volume_path, like=chunk, block_size=block_size, encoding=encoding, max_mip=max_mip,
-                                 factor=factor, **given)  # fmt: skip
+        options = dict(block_size=block_size, encoding=encoding, max_mip=max_mip, factor=factor, **given)
+        if sharded:
+            create_sharded(volume_path, like=chunk, shard_bytes=shard_bytes, **options)
+        else:
+            PrecomputedVolume.create(volume_path, like=chunk, **options)
 
     return Stage(op_name, apply)
 
@@ -60,7 +75,13 @@ def create_info(op_name, volume_path, voxel_size, block_size, channel_num, layer
 @output_option()
 def load_precomputed(op_name, volume_path, mip, chunk_start, chunk_size, expand_margin_size, fill_missing,
                      output_name) -> Stage:  # fmt: skip
-    """Cut out a box of a precomputed volume."""
+    """Cut out a box of a precomputed volume.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 128 128 -e 40 4 4 save-precomputed -v file://$PWD/img -b 16 64 64
+      chunkflow load-precomputed -v file://$PWD/img -s 0 32 32 -z 16 64 64 save-h5 -f cutout.h5
+    """
     from chunkflow.operators._io import cutout_box, load_into
 
     def apply(task: Task) -> None:
@@ -79,7 +100,13 @@ def load_precomputed(op_name, volume_path, mip, chunk_start, chunk_size, expand_
 @triple("--block-size", "-b", default=(64, 64, 64), help="Block size when the volume is created here")
 @input_option()
 def save_precomputed(op_name, volume_path, mip, block_size, input_name) -> Stage:
-    """Write a chunk into a precomputed volume at its global offset (block-aligned)."""
+    """Write a chunk into a precomputed volume at its global offset (block-aligned).
+
+    \b
+    Example:
+      chunkflow create-info -v file://$PWD/img -z 16 128 128 -s 40 4 4 -b 16 64 64 -d uint8 -t image
+      chunkflow create-chunk -s 16 128 128 save-precomputed -v file://$PWD/img
+    """
     from chunkflow.volumes import save_chunk
 
     def apply(task: Task) -> None:

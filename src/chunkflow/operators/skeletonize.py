@@ -21,7 +21,13 @@ from chunkflow.task import Task
 @click.option("--aggregate/--no-aggregate", default=False, show_default=True,
               help="Also merge the fragments of this chunk's objects (one-chunk runs; else aggregate-skeleton-fragments).")  # fmt: skip
 def skeletonize(op_name, input_name, volume_path, voxel_size, dust_threshold, scale, const, aggregate) -> Stage:
-    """Skeletonise every object of a segmentation chunk into per-chunk fragments."""
+    """Skeletonise every object of a segmentation chunk into per-chunk fragments.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 -e 40 4 4 --pattern sin connected-components -t 128 -o seg \\
+          skeletonize -i seg -v file://$PWD/seg --aggregate
+    """
     from chunkflow.postprocess import aggregate_fragments, skeletonize_chunk
 
     def apply(task: Task) -> None:
@@ -41,7 +47,14 @@ def skeletonize(op_name, input_name, volume_path, voxel_size, dust_threshold, sc
               help="Volume whose skeletons/fragments to merge into skeletons/<id>.")  # fmt: skip
 @click.option("--prefix", "-p", default="", help="Only ids starting with this (to split the work).")
 def aggregate_skeleton_fragments(op_name, volume_path, prefix) -> Stage:
-    """Merge skeleton fragments of every object across chunks (after all skeletonize tasks)."""
+    """Merge skeleton fragments of every object across chunks (after all skeletonize tasks).
+
+    \b
+    Example:
+      chunkflow generate-tasks -b 0-16_0-64_0-128 -c 16 64 64 create-chunk -e 40 4 4 --pattern sin \\
+          connected-components -t 128 -o seg skeletonize -i seg -v file://$PWD/seg
+      chunkflow aggregate-skeleton-fragments -v file://$PWD/seg
+    """
     from chunkflow.postprocess import aggregate_fragments
 
     def apply(task: Task) -> None:

@@ -15,7 +15,12 @@ from chunkflow.task import Task
 @input_option()
 @output_option()
 def threshold(op_name, value, input_name, output_name) -> Stage:
-    """Binarise a chunk: 1 where it exceeds the threshold."""
+    """Binarise a chunk: 1 where it exceeds the threshold.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 8 64 64 --pattern sin threshold -t 128 -o mask save-h5 -i mask -f mask.h5
+    """
     from chunkflow.transforms import threshold as binarise
 
     def apply(task: Task) -> None:

@@ -18,7 +18,13 @@ from chunkflow.task import Task
 @click.option("--layer-type", "-l", type=click.Choice(["image", "segmentation", "probability_map", "affinity_map"]))
 @output_option()
 def load_tif(op_name, file_name, voxel_offset, voxel_size, layer_type, output_name) -> Stage:
-    """Read a chunk from a TIFF file (the task's box if there is one, else all of it)."""
+    """Read a chunk from a TIFF file (the task's box if there is one, else all of it).
+
+    \b
+    Example:
+      chunkflow create-chunk -s 8 64 64 save-tif -f a.tif
+      chunkflow load-tif -f a.tif save-npy -f a.npy
+    """
 
     def apply(task: Task) -> None:
         bbox = cutout_box(None, None, None, task)
@@ -34,7 +40,12 @@ def load_tif(op_name, file_name, voxel_offset, voxel_size, layer_type, output_na
 @input_option()
 @click.option("--file-name", "-f", required=True, help="Output file; a path ending in / writes <dir>/<bbox>.tif.")
 def save_tif(op_name, input_name, file_name) -> Stage:
-    """Write a chunk to a TIFF file."""
+    """Write a chunk to a TIFF file.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 8 64 64 --pattern random save-tif -f random.tif
+    """
 
     def apply(task: Task) -> None:
         save_from(task, input_name, task_path(file_name, task, task[input_name].bbox, ".tif"))

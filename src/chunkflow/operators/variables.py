@@ -15,7 +15,12 @@ from chunkflow.task import Task
 @click.option("--to-name", "-t", default="chunk", show_default=True)
 @click.option("--deep-copy/--shallow-copy", default=True, show_default=True)
 def copy_var(op_name, from_name, to_name, deep_copy) -> Stage:
-    """Copy a named chunk to another name."""
+    """Copy a named chunk to another name.
+
+    \b
+    Example:
+      chunkflow create-chunk -o a copy-var -f a -t b delete-var -v a save-h5 -i b -f b.h5
+    """
 
     def apply(task: Task) -> None:
         chunk = task[from_name]
@@ -28,7 +33,12 @@ def copy_var(op_name, from_name, to_name, deep_copy) -> Stage:
 @name_option("delete-var")
 @click.option("--var-names", "-v", required=True, help="Comma-separated chunk names.")
 def delete_var(op_name, var_names) -> Stage:
-    """Drop named chunks from the task (frees their memory)."""
+    """Drop named chunks from the task (frees their memory).
+
+    \b
+    Example:
+      chunkflow create-chunk -o a create-chunk -o b delete-var -v a,b
+    """
 
     def apply(task: Task) -> None:
         for name in var_names.split(","):

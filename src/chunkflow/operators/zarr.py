@@ -22,7 +22,13 @@ def _url(store: str) -> str:
 @click.option("--fill-missing/--no-fill-missing", default=False)
 @output_option()
 def load_zarr(op_name, store, mip, chunk_start, chunk_size, fill_missing, output_name) -> Stage:
-    """Read a box of a Zarr array."""
+    """Read a box of a Zarr array.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 save-zarr -s a.zarr -c 16 32 32
+      chunkflow load-zarr -f a.zarr -s 0 0 0 -z 16 32 32 save-h5 -f block.h5
+    """
     from chunkflow.operators._io import cutout_box, load_into
 
     def apply(task: Task) -> None:
@@ -40,7 +46,12 @@ def load_zarr(op_name, store, mip, chunk_start, chunk_size, fill_missing, output
 @click.option("--ome/--no-ome", default=False, help="Create an OME-Zarr multiscale group.")
 @input_option()
 def save_zarr(op_name, store, chunk_size, zarr_format, ome, input_name) -> Stage:
-    """Write a chunk into a Zarr array at its global offset (block-aligned)."""
+    """Write a chunk into a Zarr array at its global offset (block-aligned).
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 save-zarr -s ome.zarr --ome
+    """
     from chunkflow.volumes import save_chunk
 
     def apply(task: Task) -> None:

@@ -32,7 +32,9 @@ def declare_subdir(root: Path, key: str, sub_info: dict[str, Any]) -> Path:
 
 
 #: per-chunk fragment names: meshes ``<id>:0:<bbox>`` (neuroglancer's legacy lod 0), skeletons ``<id>:<bbox>``
-MESH_FRAGMENT = re.compile(r"^(\d+):0:[^:]+$")
+#: (an object's welded mesh ``<id>:0:merged`` is not a fragment)
+MERGED = "merged"
+MESH_FRAGMENT = re.compile(r"^(\d+):0:(?!merged$)[^:]+$")
 SKELETON_FRAGMENT = re.compile(r"^(\d+):[^:]+$")
 
 

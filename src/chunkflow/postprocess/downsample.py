@@ -10,9 +10,9 @@ import numpy as np
 
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
-from chunkflow.geometry import Vec3, Vec3Like
+from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 
-__all__ = ["downsample", "downsample_upload"]
+__all__ = ["downsample", "downsample_upload", "pyramid_boxes"]
 
 
 def downsample(chunk: Chunk, factor: Vec3Like = (1, 2, 2), num_mips: int = 1) -> list[Chunk]:
@@ -42,27 +42,88 @@ def downsample_upload(
     first_mip: int | None = None,
 ) -> None:  # fmt: skip
     """Write mips ``first_mip .. stop_mip`` (inclusive; default ``start_mip + 1``) of ``chunk``, which
-    is at ``start_mip``, into a precomputed volume, adding scales (``factor`` apart) to its info where
-    missing. Each mip's box must stay aligned to that mip's storage blocks (true when the chunk covers
-    whole blocks of the top mip, or reaches the volume's edge)."""
-    from chunkflow.volumes.precomputed import PrecomputedVolume, ensure_mips
+    is at ``start_mip``, in one pass, into a precomputed volume (sharded or unsharded scales) or an
+    OME-Zarr group, adding scales (``factor`` apart) where missing. Every mip's box must cover whole
+    blocks (whole shards for sharded scales) or reach the volume's edge; that is checked at every mip
+    before anything is written, and a refusal names the task size that works."""
+    from chunkflow.volumes.base import format_of
 
     first = start_mip + 1 if first_mip is None else first_mip
     if stop_mip <= start_mip or not start_mip < first <= stop_mip:
         raise InvalidParameterError(f"mips {first}..{stop_mip} to write must lie above the chunk's mip {start_mip}")
-    factors = ensure_mips(volume_path, stop_mip, factor)
-    current, total = chunk, Vec3(1, 1, 1)
-    for mip in range(start_mip + 1, stop_mip + 1):
-        (current,) = downsample(current, factors[mip - 1], 1)
-        total = total * factors[mip - 1]
-        if mip < first:
+    if format_of(volume_path) == "zarr":
+        from chunkflow.volumes.zarr import ome_pyramid_volumes
+
+        factors, volumes, commit = ome_pyramid_volumes(volume_path, start_mip, stop_mip, factor)
+    else:
+        from chunkflow.volumes.sharded import pyramid_volumes
+
+        factors, volumes, commit = pyramid_volumes(volume_path, start_mip, stop_mip, factor)
+    steps = factors[start_mip:stop_mip]
+    volumes = {mip: volume for mip, volume in volumes.items() if mip >= first}
+    _check_pyramid_boxes(chunk, steps, volumes, start_mip, volume_path)
+    volumes = commit(volumes)  # the new scales' metadata, only once every mip is known to fit
+    if all(step == steps[0] for step in steps):
+        mips = downsample(chunk, steps[0], len(steps))  # one tinybrain pass, as on the whole array
+    else:
+        mips, current = [], chunk
+        for step in steps:
+            (current,) = downsample(current, step, 1)
+            mips.append(current)
+    for mip, level in enumerate(mips, start=start_mip + 1):
+        if mip >= first:
+            volumes[mip].write(level)
+
+
+def pyramid_boxes(bbox: BoundingBox, steps: list[Vec3]) -> list[BoundingBox]:
+    """The box each successive downsampling by ``steps`` makes of ``bbox`` (tinybrain rounds sizes up)."""
+    boxes = []
+    for step in steps:
+        start = bbox.start // step
+        bbox = BoundingBox(start, start + bbox.size.ceildiv(step))
+        boxes.append(bbox)
+    return boxes
+
+
+def _check_pyramid_boxes(chunk: Chunk, steps: list[Vec3], volumes: dict, start_mip: int, url: str) -> None:  # type: ignore[type-arg]
+    from chunkflow.volumes.sharded import ShardedPrecomputedVolume
+
+    if any(o % s for o, s in zip(chunk.voxel_offset, _total(steps))):
+        raise IncompatibleChunkError(
+            f"chunk offset {tuple(chunk.voxel_offset)} is not divisible by the total factor {tuple(_total(steps))} "
+            f"of mips {start_mip + 1}..{start_mip + len(steps)}; align tasks to it"
+        )
+    for mip, box in enumerate(pyramid_boxes(chunk.bbox, steps), start=start_mip + 1):
+        volume = volumes.get(mip)
+        if volume is None:
             continue
-        volume = PrecomputedVolume.open(volume_path, mip=mip)
+        if not volume.bbox.contains(box):
+            raise IncompatibleChunkError(f"chunk at {chunk.bbox} gives {box} at mip {mip}, outside the volume "
+                                         f"bounds {volume.bbox} ({url}); crop the chunk to the volume first")  # fmt: skip
         try:
-            volume.write(current)
+            volume.check_aligned(box)
         except IncompatibleChunkError as exc:
-            need = volume.block_size * total
+            total = _total(steps[: mip - start_mip])
+            unit = volume.shard_shape if isinstance(volume, ShardedPrecomputedVolume) else volume.block_size
+            need = unit * total
+            what = "shard" if isinstance(volume, ShardedPrecomputedVolume) else "block"
+            if isinstance(volume, ShardedPrecomputedVolume):
+                raise IncompatibleChunkError(
+                    f"chunk at {chunk.bbox} gives {box} at mip {mip}, which is not whole shards of {url} there "
+                    f"(shard size {tuple(volume.shard_shape)}, {tuple(need)} at mip {start_mip}); a one-pass pyramid "
+                    f"from this task reaches mip {mip - 1}: write up to mip {mip - 1} now and the rest in a second "
+                    f"pass from mip {mip - 1} (downsample-upload --chunk-mip {mip - 1}), or give the volume larger "
+                    "shards (create-info --sharded --shard-bytes); chunkflow plan -v URL prints what fits"
+                ) from None
             raise IncompatibleChunkError(
-                f"{exc}. For a pyramid up to mip {stop_mip}, tasks must be multiples of {tuple(need)} voxels at mip "
-                f"{start_mip} (block size x {tuple(total)}), e.g. generate-tasks -c {' '.join(map(str, need))}"
+                f"{exc}. For a pyramid up to mip {start_mip + len(steps)}, tasks must be multiples of {tuple(need)} "
+                f"voxels at mip {start_mip} ({what} size x {tuple(total)}), e.g. generate-tasks -c "
+                f"{' '.join(map(str, need))}; chunkflow plan -v URL prints the task size of a volume"
             ) from None
+
+
+def _total(steps: list[Vec3]) -> Vec3:
+    total = Vec3(1, 1, 1)
+    for step in steps:
+        total = total * step
+    return total

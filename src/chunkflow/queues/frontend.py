@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3
-from chunkflow.queues.taskgen import task_boxes
+from chunkflow.queues.taskgen import TaskPlan, plan_boxes
 from chunkflow.task import Task
 
-__all__ = ["plan_tasks", "submit_or_yield"]
+__all__ = ["plan_tasks", "submit_or_yield", "count_tasks", "DEFAULT_MAX_TASKS"]
+
+#: the largest plan generate-tasks makes unless told otherwise (--max-tasks)
+DEFAULT_MAX_TASKS = 1_000_000
 
 log = logging.getLogger(__name__)
 
 
 def plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_box, aligned_block_size, volume_path, mip):  # type: ignore[no-untyped-def]
-    """Resolve generate-tasks' flags into a list of boxes."""
+    """Resolve generate-tasks' flags into a :class:`TaskPlan` (boxes made on demand)."""
     grid_offset, clip = Vec3(0, 0, 0), None
     if volume_path is not None:
         from chunkflow.volumes import open_volume
@@ -44,29 +48,64 @@ def plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_bo
     if chunk_size is None:
         if grid_size is None:
             raise InvalidParameterError("give --chunk-size or --grid-size")
+        if any(g <= 0 for g in grid_size):
+            raise InvalidParameterError(f"grid size {tuple(grid_size)} must be positive")
         chunk_size = roi.size.ceildiv(grid_size)
     if clip is not None and not roi.intersects(clip):
         raise InvalidParameterError(f"region {roi} lies outside the volume {clip} ({volume_path})")
-    return task_boxes(roi, chunk_size, aligned_block_size, grid_offset, clip)
+    return plan_boxes(roi, chunk_size, aligned_block_size, grid_offset, clip)
 
 
-def submit_or_yield(boxes: list[BoundingBox], queue_name: str | None, max_receive_count: int,
-                    file_path: str | None) -> Iterator[Task]:  # fmt: skip
+def count_tasks(plan: TaskPlan, index_start: int = 0, index_stop: int | None = None,
+                max_tasks: int = DEFAULT_MAX_TASKS) -> int:  # fmt: skip
+    """How many tasks ``plan[index_start:index_stop]`` makes; more than ``max_tasks`` is refused."""
+    total = len(plan)
+    stop = total if index_stop is None else min(index_stop, total)
+    count = max(0, stop - index_start)
+    if count > max_tasks:
+        raise InvalidParameterError(
+            f"this plan makes {count:,} tasks, more than --max-tasks {max_tasks:,}; use a larger --chunk-size, "
+            "a smaller region or --task-index-start/--task-index-stop, or raise --max-tasks"
+        )
+    return count
+
+
+def submit_or_yield(plan: TaskPlan, queue_name: str | None, max_receive_count: int | None, file_path: str | None,
+                    index_start: int = 0, index_stop: int | None = None,
+                    max_tasks: int = DEFAULT_MAX_TASKS) -> Iterator[Task]:  # fmt: skip
+    """Stream the plan's boxes (``index_start:index_stop``) to a task file, a queue, or this chain.
+
+    A plan of more than ``max_tasks`` boxes is refused before anything is written or sent.
+    """
+    count = count_tasks(plan, index_start, index_stop, max_tasks)
+    stop = index_start + count
+
+    def boxes() -> Iterator[BoundingBox]:
+        return itertools.islice(iter(plan), index_start, stop)
+
     if file_path is not None:
         from chunkflow.volumes.base import atomic_path
 
-        with atomic_path(Path(file_path)) as tmp:
-            tmp.write_text("".join(f"{b}\n" for b in boxes))
-        log.info("wrote %d task boxes to %s", len(boxes), file_path)
+        with atomic_path(Path(file_path)) as tmp, open(tmp, "w") as out:
+            out.writelines(f"{b}\n" for b in boxes())
+        log.info("wrote %d task boxes to %s", count, file_path)
     if queue_name is not None:
         from chunkflow.queues import open_queue
 
-        sent = open_queue(queue_name, max_receive_count=max_receive_count).send(str(b) for b in boxes)
+        sent = open_queue(queue_name, max_receive_count=max_receive_count).send(str(b) for b in boxes())
         print(f"sent {sent} tasks to {queue_name}")
         return
     if file_path is not None:
         return
-    from tqdm.auto import tqdm
+    from chunkflow.volumes.base import planned_region
 
-    for index, bbox in enumerate(tqdm(boxes, desc="tasks", unit="task", disable=None)):
-        yield Task(bbox=bbox, index=index)
+    # a volume that a task of this loop creates (save-precomputed -v NEW) covers the whole plan
+    token = planned_region.set(plan.region)
+    try:
+        for index, bbox in enumerate(boxes(), index_start):
+            yield Task(bbox=bbox, index=index)
+    finally:
+        try:
+            planned_region.reset(token)
+        except ValueError:  # closed from another context: nothing to restore there
+            pass

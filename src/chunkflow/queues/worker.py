@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 
 from chunkflow.errors import QueueError
-from chunkflow.queues.base import Message, open_queue
+from chunkflow.queues.base import Message, TaskQueue, open_queue
 from chunkflow.queues.messages import decode
 from chunkflow.task import Task
 
@@ -93,7 +93,19 @@ class Worker:
         self.malformed = 0
 
     def tasks(self) -> Iterator[Task]:
+        from chunkflow.volumes.base import no_volume_creation
+
         queue = open_queue(self.queue_name, create=False)
+        token = no_volume_creation.set(f"queue {self.queue_name}")
+        try:
+            yield from self._tasks(queue)
+        finally:
+            try:
+                no_volume_creation.reset(token)
+            except ValueError:  # closed from another context: nothing to restore there
+                pass
+
+    def _tasks(self, queue: TaskQueue) -> Iterator[Task]:
         empty_polls = 0
         last_task = time.monotonic()
         while self.num < 0 or self.processed + self.failures + self.malformed < self.num:

@@ -6,31 +6,49 @@ relabels its ``fragments`` argument in place; this module hides all three.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from chunkflow._quiet import quiet_stdout
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
 
-__all__ = ["agglomerate", "watershed", "scoring_function", "as_affinities"]
+__all__ = ["agglomerate", "agglomerate_thresholds", "watershed", "scoring_function", "as_affinities", "SCORING_FUNCTIONS"]
 
+_QUANTILE = "OneMinus<HistogramQuantileAffinity<RegionGraphType, {q}, ScoreValue, 256, {init}>>"
+
+#: Scoring functions by name. A merge happens while the score (1 - a statistic of the affinities on
+#: the boundary between two regions) is below the threshold. The names are those of waterz users'
+#: scripts (funlib/lsd, dacapo): ``hist_quant_Q`` is the Q-th percentile of the boundary's affinities
+#: from a 256-bin histogram; ``_initmax`` starts each boundary from the maximum affinity between
+#: its fragments instead of all of them (waterz's ``InitWithMax``). ``quantile-Q`` (any Q from 10
+#: to 95 in steps of 5) is chunkflow's older spelling of ``hist_quant_Q``.
+#:
+#: When to use which: ``mean`` (the default, chunkflow 1.2.0's) for clean affinities; a median
+#: (``hist_quant_50``) when boundaries carry a few spuriously high affinities (leaks through
+#: thin membranes): it ignores them, so it merges fewer wrong pairs at the same threshold; a high
+#: quantile (``hist_quant_75``/``_90``) when true boundaries are patchy (missed membrane pixels)
+#: and splits dominate; a low one (``hist_quant_10``/``_25``) to be conservative about merges.
+#: Sweep thresholds for each (``agglomerate --thresholds ... --sweep-output``) and pick by ARE/VI.
 SCORING_FUNCTIONS = {
     "mean": "OneMinus<MeanAffinity<RegionGraphType, ScoreValue>>",
-    **{
-        f"quantile-{q}": f"OneMinus<HistogramQuantileAffinity<RegionGraphType, {q}, ScoreValue, 256, false>>"
-        for q in range(10, 100, 5)
-    },
+    **{f"quantile-{q}": _QUANTILE.format(q=q, init="false") for q in range(10, 100, 5)},
+    **{f"hist_quant_{q}": _QUANTILE.format(q=q, init="false") for q in (10, 25, 50, 75, 90)},
+    **{f"hist_quant_{q}_initmax": _QUANTILE.format(q=q, init="true") for q in (10, 25, 50, 75, 90)},
 }
 
 
 def scoring_function(name: str) -> str:
-    """An alias (``mean``, ``quantile-50``, ...) or a waterz C++ scoring-function type, as is."""
+    """A name of :data:`SCORING_FUNCTIONS` (``mean``, ``hist_quant_50``, ...) or a waterz C++
+    scoring-function type, as is."""
     if name in SCORING_FUNCTIONS:
         return SCORING_FUNCTIONS[name]
     if "<" in name:
         return name
     raise InvalidParameterError(
-        f"scoring function {name!r} is not one of mean, quantile-10 .. quantile-95, or a waterz C++ type"
+        f"scoring function {name!r} is not one of mean, hist_quant_10/25/50/75/90[_initmax], "
+        "quantile-10 .. quantile-95, or a waterz C++ type"
     )
 
 
@@ -95,6 +113,41 @@ def agglomerate(
             aff_threshold_high=aff_threshold_high, scoring_function=scoring_function(scoring),
         )  # fmt: skip
     return Chunk(_smallest_uint(labels), affs.voxel_offset, affs.voxel_size, "segmentation")
+
+
+def agglomerate_thresholds(
+    affs: Chunk,
+    thresholds: list[float],
+    aff_threshold_low: float = 0.0001,
+    aff_threshold_high: float = 0.9999,
+    scoring: str = "mean",
+    fragments: Chunk | None = None,
+) -> Iterator[tuple[float, Chunk]]:
+    """One watershed and one agglomeration run for several thresholds: yields ``(threshold,
+    segmentation)`` in increasing threshold order, each segmentation its own array.
+
+    waterz merges up to each threshold in turn, continuing from the previous one, so all the
+    thresholds cost about as much as the highest alone.
+    """
+    import waterz
+
+    _check_thresholds(aff_threshold_low, aff_threshold_high)
+    ordered = sorted({float(t) for t in thresholds})
+    if not ordered:
+        raise InvalidParameterError("give at least one agglomeration threshold")
+    given = None
+    if fragments is not None:
+        if fragments.bbox != affs.bbox:
+            raise IncompatibleChunkError(f"fragments at {fragments.bbox} do not match affinities at {affs.bbox}")
+        given = np.array(fragments.array, dtype=np.uint64, order="C")
+    with quiet_stdout():
+        results = waterz.agglomerate(
+            as_affinities(affs), ordered, fragments=given, aff_threshold_low=aff_threshold_low,
+            aff_threshold_high=aff_threshold_high, scoring_function=scoring_function(scoring),
+        )  # fmt: skip
+        for threshold in ordered:
+            labels = next(results)  # waterz reuses this buffer for the next threshold: copy it out
+            yield threshold, Chunk(_smallest_uint(labels.copy()), affs.voxel_offset, affs.voxel_size, "segmentation")
 
 
 def watershed(affs: Chunk, aff_threshold_low: float = 0.0001, aff_threshold_high: float = 0.9999) -> Chunk:

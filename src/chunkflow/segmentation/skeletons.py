@@ -33,7 +33,8 @@ def _precomputed_dir(path: Path) -> tuple[Path, dict] | None:
     """The skeleton directory and its info: ``path`` itself, or the ``skeletons`` of a volume's info."""
     info_path = path / "info"
     if not info_path.is_file():
-        return None
+        # a local volume without its own info (skeletonize into a plain directory)
+        return _precomputed_dir(path / "skeletons") if (path / "skeletons" / "info").is_file() else None
     info = json.loads(info_path.read_text())
     if info.get("@type") == "neuroglancer_skeletons":
         return path, info

@@ -13,10 +13,14 @@ def save_chunk(url: str, chunk: Chunk, **create_options: object) -> Volume:
     """Write ``chunk`` to ``url``.
 
     Single-file formats are (re)written whole; block formats are opened, or created from the
-    chunk (its box, dtype, voxel size and layer type) when they do not exist yet.
+    chunk (its dtype, voxel size and layer type) when they do not exist yet: covering the chunk, or
+    inside a local ``generate-tasks`` loop the whole planned region. Inside a queue worker (where
+    several processes would race to create it, each from its own chunk) a missing block volume is
+    refused with the create-info command to run first.
     """
+    from chunkflow.errors import VolumeNotFoundError as _NotFound
     from chunkflow.volumes.arrayfile import ArrayFileVolume
-    from chunkflow.volumes.base import _volume_class
+    from chunkflow.volumes.base import _volume_class, no_volume_creation, planned_region
 
     cls = _volume_class(url)
     if issubclass(cls, ArrayFileVolume):
@@ -25,6 +29,17 @@ def save_chunk(url: str, chunk: Chunk, **create_options: object) -> Volume:
     try:
         volume = open_volume(url, mip=create_options.pop("mip", 0))
     except VolumeNotFoundError:
+        source = no_volume_creation.get()
+        if source is not None:
+            raise _NotFound(
+                f"no volume at {url}; tasks from {source} run side by side and must not each create it: create it "
+                "for the whole region first (create-info -v URL -z SIZE -o OFFSET ..., or one local run)"
+            ) from None
+        region = planned_region.get()
+        if region is not None:
+            region = region.union(chunk.bbox)
+            create_options.setdefault("volume_size", region.size)
+            create_options.setdefault("voxel_offset", region.start)
         volume = create_volume(url, like=chunk, **create_options)
     volume.write(chunk)
     return volume

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
+import socket
 import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 import numpy as np
 
@@ -21,7 +24,10 @@ from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError, VolumeFormatError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox, Vec3
 
-__all__ = ["Volume", "open_volume", "create_volume", "atomic_path", "check_dtype", "strip_scheme"]
+__all__ = [
+    "Volume", "open_volume", "create_volume", "atomic_path", "write_atomic", "file_mode", "sweep_debris",
+    "check_dtype", "strip_scheme", "planned_region", "no_volume_creation",
+]  # fmt: skip
 
 
 class Volume(ABC):
@@ -106,16 +112,81 @@ def check_dtype(dtype: np.dtype, allowed: tuple[str, ...] | None, where: str) ->
         )
 
 
+def file_mode() -> int:
+    """The mode an ordinary new file gets under the current umask (0644 under 022)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: read it by setting it (and put it back at once)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_HOST = socket.gethostname().replace(".", "_").replace("/", "_")[:40] or "host"
+_swept: set[str] = set()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, another user's
+        return True
+    return True
+
+
+def sweep_debris(directory: str | os.PathLike[str], force: bool = False) -> int:
+    """Remove temporaries that killed writers of this host left in ``directory``; returns how many.
+
+    Temporaries are named ``.<file>.<host>.<pid>.<random>.part``; one whose process is gone can
+    never be renamed into place. Done once per directory and process (a scan of the directory).
+    """
+    key = os.path.realpath(directory)
+    if key in _swept and not force:
+        return 0
+    _swept.add(key)
+    removed = 0
+    try:
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = entry.name
+                if not (name.startswith(".") and name.endswith(".part")):
+                    continue
+                parts = name[: -len(".part")].rsplit(".", 3)
+                if len(parts) != 4 or parts[1] != _HOST or not parts[2].isdigit():
+                    continue
+                if int(parts[2]) != os.getpid() and not _pid_alive(int(parts[2])):
+                    try:
+                        os.unlink(entry.path)
+                        removed += 1
+                    except OSError:
+                        pass
+    except OSError:
+        pass
+    return removed
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
 
-    A failed write leaves neither a partial file nor the temporary behind.
+    A failed write leaves neither a partial file nor the temporary behind; a killed one leaves a
+    hidden ``.<name>.<host>.<pid>.<random>.part`` that the next writer into the directory removes
+    (:func:`sweep_debris`). The file gets the umask's mode (0644 under 022), like any new file.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
-    os.close(fd)
+    sweep_debris(final.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.{_HOST}.{os.getpid()}.", suffix=".part", dir=final.parent)
+    try:
+        os.fchmod(fd, file_mode())
+    finally:
+        os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
@@ -123,6 +194,24 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | os.PathLike[str], content: bytes | BinaryIO) -> None:
+    """Write ``content`` (bytes or a readable binary file) to ``path`` through :func:`atomic_path`."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as out:
+        if isinstance(content, (bytes, bytearray, memoryview)):
+            out.write(content)
+        else:
+            shutil.copyfileobj(content, out)
+
+
+#: the region a local task loop covers (set by ``generate-tasks`` without ``-q`` while its tasks run in
+#: this process): a block volume that :func:`chunkflow.volumes.save_chunk` creates inside the loop
+#: covers all of it, not the first chunk only
+planned_region: ContextVar[BoundingBox | None] = ContextVar("planned_region", default=None)
+#: set (to the task source) inside queue workers and task-file runs, where processes run tasks of one
+#: plan side by side: a missing output volume is refused instead of created from one chunk
+no_volume_creation: ContextVar[str | None] = ContextVar("no_volume_creation", default=None)
 
 
 # (predicate on the url, module, class). The first match wins.

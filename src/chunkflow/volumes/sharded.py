@@ -32,6 +32,8 @@ __all__ = [
     "shard_shape",
     "nested_shard_spec",
     "shard_scales",
+    "shard_info",
+    "pyramid_volumes",
     "is_sharded",
     "sharded_task_size",
 ]
@@ -104,20 +106,27 @@ def _scale_voxels(scale: dict[str, Any]) -> tuple[Vec3, Vec3]:
 
 
 def shard_scales(url: str, mips: range | list[int] | None = None, shard_bytes: int = DEFAULT_SHARD_BYTES) -> None:
-    """Add a shard spec to the scales ``mips`` (default: all) of an existing precomputed info.
-
-    The first scale gets igneous's spec; each later one a spec nested in the one below it where one
-    exists (else igneous's spec, and one-pass pyramids stop below that mip).
-    """
+    """Add a shard spec to the scales ``mips`` (default: all) of an existing precomputed info."""
     from cloudvolume import CloudVolume
 
     cv = CloudVolume(_normalise_url(url), progress=False)
-    scales = cv.info["scales"]
+    shard_info(cv.info, mips, shard_bytes)
+    cv.commit_info()
+
+
+def shard_info(info: dict[str, Any], mips: range | list[int] | None = None,
+               shard_bytes: int = DEFAULT_SHARD_BYTES) -> None:  # fmt: skip
+    """Add shard specs to the scales ``mips`` (default: all) of a precomputed ``info`` dict, in place.
+
+    A scale whose scale below is sharded gets the largest spec nested in it (each of its shards inside
+    one shard below), so one task per shard below writes it whole; where none nests, igneous's spec
+    (and one-pass pyramids from below stop there).
+    """
+    scales = info["scales"]
     mips = range(len(scales)) if mips is None else mips
-    dtype, encoding = np.dtype(cv.dtype), None
+    dtype = np.dtype(info["data_type"])
     for mip in mips:
         scale = scales[mip]
-        encoding = scale["encoding"]
         size, block = _scale_voxels(scale)
         spec = None
         below = scales[mip - 1] if mip > 0 else None
@@ -125,9 +134,8 @@ def shard_scales(url: str, mips: range | list[int] | None = None, shard_bytes: i
             below_size, below_block = _scale_voxels(below)
             factor = Vec3.from_xyz(round(b / a) for a, b in zip(below["resolution"], scale["resolution"]))
             outer = shard_shape(below["sharding"], below_size, below_block)
-            spec = nested_shard_spec(size, block, dtype, encoding, factor, outer, below_size, shard_bytes)
-        scale["sharding"] = spec or shard_spec(size, block, dtype, encoding, shard_bytes)
-    cv.commit_info()
+            spec = nested_shard_spec(size, block, dtype, scale["encoding"], factor, outer, below_size, shard_bytes)
+        scale["sharding"] = spec or shard_spec(size, block, dtype, scale["encoding"], shard_bytes)
 
 
 def is_sharded(url: str, mip: int = 0) -> bool:
@@ -201,3 +209,59 @@ class ShardedPrecomputedVolume(PrecomputedVolume):
             from cloudfiles import CloudFiles
 
             CloudFiles(self.cv.meta.join(self.cv.meta.cloudpath, key), progress=False).put(filename, data, compress=None)
+
+
+def create_sharded(url: str, like: Chunk | None = None, shard_bytes: int = DEFAULT_SHARD_BYTES,
+                   **options: Any) -> ShardedPrecomputedVolume:  # fmt: skip
+    """Create a precomputed volume (options as :func:`~chunkflow.volumes.precomputed.create_info`)
+    whose every scale is sharded; a spec that cannot fit is refused before anything is written."""
+    size = Vec3.of(options.get("volume_size", like.bbox.size if like is not None else 0))
+    block = Vec3.of(options.get("block_size", 64)).minimum(size) if size.prod() else Vec3.of(1)
+    dtype = options.get("dtype", like.dtype if like is not None else "uint8")
+    encoding = options.get("encoding", "raw")
+    if like is not None and like.layer_type == "segmentation" and np.dtype(dtype).name in ("uint32", "uint64"):
+        encoding = options.get("encoding", "compressed_segmentation")
+    if size.prod():
+        shard_spec(size, block, dtype, encoding, shard_bytes)  # refuse before writing the info
+    PrecomputedVolume.create(url, like=like, **options)
+    shard_scales(url, shard_bytes=shard_bytes)
+    volume = PrecomputedVolume.open(url)
+    assert isinstance(volume, ShardedPrecomputedVolume)
+    return volume
+
+
+def pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Like) -> tuple[list[Vec3], dict[int, Any], Any]:
+    """The scales ``start_mip+1 .. stop_mip`` of a precomputed volume, as volumes, with the scales it
+    lacks added (``factor`` apart) *in memory only*; and a function that commits those new scales.
+
+    Where ``start_mip`` is sharded the new scales are sharded too (nested, see :func:`shard_info`).
+    Returns (factor between each mip and the next, volumes by mip, commit)."""
+    import copy
+
+    from cloudvolume import CloudVolume
+
+    base = PrecomputedVolume.open(url, mip=start_mip)  # refuses a missing volume or mip with one line
+    info = copy.deepcopy(base.cv.info)
+    count = len(info["scales"])
+    memory = CloudVolume(base.url, info=info, progress=False)
+    step = Vec3.of(factor)
+    while len(info["scales"]) <= stop_mip:
+        first = Vec3.from_xyz(int(round(r)) for r in info["scales"][0]["resolution"])
+        last = Vec3.from_xyz(int(round(r)) for r in info["scales"][-1]["resolution"])
+        memory.add_scale((last * step // first).xyz)  # cloud-volume's factor is relative to mip 0
+    if count <= stop_mip and "sharding" in info["scales"][start_mip]:
+        shard_info(info, range(count, stop_mip + 1))
+    resolutions = [Vec3.from_xyz(int(round(r)) for r in scale["resolution"]) for scale in info["scales"]]
+    factors = [b // a for a, b in zip(resolutions, resolutions[1:])]
+    volumes = {}
+    for mip in range(start_mip + 1, stop_mip + 1):
+        cv = CloudVolume(base.url, info=info, mip=mip, progress=False, fill_missing=False, bounded=True)
+        cls = ShardedPrecomputedVolume if "sharding" in info["scales"][mip] else PrecomputedVolume
+        volumes[mip] = cls(base.url, cv, mip)
+
+    def commit(chosen: dict[int, Any]) -> dict[int, Any]:
+        if count <= stop_mip:
+            memory.commit_info()
+        return chosen
+
+    return factors, volumes, commit

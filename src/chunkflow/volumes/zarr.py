@@ -2,8 +2,9 @@
 through tensorstore.
 
 URL forms: ``zarr://PATH`` or any path ending in ``.zarr``. Placement is kept in the array's
-attributes under ``chunkflow``; OME-Zarr groups also carry ``multiscales`` (v0.4) metadata whose
-scale/translation give voxel size and offset, so other OME-Zarr readers place the data right.
+attributes under ``chunkflow``; OME-Zarr groups also carry ``multiscales`` metadata (OME-NGFF 0.5
+under ``ome`` for Zarr v3 groups, 0.4 for v2) whose scale/translation give voxel size and offset, so
+other OME-Zarr readers place the data right; ``downsample-upload`` adds pyramid levels to it.
 For chunk-sized (64x256x256) block-aligned I/O on the same array, tensorstore took 0.65x
 zarr-python's time to write and 0.45x to read here (``benchmarks/volumes.py``), so the data goes
 through tensorstore; zarr-python creates arrays and groups and keeps the attributes. Where
@@ -22,7 +23,7 @@ from chunkflow.errors import InvalidParameterError, VolumeFormatError, VolumeNot
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 from chunkflow.volumes.base_block import BlockVolume
 
-__all__ = ["ZarrVolume"]
+__all__ = ["ZarrVolume", "ome_attributes", "ome_multiscales", "ome_pyramid_volumes"]
 
 
 def _path(url: str) -> str:
@@ -32,27 +33,42 @@ def _path(url: str) -> str:
     return url
 
 
-def _ome_multiscales(voxel_offset: Vec3, voxel_size: Vec3, num_channels: int, ndim: int) -> list[dict[str, Any]]:
+def _ome_axes(ndim: int) -> list[dict[str, Any]]:
     axes = [{"name": a, "type": "space", "unit": "nanometer"} for a in "zyx"]
+    return [{"name": "c", "type": "channel"}, *axes] if ndim == 4 else axes
+
+
+def _ome_dataset(path: str, voxel_offset: Vec3, voxel_size: Vec3, ndim: int) -> dict[str, Any]:
     scale, translation = [float(s) for s in voxel_size], [float(o * s) for o, s in zip(voxel_offset, voxel_size)]
     if ndim == 4:
-        axes.insert(0, {"name": "c", "type": "channel"})
         scale, translation = [1.0, *scale], [0.0, *translation]
-    return [
-        {
-            "version": "0.4",
-            "axes": axes,
-            "datasets": [
-                {
-                    "path": "0",
-                    "coordinateTransformations": [
-                        {"type": "scale", "scale": scale},
-                        {"type": "translation", "translation": translation},
-                    ],
-                }
-            ],
-        }
-    ]
+    return {
+        "path": path,
+        "coordinateTransformations": [
+            {"type": "scale", "scale": scale},
+            {"type": "translation", "translation": translation},
+        ],
+    }
+
+
+def _ome_multiscales(voxel_offset: Vec3, voxel_size: Vec3, num_channels: int, ndim: int) -> list[dict[str, Any]]:
+    return [{"axes": _ome_axes(ndim), "datasets": [_ome_dataset("0", voxel_offset, voxel_size, ndim)]}]
+
+
+def ome_attributes(multiscales: list[dict[str, Any]], zarr_format: int) -> dict[str, Any]:
+    """Group attributes holding ``multiscales``: OME-NGFF 0.5 (under ``ome``) for Zarr v3 groups,
+    0.4 (a ``version`` in each multiscale) for Zarr v2."""
+    if zarr_format == 3:
+        return {"ome": {"version": "0.5", "multiscales": [{k: v for k, v in m.items() if k != "version"} for m in multiscales]}}
+    return {"multiscales": [{"version": "0.4", **{k: v for k, v in m.items() if k != "version"}} for m in multiscales]}
+
+
+def ome_multiscales(attrs: Any) -> list[dict[str, Any]] | None:
+    """The ``multiscales`` of OME-NGFF 0.5 (``attrs["ome"]``) or 0.4 group attributes, else None."""
+    ome = attrs.get("ome")
+    if isinstance(ome, dict) and ome.get("multiscales"):
+        return list(ome["multiscales"])
+    return attrs.get("multiscales") or None
 
 
 class ZarrVolume(BlockVolume):
@@ -84,7 +100,7 @@ class ZarrVolume(BlockVolume):
         except Exception as exc:  # zarr raises several unrelated types for unreadable stores
             raise VolumeFormatError(f"cannot open zarr store {path!r}: {exc}") from None
         if isinstance(node, zarr.Group):
-            multiscales = node.attrs.get("multiscales")
+            multiscales = ome_multiscales(node.attrs)
             if not multiscales:
                 raise VolumeFormatError(f"zarr group {path!r} has no OME multiscales metadata; point at an array")
             datasets = multiscales[0]["datasets"]
@@ -140,7 +156,7 @@ class ZarrVolume(BlockVolume):
             raise InvalidParameterError(f"zarr format {zarr_format} is not 2 or 3")
         if ome:
             group = zarr.open_group(path, mode="w", zarr_format=zarr_format)
-            group.attrs["multiscales"] = _ome_multiscales(offset, vsize, channels, len(shape))
+            group.attrs.update(ome_attributes(_ome_multiscales(offset, vsize, channels, len(shape)), zarr_format))
             array = group.create_array("0", shape=shape, chunks=chunks, dtype=dtype, fill_value=0, attributes=attrs)
             return cls(url, array, str(Path(path) / "0"))
         else:
@@ -179,3 +195,75 @@ class ZarrVolume(BlockVolume):
             store[index].write(chunk.array).result()
         else:
             self.array[index] = chunk.array
+
+
+class _PendingLevel(BlockVolume):
+    """An OME-Zarr level not created yet: its geometry only, so a pyramid task is checked before writing."""
+
+    def __init__(self, url: str, bbox: BoundingBox, block_size: Vec3, num_channels: int, dtype: Any) -> None:
+        self.url, self.bbox, self.block_size = url, bbox, block_size
+        self.num_channels, self.dtype = num_channels, np.dtype(dtype)
+
+    def _read(self, bbox: BoundingBox) -> np.ndarray:
+        raise AssertionError("a pending OME-Zarr level is never read")
+
+    def _write(self, chunk: Chunk) -> None:
+        raise AssertionError("a pending OME-Zarr level is never written")
+
+
+def ome_pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Like) -> tuple[list[Vec3], dict[int, Any], Any]:
+    """Levels ``start_mip+1 .. stop_mip`` of an OME-Zarr group (as in :func:`chunkflow.volumes.sharded.pyramid_volumes`):
+    missing levels are planned ``factor`` apart (same block size as level 0), and ``commit`` creates
+    them and rewrites the group's ``multiscales`` (0.5 for Zarr v3, 0.4 for v2)."""
+    import zarr
+
+    path = _path(url)
+    try:
+        group = zarr.open_group(path, mode="r+")
+    except Exception:  # noqa: BLE001 - zarr raises several types for a missing or non-group store
+        raise VolumeNotFoundError(f"no OME-Zarr group at {path!r}; write level 0 first (save-zarr --ome)") from None
+    multiscales = ome_multiscales(group.attrs)
+    if not multiscales:
+        raise VolumeFormatError(f"zarr group {path!r} has no OME multiscales metadata; create it with save-zarr --ome")
+    datasets = list(multiscales[0]["datasets"])
+    if start_mip >= len(datasets):
+        raise InvalidParameterError(f"OME-Zarr {path!r} has {len(datasets)} levels; the chunk's mip {start_mip} is not one")
+    levels = [ZarrVolume(url, group[d["path"]], str(Path(path) / d["path"])) for d in datasets]
+    base, step = levels[0], Vec3.of(factor)
+    planned: list[tuple[str, BoundingBox, Vec3]] = []
+    last_box, last_size = levels[-1].bbox, levels[-1].voxel_size
+    for level in range(len(levels), stop_mip + 1):
+        start = last_box.start // step
+        last_box = BoundingBox(start, start + last_box.size.ceildiv(step))
+        last_size = last_size * step
+        planned.append((str(level), last_box, last_size))
+    boxes = [(v.bbox, v.voxel_size) for v in levels] + [(b, s) for _, b, s in planned]
+    factors = [b // a for (_, a), (_, b) in zip(boxes, boxes[1:])]
+    volumes: dict[int, Any] = {}
+    for mip in range(start_mip + 1, stop_mip + 1):
+        if mip < len(levels):
+            volumes[mip] = levels[mip]
+        else:
+            volumes[mip] = _PendingLevel(url, boxes[mip][0], base.block_size.minimum(boxes[mip][0].size),
+                                         base.num_channels, base.dtype)  # fmt: skip
+
+    def commit(chosen: dict[int, Any]) -> dict[int, Any]:
+        if not planned:
+            return chosen
+        ndim = len(base.array.shape)
+        for name, box, size in planned:
+            shape = box.shape if base.num_channels == 1 else (base.num_channels, *box.shape)
+            chunks = tuple(base.block_size.minimum(box.size))
+            chunks = chunks if base.num_channels == 1 else (base.num_channels, *chunks)
+            attrs = {"chunkflow": {"voxel_offset": list(box.start), "voxel_size": list(size),
+                                   "layer_type": base.layer_type}}  # fmt: skip
+            group.create_array(name, shape=shape, chunks=chunks, dtype=base.dtype, fill_value=0, attributes=attrs,
+                               overwrite=True)  # fmt: skip
+            datasets.append(_ome_dataset(name, box.start, size, ndim))
+        multiscales[0] = {**multiscales[0], "datasets": datasets}
+        group.attrs.update(ome_attributes(multiscales, group.metadata.zarr_format))
+        if group.metadata.zarr_format == 3 and "multiscales" in group.attrs:
+            del group.attrs["multiscales"]  # 0.4 metadata an older chunkflow wrote; 0.5 keeps it under "ome"
+        return {mip: ZarrVolume.open(url, mip=mip) for mip in chosen}
+
+    return factors, volumes, commit

@@ -1,0 +1,329 @@
+"""chunkflow 1.2.0's :class:`Chunk` methods, over our core chunk (a mixin of :class:`Chunk`).
+
+These keep 1.2.0 user code and plugins running: constructors (``create``, ``from_array``,
+``from_bbox``, ``from_h5``), ``to_h5``, ``clone``, ``astype``, ``properties``, ``transpose``, the global
+``slices`` and the small helpers 1.2.0's operators used. Heavy libraries load inside the methods.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from chunkflow.errors import IncompatibleChunkError, InvalidParameterError, VolumeNotFoundError
+from chunkflow.geometry import BoundingBox, Vec3
+
+if TYPE_CHECKING:
+    from chunkflow.chunk.base import Chunk
+
+__all__ = ["Chunk120Methods"]
+
+
+class Chunk120Methods:
+    """The 1.2.0 API; ``self`` is a :class:`chunkflow.chunk.Chunk`."""
+
+    array: np.ndarray
+    voxel_offset: Vec3
+    voxel_size: Vec3
+    layer_type: str
+
+    # ---- constructors -----------------------------------------------------------------------
+    @classmethod
+    def from_array(cls, array: np.ndarray, bbox: Any, voxel_size: Any = None) -> Chunk:
+        """A chunk of ``array`` placed at the start of ``bbox``."""
+        start = getattr(bbox, "minpt", None) or bbox.start
+        return cls(array, voxel_offset=tuple(start), voxel_size=voxel_size)  # type: ignore[return-value,call-arg]
+
+    @classmethod
+    def from_bbox(cls, bbox: Any, dtype: Any = np.uint8, pattern: str = "zero", voxel_size: Any = None) -> Chunk:
+        """A chunk covering ``bbox`` filled by ``pattern`` (zero, sin, random)."""
+        start, stop = Vec3.of(tuple(bbox.start)), Vec3.of(tuple(bbox.stop))
+        return cls.create(size=tuple(stop - start), dtype=dtype, voxel_offset=start, voxel_size=voxel_size,
+                          pattern=pattern)  # fmt: skip
+
+    @classmethod
+    def create(cls, size: Any = (64, 64, 64), dtype: Any = np.uint8, voxel_offset: Any = (0, 0, 0),
+               voxel_size: Any = None, pattern: str = "sin", high: int = 255) -> Chunk:  # fmt: skip
+        """A test chunk of ``size`` (3 or 4 values) as 1.2.0 made it: ``sin`` (|sin(4(x+y+z))| on a unit
+        grid; scaled to 0..255 for uint8, connected components of > 0.5 for wider integers), ``random``
+        (connected components of random integers below ``high`` for integer types) or ``zero``."""
+        dtype = np.dtype(dtype)
+        size = tuple(int(s) for s in size)
+        if pattern == "zero":
+            array = np.zeros(size, dtype=dtype)
+        elif pattern == "sin":
+            grids = np.meshgrid(*[np.linspace(0, 1, n) for n in size[-3:]], indexing="ij")
+            array = np.abs(np.sin(4 * (grids[0] + grids[1] + grids[2])))
+            if len(size) == 4:
+                array = np.repeat(array[np.newaxis], size[0], axis=0)
+            if dtype == np.uint8:
+                array = (array * 255).astype(dtype)
+            elif dtype in (np.uint16, np.uint32, np.uint64):
+                import cc3d
+
+                array = cc3d.connected_components((array > 0.5).astype(dtype), connectivity=6)
+            elif np.issubdtype(dtype, np.floating):
+                array = array.astype(dtype)
+            else:
+                raise InvalidParameterError(f"pattern 'sin' does not support dtype {dtype}; use uint8, uint16-64 or float")
+        elif pattern == "random":
+            if np.issubdtype(dtype, np.floating):
+                array = np.random.rand(*size).astype(dtype)
+            elif np.issubdtype(dtype, np.integer):
+                import cc3d
+
+                array = cc3d.connected_components(np.random.randint(high, size=size, dtype=dtype), connectivity=6)
+            else:
+                raise InvalidParameterError(f"pattern 'random' does not support dtype {dtype}")
+        else:
+            raise InvalidParameterError(f"unknown pattern {pattern!r}; use zero, sin or random")
+        return cls(array, voxel_offset=voxel_offset, voxel_size=voxel_size)  # type: ignore[call-arg,return-value]
+
+    @classmethod
+    def from_h5(cls, file_name: str, voxel_offset: Any = None, dataset_path: str | None = None,
+                voxel_size: Any = None, channels: str | None = None, cutout_start: Any = None,
+                cutout_stop: Any = None, cutout_size: Any = None, dtype: Any = None,
+                layer_type: str | None = None) -> Chunk | None:  # fmt: skip
+        """Read an HDF5 file in 1.2.0's layout (``main``, ``voxel_offset``, ``voxel_size``, attribute
+        ``layer_type``). A path that is not a file is a prefix: ``<prefix><bbox>.h5`` is read, and
+        ``None`` returned where it does not exist (as 1.2.0 did)."""
+        import h5py
+
+        file_name = os.path.expanduser(file_name)
+        if cutout_start is not None and cutout_size is not None and cutout_stop is None:
+            cutout_stop = tuple(int(t) + int(s) for t, s in zip(cutout_start, cutout_size))
+        if not os.path.isfile(file_name):
+            if cutout_start is None or cutout_stop is None:
+                raise VolumeNotFoundError(f"HDF5 file {file_name!r} does not exist")
+            file_name += f"{BoundingBox(Vec3.of(cutout_start), Vec3.of(cutout_stop))}.h5"
+            if not os.path.isfile(file_name) or os.path.getsize(file_name) == 0:
+                return None
+        with h5py.File(file_name, "r") as f:
+            if dataset_path is None:
+                dataset_path = next(k for k in f.keys() if not any(w in k for w in ("global", "offset", "unique")))
+            dset = f[dataset_path]
+            offset = Vec3.of(tuple(f["voxel_offset"])[-3:]) if voxel_offset is None and "voxel_offset" in f else None
+            offset = offset if voxel_offset is None else Vec3.of(tuple(voxel_offset)[-3:])
+            offset = offset or Vec3(0, 0, 0)
+            if voxel_size is None and "voxel_size" in f:
+                voxel_size = tuple(int(v) for v in f["voxel_size"])
+            if layer_type is None and "layer_type" in f.attrs:
+                value = f.attrs["layer_type"]
+                layer_type = value.decode() if isinstance(value, bytes) else str(value)
+            start = Vec3.of(tuple(cutout_start)) if cutout_start is not None else offset
+            if cutout_stop is not None:
+                stop = Vec3.of(tuple(cutout_stop))
+            else:
+                size = list(cutout_size) if cutout_size is not None else list(dset.shape[-3:])
+                size = [dset.shape[i - 3] if s < 0 else s for i, s in enumerate(size)]
+                stop = start + size
+            box = BoundingBox(start, stop)
+            if not BoundingBox.from_shape(dset.shape, offset).contains(box):
+                raise IncompatibleChunkError(f"cutout {box} is outside {file_name} ({BoundingBox.from_shape(dset.shape, offset)})")
+            index = (_channel_index(channels), *box.slices(offset))
+            array = np.asarray(dset[index])
+        if dtype is not None:
+            array = array.astype(dtype)
+        return cls(array, voxel_offset=start, voxel_size=voxel_size, layer_type=layer_type)  # type: ignore[call-arg,return-value]
+
+    def to_h5(self, file_name: str, with_offset: bool = True, chunk_size: Any = (8, 8, 8), with_unique: bool = True,
+              compression: str | None = "gzip", voxel_size: Any = None) -> str:  # fmt: skip
+        """Write 1.2.0's HDF5 layout (atomically); a name not ending in ``.h5`` gets ``<bbox>.h5``
+        appended. Returns the file name."""
+        import h5py
+
+        if not file_name.endswith(".h5"):
+            file_name += f"{self.bbox}.h5"  # type: ignore[attr-defined]
+        chunks = None
+        if chunk_size:
+            chunks = tuple(min(int(c), n) for c, n in zip((1,) * (self.array.ndim - 3) + tuple(chunk_size), self.array.shape))
+            chunks = chunks[-self.array.ndim :]
+        directory = os.path.dirname(os.path.abspath(file_name))
+        aside = os.path.join(directory, f".{os.path.basename(file_name)}.{os.getpid()}.tmp")
+        try:
+            with h5py.File(aside, "w") as f:
+                f.create_dataset("main", data=self.array, chunks=chunks, compression=compression or None)
+                f.create_dataset("voxel_size", data=np.asarray(tuple(voxel_size or self.voxel_size)))
+                f.attrs["layer_type"] = self.layer_type
+                if with_offset:
+                    f.create_dataset("voxel_offset", data=np.asarray(tuple(self.voxel_offset)))
+                if with_unique and self.is_segmentation:  # type: ignore[attr-defined]
+                    unique = np.unique(self.array)
+                    f.create_dataset("unique_nonzeros", data=unique[unique != 0])
+            os.replace(aside, file_name)
+        finally:
+            if os.path.exists(aside):
+                os.remove(aside)
+        return file_name
+
+    # ---- copies and conversions -------------------------------------------------------------
+    def clone(self) -> Chunk:
+        """A deep copy (the array is copied)."""
+        return self._placed(self.array.copy())  # type: ignore[attr-defined,no-any-return]
+
+    def astype(self, dtype: Any, **kwargs: Any) -> Chunk:
+        """The chunk in another dtype (the same object where the dtype is already that), keeping placement
+        and layer type."""
+        if dtype is None or np.dtype(dtype) == self.array.dtype:
+            return self  # type: ignore[return-value]
+        return self._placed(self.array.astype(dtype, **kwargs))  # type: ignore[attr-defined,no-any-return]
+
+    def ascontiguousarray(self) -> Chunk:
+        return self._placed(np.ascontiguousarray(self.array))  # type: ignore[attr-defined,no-any-return]
+
+    def max(self, *args: Any, **kwargs: Any) -> Any:
+        return self.array.max(*args, **kwargs)
+
+    def min(self, *args: Any, **kwargs: Any) -> Any:
+        return self.array.min(*args, **kwargs)
+
+    def fill(self, value: Any) -> None:
+        self.array.fill(value)
+
+    def transpose(self, only_array: bool = False) -> Chunk:
+        """All axes reversed; the offset and voxel size too unless ``only_array``."""
+        from chunkflow.chunk.base import Chunk
+
+        flip = not only_array
+        return Chunk(self.array.transpose(), voxel_offset=tuple(self.voxel_offset)[::-1] if flip else self.voxel_offset,
+                     voxel_size=tuple(self.voxel_size)[::-1] if flip else self.voxel_size)  # fmt: skip
+
+    # ---- 1.2.0 properties ---------------------------------------------------------------------
+    @property
+    def properties(self) -> dict[str, Any]:
+        """``voxel_offset``, ``voxel_size`` (where not 1 1 1) and ``layer_type``."""
+        props: dict[str, Any] = {"voxel_offset": self.voxel_offset}
+        if self.voxel_size != (1, 1, 1):
+            props["voxel_size"] = self.voxel_size
+        props["layer_type"] = self.layer_type
+        return props
+
+    @properties.setter
+    def properties(self, value: dict[str, Any]) -> None:
+        self.set_properties(value)
+
+    def set_properties(self, properties: dict[str, Any]) -> None:
+        for key in ("voxel_offset", "voxel_size", "layer_type"):
+            if key in properties:
+                setattr(self, key, properties[key])
+
+    @property
+    def ndoffset(self) -> tuple[int, ...]:
+        """The offset with a 0 for the channel axis of a 4D chunk."""
+        return (0, *self.voxel_offset) if self.array.ndim == 4 else tuple(self.voxel_offset)
+
+    @property
+    def slices(self) -> tuple[slice, ...]:
+        """Global slices of the whole array (the channel axis starts at 0)."""
+        return tuple(slice(o, o + s) for o, s in zip(self.ndoffset, self.array.shape))
+
+    @property
+    def voxel_stop(self) -> tuple[int, ...]:
+        return tuple(o + s for o, s in zip(self.ndoffset, self.array.shape))
+
+    @property
+    def start(self) -> Vec3:
+        return self.voxel_offset
+
+    @property
+    def stop(self) -> Vec3:
+        return self.bbox.stop  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def bounding_box(self) -> BoundingBox:
+        return self.bbox  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def flags(self) -> Any:
+        return self.array.flags
+
+    @property
+    def size(self) -> int:
+        return int(self.array.size)
+
+    # ---- small operations 1.2.0's operators used ----------------------------------------------
+    def shrink(self, size: Any) -> None:
+        """Crop in place by 3 or 6 values (-z -y -x +z +y +x)."""
+        cropped = self.crop_margin(margin_size=size)  # type: ignore[attr-defined]
+        self.array, self.voxel_offset = cropped.array, cropped.voxel_offset
+
+    def squeeze_channel(self, axis: int = 0) -> Chunk:
+        if self.array.ndim != 4:
+            raise IncompatibleChunkError(f"squeeze_channel needs a 4D chunk, got shape {self.array.shape}")
+        return self._placed(np.squeeze(self.array, axis=axis), layer_type="unknown")  # type: ignore[attr-defined,no-any-return]
+
+    def channel_voting(self) -> Chunk:
+        """Per voxel, 1 + the index of the largest channel (uint8 segmentation)."""
+        if self.array.ndim != 4 or self.array.shape[0] > 255:
+            raise IncompatibleChunkError(f"channel voting needs a 4D chunk of at most 255 channels, got {self.array.shape}")
+        out = np.argmax(self.array, axis=0).astype(np.uint8)
+        out += 1
+        return self._placed(out, layer_type="segmentation")  # type: ignore[attr-defined,no-any-return]
+
+    def mask_using_last_channel(self, threshold: float = 0.3) -> Chunk:
+        """Zero the other channels where the last one is at or above ``threshold`` (in place, as 1.2.0)."""
+        kept = self.array[:-1]
+        kept *= self.array[-1] < threshold
+        return self._placed(kept)  # type: ignore[attr-defined,no-any-return]
+
+    def threshold(self, threshold: float) -> Chunk:
+        """uint8 ``array > threshold`` (a single channel is squeezed)."""
+        array = self.array > threshold
+        if array.ndim == 4:
+            if array.shape[0] != 1:
+                raise IncompatibleChunkError(f"threshold needs 1 channel, got {array.shape[0]}")
+            array = array[0]
+        return self._placed(array.astype(np.uint8), layer_type="segmentation")  # type: ignore[attr-defined,no-any-return]
+
+    def connected_component(self, threshold: float | None = None, connectivity: int = 6) -> Chunk:
+        import cc3d
+
+        array = self.array if self.is_segmentation or threshold is None else self.threshold(threshold).array  # type: ignore[attr-defined]
+        return self._placed(cc3d.connected_components(array, connectivity=connectivity), layer_type="segmentation")  # type: ignore[attr-defined,no-any-return]
+
+    def where(self, mask: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Global coordinates of the voxels where ``mask`` is true."""
+        return tuple(i + o for i, o in zip(np.where(np.asarray(mask)), self.ndoffset))
+
+    def add_overlap(self, other: Chunk) -> None:
+        self.blend(other)  # type: ignore[attr-defined]
+
+    def save(self, patch: Chunk) -> None:
+        """Write ``patch`` (inside this chunk) into it, in place."""
+        if not self.bbox.contains(patch.bbox):  # type: ignore[attr-defined]
+            raise IncompatibleChunkError(f"patch {patch.bbox} is not inside chunk {self.bbox}")  # type: ignore[attr-defined]
+        self.paste(patch)  # type: ignore[attr-defined]
+
+    def maskout(self, chunk: Chunk) -> None:
+        """Multiply ``chunk`` (a finer voxel size dividing this one's) by this mask, in place."""
+        factor = Vec3.of(self.voxel_size) // chunk.voxel_size
+        if any(a % b for a, b in zip(self.voxel_size, chunk.voxel_size)) or any(f < 1 for f in factor):
+            raise IncompatibleChunkError(f"mask voxel size {tuple(self.voxel_size)} must be a multiple of {tuple(chunk.voxel_size)}")
+        for oz, oy, ox in np.ndindex(*factor):
+            target = chunk.array[..., oz :: factor.z, oy :: factor.y, ox :: factor.x]
+            target *= self.array[..., : target.shape[-3], : target.shape[-2], : target.shape[-1]]
+
+    def gaussian_filter_2d(self, sigma: Any = 1) -> None:
+        """Gaussian smoothing of each section, in place."""
+        from scipy.ndimage import gaussian_filter
+
+        for z in range(self.array.shape[-3]):
+            self.array[..., z, :, :] = gaussian_filter(self.array[..., z, :, :], sigma)
+
+    def validate(self) -> None:
+        raise NotImplementedError("Chunk.validate (1.2.0's template matching for black boxes) is not supported; "
+                                  "use skip-all-zero or check the array directly")  # fmt: skip
+
+
+def _channel_index(channels: str | None) -> Any:
+    """1.2.0 evaluated ``channels`` as Python; here an int, a list of ints or a slice ``a:b``."""
+    if channels is None:
+        return Ellipsis
+    if ":" in channels:
+        parts = [int(p) if p.strip() else None for p in channels.split(":")]
+        return slice(*parts)
+    value = ast.literal_eval(channels)
+    return list(value) if isinstance(value, (list, tuple)) else int(value)

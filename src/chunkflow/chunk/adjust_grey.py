@@ -1,0 +1,31 @@
+"""Grey-level adjustments of 1.2.0's ``chunkflow.chunk.image.adjust_grey`` that operators use."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["normalize_sections"]
+
+
+def normalize_sections(array: np.ndarray, nominalmin: float | None, nominalmax: float | None,
+                       clip: bool = False) -> np.ndarray:  # fmt: skip
+    """Shang's section normalisation: each section (axis -3) has its range mapped linearly onto
+    ``[nominalmin, nominalmax]`` (defaults 0 and ``2**bits - 1`` of the input dtype). float32 out.
+    Sections holding a single value are copied unchanged."""
+    low = 0.0 if nominalmin is None else float(nominalmin)
+    high = float(2 ** (np.dtype(array.dtype).itemsize * 8) - 1) if nominalmax is None else float(nominalmax)
+    if not low < high:
+        from chunkflow.errors import InvalidParameterError
+
+        raise InvalidParameterError(f"--nominalmin {low} must be below --nominalmax {high}")
+    out = array.astype(np.float32)
+    for z in range(out.shape[-3]):
+        section = out[..., z, :, :]
+        smin, smax = float(section.min()), float(section.max())
+        if smax > smin:
+            section -= smin
+            section *= (high - low) / (smax - smin)
+            section += low
+            if clip:
+                np.clip(section, low, high, out=section)
+    return out

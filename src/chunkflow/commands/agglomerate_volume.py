@@ -1,0 +1,51 @@
+"""``chunkflow agglomerate-volume``: seam-free watershed + agglomeration of a whole affinity volume."""
+
+from __future__ import annotations
+
+import click
+
+from chunkflow.operators._options import triple
+
+
+@click.command("agglomerate-volume")
+@click.option("--volume-path", "-v", "affs_url", required=True,
+              help="Affinity volume (3 channels z, y, x; float32 or uint8; precomputed or zarr URL).")  # fmt: skip
+@click.option("--output-path", "-o", "output_url", required=True,
+              help="Output segmentation (uint32), created the size of the affinities unless it exists.")  # fmt: skip
+@triple("--block-size", "-b", required=True, help="Core of each task in voxels; also the output's block size")
+@triple("--margin", "-m", required=True,
+        help="Voxels of context added around each core (>= 1; a few times the typical object width works best)")  # fmt: skip
+@click.option("--threshold", "-t", type=click.FloatRange(0, 1), default=0.7, show_default=True,
+              help="Agglomeration threshold (1 - mean affinity), as `agglomerate -t`.")  # fmt: skip
+@click.option("--aff-threshold-low", type=float, default=0.0001, show_default=True, help="Watershed low threshold.")
+@click.option("--aff-threshold-high", type=float, default=0.9999, show_default=True, help="Watershed high threshold.")
+@click.option("--scoring", default="mean", show_default=True, help="mean, quantile-10 .. quantile-95, or a waterz type.")
+@click.option("--min-contact", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Voxel pairs two blocks' segments must share on a face to be joined.")  # fmt: skip
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local processes (ignored with --queue-name).")  # fmt: skip
+@click.option("--queue-name", "-q", default=None,
+              help="Send each stage's tasks to this queue (file:///path or sqs://NAME) and wait for workers "
+                   "running `fetch-task -q Q staged-task --job WORK_DIR delete-task-in-queue`.")  # fmt: skip
+@click.option("--work-dir", default=None,
+              help="Job manifest, done markers and per-block files (default: OUTPUT.agglomerate-work beside a "
+                   "local output; must be shared with the workers).")  # fmt: skip
+def agglomerate_volume(affs_url, output_url, block_size, margin, threshold, aff_threshold_low, aff_threshold_high,
+                       scoring, min_contact, workers, queue_name, work_dir) -> None:  # fmt: skip
+    """Segment a whole affinity volume block by block with no seams (stages: agglomerate, match, merge, relabel).
+
+    Each task reads one block plus margin. Rerunning the same command resumes: finished tasks
+    (done markers in the work dir) are skipped.
+
+    \b
+    Example:
+      chunkflow agglomerate-volume -v file://$PWD/demo-output/affs -o file:///tmp/cf/seamfree \\
+          -b 64 128 128 --margin 8 32 32 -t 0.7 --workers 2
+    """
+    from chunkflow.jobs.agglomerate import agglomerate_volume as run
+
+    job, seconds = run(affs_url, output_url, block_size, margin, threshold, workers, queue_name, work_dir,
+                       aff_threshold_low=aff_threshold_low, aff_threshold_high=aff_threshold_high, scoring=scoring,
+                       min_contact=min_contact)  # fmt: skip
+    stages = ", ".join(f"{stage} {s:.1f} s" for stage, s in seconds.items())
+    click.echo(f"{job.count()} segments written to {output_url} (job {job.job_id}, work dir {job.work_dir}; {stages})")

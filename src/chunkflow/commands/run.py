@@ -1,0 +1,192 @@
+"""``chunkflow run [--dask [ADDRESS]] [--cluster ...] -- CHAIN``: one Dask task per box of the chain's source."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from chunkflow.errors import ChunkflowError, InvalidParameterError
+
+__all__ = ["run", "ChainOnBox", "parse_chain"]
+
+CLUSTERS = ("local", "slurm", "pbs", "lsf", "sge")
+
+
+def _split_group_args(args: list[str]) -> tuple[Any, list[str]]:
+    """Parse the group's own options (``-l debug``) off the front; returns (group context, the chain)."""
+    from chunkflow.cli import cli
+
+    ctx = cli.make_context("chunkflow", list(args), resilient_parsing=False)
+    protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", [])
+    rest = [*protected, *ctx.args]
+    ctx.args = []
+    if hasattr(ctx, "_protected_args"):
+        ctx._protected_args = []
+    return ctx, rest
+
+
+def parse_chain(args: list[str]) -> tuple[Any, list[tuple[str, list[str], Any]]]:
+    """Split a chain into ``(name, its arguments, click context)`` per operator, validating every option
+    (and that each operator's extra is installed) without running anything."""
+    from chunkflow.cli import cli
+
+    ctx, rest = _split_group_args(args)
+    pieces = []
+    while rest:
+        name, command, after_name = cli.resolve_command(ctx, rest)
+        assert name is not None and command is not None  # resolve_command fails on unknown names
+        sub_ctx = command.make_context(name, list(after_name), parent=ctx, allow_extra_args=True,
+                                       allow_interspersed_args=False)  # fmt: skip
+        consumed = rest[: len(rest) - len(sub_ctx.args)]
+        rest, sub_ctx.args = sub_ctx.args, []
+        pieces.append((name, consumed, sub_ctx))
+    return ctx, pieces
+
+
+def _stages(pieces: list[tuple[str, list[str], Any]]) -> list[Any]:
+    stages = []
+    for _name, _args, sub_ctx in pieces:
+        with sub_ctx:
+            stages.append(sub_ctx.command.invoke(sub_ctx))
+    return stages
+
+
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class ChainOnBox:
+    """The transforms of a chain, run on one box in a Dask worker (parsed once per worker thread)."""
+
+    args: tuple[str, ...]  # group options + the chain after its source
+
+    def __call__(self, box: str) -> dict[str, Any]:
+        from chunkflow.geometry import BoundingBox
+        from chunkflow.pipeline import Stage, run_pipeline
+        from chunkflow.task import Task
+
+        cache = getattr(_local, "chains", None)
+        if cache is None:
+            cache = _local.chains = {}
+        stages = cache.get(self.args)
+        if stages is None:
+            _ctx, pieces = parse_chain(list(self.args))
+            stages = cache[self.args] = _stages(pieces)
+        task = Task(bbox=BoundingBox.from_string(box))
+        for done in run_pipeline([Stage("box", produce=lambda: [task]), *stages]):
+            return {"box": box, "skipped": done.skip}
+        return {"box": box, "skipped": True}
+
+
+@click.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option("--dask", "address", is_flag=False, flag_value="", default="", metavar="[ADDRESS]",
+              help="Dask scheduler: no value (the default) starts a LocalCluster here; tcp://HOST:8786 uses a running one.")
+@click.option("--cluster", type=click.Choice(CLUSTERS), default="local", show_default=True,
+              help="Start workers through dask-jobqueue on this batch system instead of locally.")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
+              help="Worker processes: local (default: CPU count) or per job with --cluster (default 1).")
+@click.option("--threads-per-worker", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Threads per worker process (boxes run at once per process).")
+@click.option("--memory-limit", default="auto", show_default=True,
+              help="Memory per local worker process, e.g. 4GiB; auto = machine memory / workers.")
+@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
+              help="Extra tries for a failing box before it is reported as failed.")
+@click.option("--gpus-per-worker", type=click.IntRange(min=0), default=0, show_default=True,
+              help="GPUs each worker advertises (resource GPU); inference boxes then take one GPU each.")
+@click.option("--dashboard-address", default=":8787", show_default=True,
+              help="Where the local/jobqueue scheduler serves its dashboard (:0 = any free port).")
+@click.option("--cores", type=click.IntRange(min=1), default=None, help="--cluster: cores per job.")
+@click.option("--memory", default=None, help="--cluster: memory per job, e.g. 32GiB.")
+@click.option("--walltime", default=None, help="--cluster: time limit per job, e.g. 04:00:00.")
+@click.option("--queue", default=None, help="--cluster: batch queue / partition.")
+@click.option("--account", default=None, help="--cluster: account (project on SGE) charged.")
+@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="--cluster: jobs to submit.")
+@click.option("--job-extra", multiple=True, help="--cluster: extra scheduler directive, e.g. '--gres=gpu:1' (repeatable).")
+@click.argument("chain", nargs=-1, type=click.UNPROCESSED, required=True)
+def run(address: str, cluster: str, workers: int | None, threads_per_worker: int, memory_limit: str, retries: int,
+        gpus_per_worker: int, dashboard_address: str, cores: int | None, memory: str | None, walltime: str | None,
+        queue: str | None, account: str | None, jobs: int, job_extra: tuple[str, ...], chain: tuple[str, ...]) -> None:  # fmt: skip
+    """Run a chain on Dask: one task per box of its source (generate-tasks), retried, reported by box.
+
+    The chain is the same as for a single process; its first operator cuts the boxes here, and the
+    rest runs on each box in a Dask worker. Done markers (skip-task-by-file right after the source)
+    are checked here first, so a rerun submits only what is left. Failed boxes are listed at the end
+    and the exit status is 1.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 64 128 128 --pattern sin save-h5 -f /tmp/cf-run-in.h5
+      chunkflow run --dask --workers 2 --dashboard-address :0 -- generate-tasks -b 0-64_0-128_0-128 -c 32 64 64 \\
+          skip-task-by-file -p /tmp/cf-run-done/ load-h5 -f /tmp/cf-run-in.h5 save-h5 -f /tmp/cf-run-out/ \\
+          mark-complete -p /tmp/cf-run-done/
+    """
+    from chunkflow import _extras
+
+    _extras.require_extra("run", "dask")
+    if cluster != "local" and not address:
+        _extras.require_extra(f"run --cluster {cluster}", "dask-jobqueue")
+    from chunkflow.jobs.dask_executor import DaskOptions, run_boxes
+
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        for name in ("distributed", "bokeh", "tornado"):  # their INFO lines would drown ours
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+    args = [a for a in chain if a != "--"] if chain and chain[0] == "--" else list(chain)
+    group_ctx, pieces = parse_chain(args)
+    group_args = args[: len(args) - sum(len(consumed) for _n, consumed, _c in pieces)]
+    if not pieces:
+        raise InvalidParameterError("chunkflow run needs a chain after --, starting with generate-tasks")
+    source = _stages(pieces[:1])[0]
+    if not source.is_source:
+        raise InvalidParameterError(
+            f"chunkflow run cuts boxes with the chain's first operator, but {pieces[0][0]!r} produces no tasks; "
+            "start the chain with generate-tasks"
+        )
+    boxes = [task.bbox for task in source.produce()]
+    if any(b is None for b in boxes):
+        raise InvalidParameterError(f"{pieces[0][0]!r} produced tasks without a box; start the chain with generate-tasks")
+    if not boxes:
+        raise InvalidParameterError(f"{pieces[0][0]!r} produced no boxes (with --queue-name they go to the queue instead)")
+    rest = pieces[1:]
+    # leading skip-task-by-file markers are checked here: done boxes are never submitted
+    markers = []
+    for name, _consumed, _ctx in rest:
+        if name != "skip-task-by-file":
+            break
+        markers.append(_stages([(name, _consumed, _ctx)])[0])
+
+    def is_done(box: Any) -> bool:
+        from chunkflow.task import Task
+
+        task = Task(bbox=box)
+        for stage in markers:
+            stage.apply(task)
+        return task.skip
+
+    run_box = ChainOnBox(tuple(group_args) + tuple(a for _n, consumed, _c in rest for a in consumed))
+    options = DaskOptions(address=address or None, cluster=cluster, workers=workers,
+                          threads_per_worker=threads_per_worker, memory_limit=memory_limit, retries=retries,
+                          gpus_per_worker=gpus_per_worker, dashboard_address=dashboard_address or None,
+                          cores=cores, memory=memory, walltime=walltime, queue=queue, account=account, jobs=jobs,
+                          job_extra=list(job_extra))  # fmt: skip
+
+    def announce(client: Any) -> None:
+        link = client.dashboard_link if options.dashboard_address else None
+        click.echo(f"chunkflow run: {len(boxes)} boxes on {client.scheduler.address}"
+                   + (f"; dashboard {link}" if link else ""), err=True)  # fmt: skip
+
+    report = run_boxes(boxes, run_box, options, is_done=is_done if markers else None,
+                       needs_gpu=any(name == "inference" for name, _a, _c in rest), on_client=announce)  # fmt: skip
+    click.echo(f"chunkflow run: {report.total} boxes: {report.done} done, {report.already_done} already done, "
+               f"{len(report.failed)} failed ({report.seconds:.1f} s)", err=True)  # fmt: skip
+    if report.failed:
+        for box, error in sorted(report.failed.items()):
+            click.echo(f"failed {box}: {error}", err=True)
+        raise ChunkflowError(
+            f"{len(report.failed)} of {report.total} boxes failed after {retries} retries (listed above); "
+            "fix the cause and rerun the same command (with skip-task-by-file/mark-complete only they run again)"
+        )

@@ -1,0 +1,56 @@
+"""``staged-task`` (alias ``global-cc-task``): run one task of a staged job named by a queue message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from chunkflow.operators._options import name_option
+from chunkflow.pipeline import Stage
+from chunkflow.task import Task
+
+
+def _command(command_name: str) -> click.Command:
+    @click.command(command_name)
+    @name_option(command_name)
+    @click.option("--job", "-j", "job_path", required=True,
+                  help="The job's manifest: its work dir or manifest.json (path or file:// URL), as the frontend "
+                       "(agglomerate-volume, global-connected-components) printed it. Read when a task arrives.")  # fmt: skip
+    def staged_task(op_name: str, job_path: str) -> Stage:
+        """Run the staged-job task a queue message names (box, job id, stage) with the volumes of --job.
+
+        A message of another job, an unknown stage, a box that is not one of the job's tasks or
+        with any other field is refused (logged, left for the dead-letter queue); volumes and
+        parameters come only from the manifest. Finished tasks leave done markers: a repeat is a no-op.
+
+        \b
+        Example:
+          chunkflow fetch-task -q file:///tmp/cf/seg-queue -r 1 --retry-interval 0.2 \\
+              staged-task --job /tmp/cf/seg.agglomerate-work delete-task-in-queue
+        """
+        from chunkflow.jobs.staged import load_job, manifest_path, run_message
+
+        cache: dict[str, Any] = {}
+
+        def apply(task: Task) -> None:
+            import json
+            from pathlib import Path
+
+            path = Path(job_path.removeprefix("file://"))
+            manifest = manifest_path(path) if path.is_dir() else path
+            try:
+                job_id = json.loads(manifest.read_text()).get("job_id")
+            except (OSError, ValueError, AttributeError):
+                job_id = None
+            if cache.get("id") != job_id or "job" not in cache:
+                cache["job"], cache["id"] = load_job(path), job_id
+            run_message(cache["job"], task.bbox, task.params)
+
+        return Stage(op_name, apply)
+
+    return staged_task
+
+
+staged_task = _command("staged-task")
+global_cc_task = _command("global-cc-task")
