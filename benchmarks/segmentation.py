@@ -83,7 +83,7 @@ def bench_evaluation() -> None:
 def bench_global_cc() -> None:
     import cc3d
 
-    from chunkflow.segmentation.global_cc import global_connected_components
+    from chunkflow.jobs.global_cc import global_connected_components
     from chunkflow.volumes import create_volume
 
     gt = load_pinky40_512()

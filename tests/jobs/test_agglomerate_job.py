@@ -125,7 +125,6 @@ def test_forged_messages_are_refused_and_touch_nothing(affs_url, tmp_path, caplo
     with caplog.at_level(logging.ERROR):
         code = main(["fetch-task", "-q", queue, "-r", "0", "--retry-interval", "0", "staged-task", "--job",
                      str(tmp_path / "work"), "delete-task-in-queue"])  # fmt: skip
-    assert code != 0 or True  # exit status is the worker's (ROBUST); what matters is below
     assert sum("refused" in r.getMessage() for r in caplog.records) >= len(forged)
     counts = open_queue(queue).counts()
     assert counts.waiting + counts.in_flight + counts.dead == len(forged)  # none acknowledged

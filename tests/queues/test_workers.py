@@ -99,8 +99,9 @@ def test_poison_task_is_dead_lettered_and_the_rest_finish(queue_name, volumes):
     poison = "0-16_0-64_0-64"
     r = subprocess.run(chain(tmp, queue_name, "out", args=f";fail='{poison}';delay=0", timeout=2),
                        capture_output=True, text=True, timeout=180)  # fmt: skip
-    assert r.returncode == 0, r.stderr
-    assert f"task {poison} failed" in r.stderr and "poison task" in r.stderr
+    assert r.returncode == 1, r.stderr  # schedulers see the failure
+    assert f"task {poison} failed (receive 2 of 2)" in r.stderr and "poison task" in r.stderr
+    assert "2 task(s) failed and 0 malformed message(s) were dead-lettered (7 done)" in r.stderr
     counts = open_queue(queue_name).counts()
     assert (counts.waiting, counts.in_flight, counts.dead) == (0, 0, 1)
     out, src = open_volume(f"file://{tmp}/out"), open_volume(f"file://{tmp}/in")
@@ -115,8 +116,9 @@ def test_malformed_message_does_not_crash_the_worker(queue_name, volumes):
     generate(queue_name, tmp, max_receive_count=2)
     open_queue(queue_name).send(["this is not a task"])
     r = subprocess.run(chain(tmp, queue_name, "out", args=";delay=0", timeout=2), capture_output=True, text=True, timeout=180)
-    assert r.returncode == 0, r.stderr
-    assert "malformed task message 'this is not a task'" in r.stderr
+    assert r.returncode == 1, r.stderr
+    assert "malformed task message 'this is not a task'" in r.stderr and "moved to the dead-letter queue" in r.stderr
+    assert "0 task(s) failed and 1 malformed message(s) were dead-lettered (8 done)" in r.stderr
     counts = open_queue(queue_name).counts()
     assert (counts.waiting, counts.in_flight, counts.dead) == (0, 0, 1)
 

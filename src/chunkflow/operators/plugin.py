@@ -1,4 +1,4 @@
-"""``plugin``: run a user's Python file on named chunks."""
+"""``plugin``: run a user's Python file (or a shipped plugin, by name) on named chunks."""
 
 from __future__ import annotations
 
@@ -11,12 +11,21 @@ from chunkflow.task import Task
 
 @click.command("plugin")
 @name_option("plugin")
-@click.option("--file", "-f", "file", required=True, help="Python file defining execute(*chunks, args=...).")
-@click.option("--input-names", "-i", default=None, help="Comma-separated input chunk names.")
+@click.option("--file", "-f", "file", required=True,
+              help="Plugin: a shipped plugin's name (inverse, median_filter, ...), NAME.py in CHUNKFLOW_PLUGIN_DIR, "
+                   "or the path of a .py file defining execute(*inputs, **args).")  # fmt: skip
+@click.option("--input-names", "-i", default=None,
+              help="Comma-separated input chunk names; 'bbox' passes the task's box, 'None' passes None.")  # fmt: skip
 @click.option("--output-names", "-o", default=None, help="Comma-separated names for what execute returns.")
-@click.option("--args", "-a", default=None, help="Keywords like 'a=3;b=(1,2)' or a free string.")
+@click.option("--args", "-a", default=None, help="Keywords like 'a=3;b=(1,2)', or a free string passed as args=.")
 def plugin(op_name, file, input_names, output_names, args) -> Stage:
-    """Call execute() from a Python file on chunks; it returns chunks, arrays or None."""
+    """Call execute() of a plugin on chunks; returned arrays are placed like the first input chunk.
+
+    \b
+    Example:
+      chunkflow create-chunk -s 8 64 64 -o img plugin -f inverse -i img -o inv \\
+          plugin -f median_filter -i inv -o smooth -a 'size=(3,3,3)' plugin -f print_max_id -i smooth
+    """
     from chunkflow.plugins import load_plugin, run_plugin
 
     execute = load_plugin(file)

@@ -140,14 +140,16 @@ def agglomerate_thresholds(
         if fragments.bbox != affs.bbox:
             raise IncompatibleChunkError(f"fragments at {fragments.bbox} do not match affinities at {affs.bbox}")
         given = np.array(fragments.array, dtype=np.uint64, order="C")
-    with quiet_stdout():
-        results = waterz.agglomerate(
-            as_affinities(affs), ordered, fragments=given, aff_threshold_low=aff_threshold_low,
-            aff_threshold_high=aff_threshold_high, scoring_function=scoring_function(scoring),
-        )  # fmt: skip
-        for threshold in ordered:
-            labels = next(results)  # waterz reuses this buffer for the next threshold: copy it out
-            yield threshold, Chunk(_smallest_uint(labels.copy()), affs.voxel_offset, affs.voxel_size, "segmentation")
+    results = waterz.agglomerate(
+        as_affinities(affs), ordered, fragments=given, aff_threshold_low=aff_threshold_low,
+        aff_threshold_high=aff_threshold_high, scoring_function=scoring_function(scoring),
+    )  # fmt: skip
+    for threshold in ordered:
+        with quiet_stdout():  # only around waterz's own work, so the caller may print between thresholds
+            labels = next(results)
+        out = _smallest_uint(labels)
+        # waterz reuses its buffer for the next threshold: every yielded array must be our own
+        yield threshold, Chunk(out.copy() if out is labels else out, affs.voxel_offset, affs.voxel_size, "segmentation")
 
 
 def watershed(affs: Chunk, aff_threshold_low: float = 0.0001, aff_threshold_high: float = 0.9999) -> Chunk:
