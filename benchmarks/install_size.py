@@ -39,10 +39,29 @@ def _applies(requirement: str, extras: set[str]) -> bool:
     return any(marker.evaluate({"extra": e}) for e in (extras or {""}))
 
 
+def project_requirements(extras: set[str]) -> list[str]:
+    """chunkflow's own requirements for ``extras``, read from pyproject.toml (the installed metadata of an
+    editable install may be older); ``all`` expands to the role extras it names."""
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    requirements = list(project["dependencies"])
+    optional = project["optional-dependencies"]
+    todo = set(extras)
+    while todo:
+        extra = todo.pop()
+        for req in optional[extra]:
+            if _name(req) == "chunkflow":
+                todo |= _extras(req)
+            else:
+                requirements.append(req)
+    return requirements
+
+
 def closure(root: str, extras: set[str]) -> dict[str, int]:
-    """{distribution: bytes installed} for ``root[extras]`` and everything it requires."""
+    """{distribution: bytes installed} for ``chunkflow[extras]`` and everything it requires."""
     sizes: dict[str, int] = {}
-    todo = [(root, frozenset(extras))]
+    todo = [(_name(r), frozenset(_extras(r))) for r in project_requirements(extras) if _applies(r, set())]
     seen: set[tuple[str, frozenset[str]]] = set()
     while todo:
         name, wanted = todo.pop()
@@ -76,7 +95,7 @@ def main() -> None:
     core = closure("chunkflow", set())
     everything = closure("chunkflow", {"all"})
     extras = {}
-    for extra in ("inference", "segmentation", "mesh", "viewer", "dask"):
+    for extra in ("inference", "segmentation", "mesh", "viewer", "dask", "tensorstore"):
         only = closure("chunkflow", {extra})
         extras[extra] = sum(v for k, v in only.items() if k not in core) / 2**20
     biggest = sorted(((v, k) for k, v in everything.items() if k not in core), reverse=True)[:5]

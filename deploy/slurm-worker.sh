@@ -12,10 +12,13 @@
 #SBATCH --output=chunkflow-worker-%A_%a.log
 set -euo pipefail
 QUEUE=${1:?usage: sbatch --array=0-N deploy/slurm-worker.sh QUEUE}
-# Point at the project's virtualenv (make test / make demo create it).
+# Point at the project's virtualenv (make test / make demo create it), or run the image with Apptainer:
+#   CHUNKFLOW="apptainer exec docker://REGISTRY/chunkflow:cpu chunkflow" sbatch --array=0-99 deploy/slurm-worker.sh Q
+#   (GPU nodes: apptainer exec --nv docker://REGISTRY/chunkflow:cuda chunkflow)
 CHUNKFLOW=${CHUNKFLOW:-chunkflow}
 
-exec "$CHUNKFLOW" --log-level info \
+# shellcheck disable=SC2086
+exec $CHUNKFLOW --log-level info \
   fetch-task --queue-name "$QUEUE" --visibility-timeout 1800 --retry-times 30 \
   load-precomputed --volume-path "${INPUT_VOLUME:?set INPUT_VOLUME}" --expand-margin-size 4 64 64 \
   inference --convnet-model "${MODEL:?set MODEL}" --input-patch-size 20 256 256 --num-output-channels 3 \

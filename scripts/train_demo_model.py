@@ -59,7 +59,7 @@ def main() -> None:
             aff = target[:, z : z + PATCH[0], y : y + PATCH[1], x : x + PATCH[2]]
             if rng.random() < 0.5:  # flips along y/x; affinities to predecessors stay valid for transposes only
                 img, aff = img.transpose(0, 2, 1), aff[[0, 2, 1]].transpose(0, 1, 3, 2)
-            xs.append(img[None].astype(np.float32))
+            xs.append(img[None].astype(np.float32) / 255)  # as inference normalises uint8
             ys.append(aff)
         x_t, y_t = torch.from_numpy(np.stack(xs)), torch.from_numpy(np.ascontiguousarray(np.stack(ys)))
         pred = model(x_t)

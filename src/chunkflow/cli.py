@@ -30,6 +30,8 @@ BUILTIN_OPERATORS: dict[str, str] = {
     "crop-margin": "crop_margin",
     "threshold": "threshold",
     "normalize-intensity": "normalize_intensity",
+    "normalize-contrast": "normalize_contrast", "compute-luminance-levels": "normalize_contrast",
+    "aggregate-luminance-levels": "normalize_contrast", "clahe": "clahe",
     "copy-var": "variables", "delete-var": "variables",
     "plugin": "plugin",
     "inference": "inference",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -72,12 +73,10 @@ def test_dask_run_equals_single_process_and_rerun_does_nothing(run_cli, image, t
 
     # a rerun finds every marker and submits nothing (it does not even start a cluster)
     stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "dask").rglob("*") if p.is_file()}
-    start = time.perf_counter()
     proc = run_cli(*RUN, *_chain(image, dask, tmp_path / "done-dask", *middle))
     assert proc.returncode == 0, proc.stderr
     assert f"0 done, {NBOXES} already done, 0 failed" in proc.stderr
     assert "boxes on tcp://" not in proc.stderr
-    assert time.perf_counter() - start < 5
     assert stamps == {p: p.stat().st_mtime_ns for p in (tmp_path / "dask").rglob("*") if p.is_file()}
 
 
@@ -132,7 +131,7 @@ def test_box_that_always_fails_is_reported_after_retries(run_cli, image, tmp_pat
     proc = run_cli(*RUN, *_chain(image, out, done, "plugin", "-f", str(plugin), "-i", "chunk", "-o", "chunk"))
     assert proc.returncode == 1
     assert f"{NBOXES - 1} done, 0 already done, 1 failed" in proc.stderr
-    assert "failed 16-32_32-64_64-96: ValueError: bad box" in proc.stderr
+    assert re.search(r"^failed 16-32_32-64_64-96: PluginError: .* raised ValueError: bad box$", proc.stderr, re.M), proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("chunkflow: error: 1 of 32 boxes failed after 2 retries")
     assert len(list(tries.iterdir())) == 3  # the first try and 2 retries
     markers = {p.name for p in done.iterdir()}
@@ -168,5 +167,6 @@ def test_cluster_without_cores_is_one_line_error(cli_runner, capsys):
 
 def test_chain_without_source_is_refused(cli_runner, capsys):
     assert cli_runner(["run", "--", "create-chunk", "-s", "8", "8", "8"]) == 1
-    err = capsys.readouterr().err
-    assert "'create-chunk' produces no tasks; start the chain with generate-tasks" in err or "produced tasks without a box" in err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["chunkflow: error: chunkflow run cuts boxes with the chain's first operator, but 'create-chunk' "
+                   "produces no tasks; start the chain with generate-tasks"]

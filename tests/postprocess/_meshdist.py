@@ -34,13 +34,16 @@ def _point_triangle_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.
 
 def vertex_to_surface(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, k: int = 24) -> np.ndarray:
     """Distance from every point to the surface (vertices, faces), checking the k triangles with the
-    nearest centroids (exact where triangles are small next to the distances measured)."""
+    nearest centroids (exact where k covers every triangle that can be nearest)."""
     tri = vertices[faces].astype(np.float64)
-    tree = cKDTree(tri.mean(axis=1))
-    _, nearest = tree.query(points, k=min(k, len(faces)))
+    k = min(k, len(faces))
+    _, nearest = cKDTree(tri.mean(axis=1)).query(points, k=k)
     nearest = nearest.reshape(len(points), -1)
-    best = np.full(len(points), np.inf)
-    for j in range(nearest.shape[1]):
-        t = tri[nearest[:, j]]
-        best = np.minimum(best, _point_triangle_distance(points.astype(np.float64), t[:, 0], t[:, 1], t[:, 2]))
+    points = points.astype(np.float64)
+    best = np.empty(len(points))
+    step = max(1, 2_000_000 // k)  # point-triangle pairs per batch
+    for start in range(0, len(points), step):
+        p = np.repeat(points[start:start + step], k, axis=0)
+        t = tri[nearest[start:start + step].reshape(-1)]
+        best[start:start + step] = _point_triangle_distance(p, t[:, 0], t[:, 1], t[:, 2]).reshape(-1, k).min(1)
     return best

@@ -100,3 +100,14 @@ def test_cli_components_chain(labels, tmp_path):
     save_chunk(str(tmp_path / "l.h5"), labels)
     assert main(["load-h5", "-f", f"{tmp_path}/l.h5", "connected-components", "-c", "26", "mask-out-objects", "-d", "50",
                  "relabel", "save-h5", "-f", f"{tmp_path}/out.h5"]) == 0  # fmt: skip
+
+
+def test_connected_components_returns_uint32_as_documented():
+    from chunkflow import Chunk
+    from chunkflow.segmentation import connected_components
+
+    image = np.zeros((4, 8, 8), np.uint8)
+    image[:, :2, :2] = 200
+    image[:, 5:, 5:] = 200
+    labels = connected_components(Chunk(image, (0, 0, 0), (1, 1, 1), "image"), threshold=100)
+    assert labels.array.dtype == np.uint32 and labels.array.max() == 2

@@ -68,13 +68,22 @@ def test_view_prints_link_serves_volumes_and_stops(volumes):
     port = _free_port()
     proc, lines = _start_view(str(volumes[0]), f"file://{volumes[1]}", "--port", str(port))
     try:
-        assert f"neuroglancer viewer: http://127.0.0.1:{port}/v/chunkflow/" in lines, lines
-        html = urllib.request.urlopen(f"http://127.0.0.1:{port}/v/chunkflow/", timeout=10).read()
+        link = next(line.split()[-1] for line in lines if line.startswith("neuroglancer viewer:"))
+        token = link.rstrip("/").rsplit("/", 1)[-1]
+        assert link == f"http://127.0.0.1:{port}/v/{token}/" and len(token) >= 20, lines  # random per run
+        html = urllib.request.urlopen(link, timeout=10).read()
         assert b"<html" in html.lower() or b"<!doctype" in html.lower()
+        # the old fixed token gives nothing: no page, and no state can be posted to it
+        for path in ("/v/chunkflow/", "/state/chunkflow"):
+            with pytest.raises(urllib.error.HTTPError):
+                data = b"{}" if path.startswith("/state") else None
+                urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data), timeout=10)
         data = next(line.split()[-1] for line in lines if line.startswith("local volumes served at")).replace("<layer>/", "")
         assert data.startswith("http://127.0.0.1:")
-        info = urllib.request.urlopen(f"{data}seg/info", timeout=10)
-        assert info.headers["Access-Control-Allow-Origin"] == "*"
+        own = urllib.request.Request(f"{data}seg/info", headers={"Origin": f"http://127.0.0.1:{port}"})
+        assert urllib.request.urlopen(own, timeout=10).headers["Access-Control-Allow-Origin"] == f"http://127.0.0.1:{port}"
+        evil = urllib.request.Request(f"{data}seg/info", headers={"Origin": "http://evil.example"})
+        assert urllib.request.urlopen(evil, timeout=10).headers["Access-Control-Allow-Origin"] is None
         # cloud-volume's gzip'ed chunk NAME.gz is served as NAME with Content-Encoding: gzip
         chunk = next(p for p in (volumes[1] / "4_4_40").iterdir() if p.name.endswith(".gz")).name.removesuffix(".gz")
         request = urllib.request.Request(f"{data}seg/4_4_40/{chunk}", headers={"Accept-Encoding": "gzip"})
@@ -197,3 +206,19 @@ def test_remote_urls_are_passed_to_the_browser(volumes):
     finally:
         session.stop()
         data.stop()
+
+
+def test_data_server_cors_origin_option(volumes):
+    """--cors-origin lets one more origin read the served volumes; others still get no CORS header."""
+    from chunkflow.viewer.serve import DataServer
+
+    server = DataServer({"seg": str(volumes[1])}, origins=["https://neuroglancer-demo.appspot.com"])
+    try:
+        for origin, allowed in (("https://neuroglancer-demo.appspot.com", True), ("http://evil.example", False)):
+            r = urllib.request.urlopen(urllib.request.Request(f"{server.url}/seg/info", headers={"Origin": origin}), timeout=10)
+            assert r.headers["Access-Control-Allow-Origin"] == (origin if allowed else None)
+        server.origins.append("*")
+        r = urllib.request.urlopen(urllib.request.Request(f"{server.url}/seg/info", headers={"Origin": "http://x.example"}), timeout=10)
+        assert r.headers["Access-Control-Allow-Origin"] == "http://x.example"
+    finally:
+        server.stop()

@@ -107,3 +107,17 @@ def test_generate_tasks_hands_out_one_task_per_shard(tmp_path, array, capsys):
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and f"-c {' '.join(map(str, shard))}" in err
     assert not (tmp_path / "bad.txt").exists()
+
+
+def test_offset_volume_with_partial_edge_shards(tmp_path):
+    """Shard grid from the voxel offset; shards at the upper faces are clipped, as tensorstore reads them."""
+    array = np.random.default_rng(1).integers(0, 255, (40, 200, 300), dtype=np.uint8)
+    chunk = Chunk(array, (16, 64, 96))
+    url = f"file://{tmp_path / 'off'}"
+    volume = create_sharded(url, like=chunk, block_size=BLOCK, shard_bytes=SHARD_BYTES)
+    boxes = volume.shard_boxes()
+    assert boxes[0].start == (16, 64, 96) and any(b.size != volume.shard_shape for b in boxes)
+    for box in boxes:
+        volume.write(chunk.cutout(box))
+    np.testing.assert_array_equal(_tensorstore_read(tmp_path / "off"), array)
+    np.testing.assert_array_equal(open_volume(url).read().array, array)

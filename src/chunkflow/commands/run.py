@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -132,8 +133,9 @@ def run(address: str, cluster: str, workers: int | None, threads_per_worker: int
     from chunkflow.jobs.dask_executor import DaskOptions, run_boxes
 
     if not logging.getLogger().isEnabledFor(logging.DEBUG):
-        for name in ("distributed", "bokeh", "tornado"):  # their INFO lines would drown ours
-            logging.getLogger(name).setLevel(logging.WARNING)
+        # distributed's INFO lines (here and in the worker processes, which inherit the environment)
+        # would drown ours; dask reads this when distributed is first imported
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
 
     args = [a for a in chain if a != "--"] if chain and chain[0] == "--" else list(chain)
     group_ctx, pieces = parse_chain(args)

@@ -15,7 +15,10 @@ import click
 @click.option("--bind-address", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 exposes it to the network.")
 @click.option("--segments", "-s", default=None, help="Comma-separated ids whose meshes to show (default: the largest meshed objects).")
 @click.option("--browser/--no-browser", default=True, show_default=True, help="Open the link in a web browser.")
-def view(urls, port, bind_address, segments, browser) -> None:
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Also let web pages from ORIGIN (e.g. https://neuroglancer-demo.appspot.com; * for any) read the "
+              "served volumes; default: only the viewer itself. Repeatable.")  # fmt: skip
+def view(urls, port, bind_address, segments, browser, cors_origins) -> None:
     """Serve precomputed volumes from disk (or gs://, s3://, https://) in a local neuroglancer viewer.
 
     Prints the viewer link and serves until stopped (Ctrl-C).
@@ -31,7 +34,7 @@ def view(urls, port, bind_address, segments, browser) -> None:
         ids = [int(s) for s in segments.split(",") if s.strip()] if segments else None
     except ValueError:
         raise click.BadParameter(f"{segments!r} is not a comma-separated list of ids", param_hint="--segments") from None
-    session = view_volumes(urls, port=port, bind_address=bind_address, segments=ids)
+    session = view_volumes(urls, port=port, bind_address=bind_address, segments=ids, cors_origins=cors_origins)
     click.echo(f"neuroglancer viewer: {session.url}", nl=True)
     if session.data_server is not None:
         click.echo(f"local volumes served at {session.data_server.url}/<layer>/")

@@ -252,9 +252,12 @@ def run_local(job: StagedJob, workers: int = 1, stages: Sequence[str] | None = N
 
 
 def run_queue(job: StagedJob, queue_name: str, poll_s: float = 1.0, timeout_s: float | None = None) -> dict[str, float]:
-    """Send each stage's missing tasks to a queue and wait until workers have done them all."""
+    """Send each stage's missing tasks to a queue and wait until workers have done them all.
+
+    A stage is finished when the queue has nothing waiting or in flight; it succeeded when every
+    task left its done marker (a message of another job that dies in the same queue is not ours).
+    """
     from chunkflow.queues import open_queue
-    from chunkflow.queues.stages import run_stages
 
     queue = open_queue(queue_name)
     seconds: dict[str, float] = {}
@@ -262,14 +265,18 @@ def run_queue(job: StagedJob, queue_name: str, poll_s: float = 1.0, timeout_s: f
         start = time.perf_counter()
         bodies = [task_message(job, stage, t) for t in job.missing(stage)]
         if bodies:
-            run_stages(queue, [(stage, bodies)], poll_s=poll_s, timeout_s=timeout_s)
+            queue.send(bodies)
+            log.info("%s job %s: stage %s, %d tasks sent to %s", job.kind, job.job_id, stage, len(bodies), queue.name)
+            queue.wait_until_empty(poll_s=poll_s, timeout_s=timeout_s)
         left = job.missing(stage)
         if left:
             raise QueueError(
                 f"stage {stage} of job {job.job_id}: {len(left)} task(s) not done after the queue {queue_name} drained "
-                f"(e.g. {left[0]}); are the workers running `staged-task --job {job.work_dir}`? Rerun to resume"
+                f"(e.g. {left[0]}; {queue.counts().dead} dead letters there); check the workers' logs and that they run "
+                f"`staged-task --job {job.work_dir}`, then `chunkflow queue requeue-dead` or rerun to resume"
             )
         seconds[stage] = time.perf_counter() - start
+        log.info("%s job %s: stage %s done (%.1f s)", job.kind, job.job_id, stage, seconds[stage])
     return seconds
 
 

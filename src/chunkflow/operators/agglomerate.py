@@ -1,9 +1,10 @@
-"""``agglomerate`` and ``watershed``: affinities to segmentations with waterz."""
+"""``agglomerate`` and ``watershed``: affinities to segmentations with waterz; threshold sweeps."""
 
 from __future__ import annotations
 
 import click
 
+from chunkflow.operators._many_floats import ManyFloats, parse_floats
 from chunkflow.operators._options import input_option, name_option, output_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
@@ -16,30 +17,47 @@ _high = click.option("--aff-threshold-high", type=float, default=0.9999, show_de
 
 @click.command("agglomerate")
 @name_option("agglomerate")
-@click.option("--threshold", "-t", type=float, default=0.7, show_default=True, help="Agglomeration threshold.")
+@click.option("--threshold", "-t", type=float, default=0.7, show_default=True,
+              help="Agglomeration threshold: merge while the score (1 - boundary affinity statistic) is below it.")  # fmt: skip
 @_low
 @_high
 @click.option("--scoring-function", "-f", default="mean", show_default=True,
-              help="mean, quantile-10 .. quantile-95, or a waterz C++ scoring type.")  # fmt: skip
+              help="mean, hist_quant_10/25/50/75/90 (add _initmax), quantile-10 .. quantile-95, or a waterz C++ "
+                   "scoring type; see chunkflow.segmentation.agglomerate.SCORING_FUNCTIONS for when to use which.")  # fmt: skip
 @click.option("--fragments-output", default=None, help="Also keep the watershed fragments under this name.")
 @click.option("--fragments-input", default=None, help="Start from these fragments instead of a watershed.")
+@click.option("--thresholds", cls=ManyFloats, callback=parse_floats, type=click.UNPROCESSED, default=None,
+              help="Sweep: several thresholds (space- or comma-separated) from one watershed and one waterz run, "
+                   "each scored against --groundtruth-chunk-name; the output is the segmentation with the lowest "
+                   "adapted Rand error. Replaces --threshold.")  # fmt: skip
+@click.option("--groundtruth-chunk-name", default="groundtruth", show_default=True,
+              help="With --thresholds: the ground-truth labels to score against (label 0 ignored).")  # fmt: skip
+@click.option("--sweep-output", type=click.Path(file_okay=False), default=None,
+              help="With --thresholds: write DIR/sweep.json (scores per threshold) and DIR/sweep.png (ARE, VI split "
+                   "and merge vs threshold, best marked); DIR/sweep_<bbox>.* for tasks with a bounding box.")  # fmt: skip
 @input_option()
 @output_option()
 def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scoring_function, fragments_output,
-                fragments_input, input_name, output_name) -> Stage:  # fmt: skip
-    """Watershed + mean-affinity agglomeration of an affinity map (waterz).
+                fragments_input, thresholds, groundtruth_chunk_name, sweep_output, input_name,
+                output_name) -> Stage:  # fmt: skip
+    """Watershed + agglomeration of an affinity map (waterz), at one threshold or a sweep of them.
 
     \b
     Example:
-      chunkflow create-chunk -s 16 64 64 --pattern sin -o image inference -f identity -s 8 32 32 -v 2 8 8 \\
-          -c 3 --output-crop-margin 0 0 0 -i image -o affs agglomerate -t 0.7 -i affs -o seg save-h5 -i seg -f \\
-          seg.h5
+      chunkflow load-h5 -f /tmp/cf/affs.h5 -o affs \\
+          load-h5 -f demo-output/sample/labels.h5 -t 196 160 160 -s 24 192 192 -o gt \\
+          agglomerate -i affs -o seg --thresholds 0.3 0.4 0.5 0.6 0.7 0.8 \\
+              --groundtruth-chunk-name gt --sweep-output /tmp/cf/sweep
     """
     from chunkflow.segmentation import agglomerate as run
     from chunkflow.segmentation import watershed
     from chunkflow.segmentation.agglomerate import scoring_function as parse_scoring
 
     parse_scoring(scoring_function)  # refuse a bad name before any task runs
+    if sweep_output and not thresholds:
+        raise click.UsageError("--sweep-output needs --thresholds")
+    if any(not 0.0 <= t <= 1.0 for t in thresholds):
+        raise click.BadParameter(f"thresholds {list(thresholds)} must lie in [0, 1]", param_hint="--thresholds")
 
     def apply(task: Task) -> None:
         affs = task[input_name]
@@ -47,9 +65,33 @@ def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scori
         if fragments_output:
             fragments = watershed(affs, aff_threshold_low, aff_threshold_high)
             task[fragments_output] = fragments
-        task[output_name] = run(affs, threshold, aff_threshold_low, aff_threshold_high, scoring_function, fragments)
+        if thresholds:
+            task[output_name] = _sweep(task, affs, fragments)
+        else:
+            task[output_name] = run(affs, threshold, aff_threshold_low, aff_threshold_high, scoring_function, fragments)
+
+    def _sweep(task: Task, affs, fragments):  # type: ignore[no-untyped-def]
+        from chunkflow.segmentation.sweep import sweep_thresholds, write_sweep
+
+        result, best = sweep_thresholds(affs, task[groundtruth_chunk_name], list(thresholds), aff_threshold_low,
+                                        aff_threshold_high, scoring_function, fragments)  # fmt: skip
+        click.echo(format_sweep(result))
+        if sweep_output:
+            name = "sweep" if task.bbox is None else f"sweep_{task.bbox}"
+            table, figure = write_sweep(result, sweep_output, name)
+            click.echo(f"wrote {table} and {figure}")
+        return best
 
     return Stage(op_name, apply)
+
+
+def format_sweep(result) -> str:  # type: ignore[no-untyped-def]
+    lines = [f"{'threshold':>10}{'ARE':>10}{'VI':>10}{'VI split':>10}{'VI merge':>10}"]
+    for row in result.rows:
+        mark = "  <- best" if row["threshold"] == result.best_threshold else ""
+        lines.append(f"{row['threshold']:>10.3f}{row['adapted_rand_error']:>10.4f}{row['variation_of_information']:>10.4f}"
+                     f"{row['voi_split']:>10.4f}{row['voi_merge']:>10.4f}{mark}")  # fmt: skip
+    return "\n".join(lines)
 
 
 @click.command("watershed")
@@ -59,14 +101,7 @@ def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scori
 @input_option()
 @output_option()
 def watershed(op_name, aff_threshold_low, aff_threshold_high, input_name, output_name) -> Stage:
-    """Watershed fragments of an affinity map (no agglomeration).
-
-    \b
-    Example:
-      chunkflow create-chunk -s 16 64 64 --pattern sin -o image inference -f identity -s 8 32 32 -v 2 8 8 \\
-          -c 3 --output-crop-margin 0 0 0 -i image -o affs watershed -i affs -o fragments save-h5 -i fragments \\
-          -f fragments.h5
-    """
+    """Watershed fragments of an affinity map (no agglomeration)."""
     from chunkflow.segmentation import watershed as run
 
     def apply(task: Task) -> None:

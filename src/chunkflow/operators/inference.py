@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from chunkflow.operators._options import input_option, name_option, output_option, triple
+from chunkflow.operators._options import BoundingBoxType, input_option, name_option, output_option, triple
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
+
+
+class BatchSize(click.ParamType):
+    name = "INTEGER|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | str:
+        if value == "auto" or (isinstance(value, int) and value >= 1):
+            return value
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is not a positive integer or 'auto'", param, ctx)
+        return number
 
 
 @click.command("inference")
@@ -16,21 +33,38 @@ from chunkflow.task import Task
 @triple("--input-patch-size", "-s", required=True, help="ConvNet input patch size")
 @triple("--output-patch-size", "-z", help="Output patch size (default: the input patch size)")
 @triple("--output-patch-overlap", "-v", positive=False, help="Overlap of output patches (default: half the output patch)")
-@triple("--output-crop-margin", positive=False, help="Crop the result by this margin (default: the overlap; 0 with --mask-output-chunk)")
+@triple("--output-crop-margin", positive=False,
+        help="Crop the result by this margin (default: the overlap; 0 with --mask-output-chunk or --global-bbox)")  # fmt: skip
 @triple("--patch-num", "-n", help="Number of patches; the overlap then follows from the chunk size")
 @click.option("--num-input-channels", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--num-output-channels", "-c", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--dtype", "-d", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
-              help="Dtype of the output chunk (blending always accumulates in float32).")  # fmt: skip
+              help="Dtype of the output chunk (blending always accumulates in float32; float16 halves the copy back).")  # fmt: skip
 @click.option("--framework", "-f", type=click.Choice(["universal", "identity", "pytorch", "onnx"]),
               default="universal", show_default=True, help="Engine; universal picks onnx for .onnx files, else pytorch.")  # fmt: skip
-@click.option("--batch-size", "-b", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--batch-size", "-b", type=BatchSize(), default=1, show_default=True,
+              help="Patches per model call; 'auto': the fastest that fits on a GPU (1 on the CPU).")  # fmt: skip
 @click.option("--bump", type=click.Choice(["wu", "gaussian"]), default="wu", show_default=True)
 @click.option("--mask-output-chunk/--no-mask-output-chunk", default=False,
               help="Normalise as if neighbouring chunks were there (seamless tiling of overlapping chunks).")  # fmt: skip
+@click.option("--global-bbox", type=BoundingBoxType(), default=None,
+              help="The whole region inferred in tiles (e.g. the volume's box): patches on its grid and weights, so "
+                   "tiles loaded with a margin (-e) and cropped by it equal one inference over the region.")  # fmt: skip
 @click.option("--augment/--no-augment", default=False, help="Average over the 8 flips (affinity-aware).")
+@click.option("--normalize-input/--no-normalize-input", default=True, show_default=True,
+              help="Divide integer images by their dtype's maximum (uint8: 255) before the model, as chunkflow 1.2.0 does.")  # fmt: skip
+@click.option("--nonfinite", type=click.Choice(["error", "replace"]), default="error", show_default=True,
+              help="NaN/Inf in the model's output: refuse the chunk, or replace them by 0 and log how many.")  # fmt: skip
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True)
+@click.option("--blend-on", type=click.Choice(["auto", "device", "host"]), default="auto", show_default=True,
+              help="Where patches are cut and blended: on the model's device (PyTorch models without pre_process) "
+                   "or on the host; auto: the device where possible.")  # fmt: skip
+@click.option("--device-memory-limit", type=click.FloatRange(min=1), default=None,
+              help="MiB of device memory for the chunk's input and output (default: the whole chunk; on CUDA half "
+                   "the free memory); beyond it finished output rows are flushed as inference moves along z.")  # fmt: skip
+@click.option("--compile/--no-compile", "compile_model", default=False, help="torch.compile the model (pays back on long runs).")
+@click.option("--channels-last/--no-channels-last", default=False, help="Channels-last-3d activations (faster on recent GPUs).")
 @click.option("--output-layer-type", type=click.Choice(["affinity_map", "probability_map"]), default=None,
               help="Default: affinity_map for 3 output channels, else probability_map.")  # fmt: skip
 @click.option("--output-buffer-dir", type=click.Path(file_okay=False), default=None,
@@ -39,22 +73,26 @@ from chunkflow.task import Task
 @output_option()
 def inference(op_name, convnet_model, convnet_weight_path, input_patch_size, output_patch_size, output_patch_overlap,
               output_crop_margin, patch_num, num_input_channels, num_output_channels, dtype, framework, batch_size,
-              bump, mask_output_chunk, augment, device, precision, output_layer_type, output_buffer_dir, input_name,
+              bump, mask_output_chunk, global_bbox, augment, normalize_input, nonfinite, device, precision, blend_on,
+              device_memory_limit, compile_model, channels_last, output_layer_type, output_buffer_dir, input_name,
               output_name) -> Stage:  # fmt: skip
     """Run ConvNet inference over a chunk of any size with blended patch overlaps.
 
     \b
     Example:
-      chunkflow create-chunk -s 16 64 64 -o image inference -f identity -s 8 32 32 -v 2 8 8 -c 3 \\
+      chunkflow create-chunk -s 16 64 64 -d uint8 -o image inference -f identity -s 8 32 32 -v 2 8 8 -c 3 \\
           --output-crop-margin 0 0 0 -i image -o affs save-h5 -i affs -f affs.h5
     """
     from chunkflow.inference import Inferencer, make_engine
 
-    engine = make_engine(framework, convnet_model, convnet_weight_path, num_output_channels, device, precision)
+    engine = make_engine(framework, convnet_model, convnet_weight_path, num_output_channels, device, precision,
+                         channels_last=channels_last, compile=compile_model)  # fmt: skip
     inferencer = Inferencer(
         engine, input_patch_size, output_patch_size, output_patch_overlap, output_crop_margin, patch_num,
         num_input_channels, num_output_channels, batch_size, bump, mask_output_chunk, augment, dtype,
-        output_layer_type, output_buffer_dir=output_buffer_dir,
+        output_layer_type, output_buffer_dir=output_buffer_dir, normalize_input=normalize_input, nonfinite=nonfinite,
+        global_bbox=global_bbox, device_path={"auto": None, "device": True, "host": False}[blend_on],
+        device_memory_limit=None if device_memory_limit is None else int(device_memory_limit * 2**20),
     )  # fmt: skip
 
     def apply(task: Task) -> None:

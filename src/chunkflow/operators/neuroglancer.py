@@ -34,7 +34,7 @@ def neuroglancer(op_name, inputs, voxel_size, port, bind_address) -> Stage:
         if voxel_size:
             chunks = {n: c.with_array(c.array, voxel_size=voxel_size) for n, c in chunks.items()}
         session = show_chunks(chunks, port=port, bind_address=bind_address)
-        click.echo(f"neuroglancer viewer for task {task.bbox}: {session.url}")
+        click.echo(f"neuroglancer viewer for task {task.name}: {session.url}")
         click.echo("press Enter to continue the chain")
         try:
             sys.stdin.readline()

@@ -63,13 +63,10 @@ def downsample_upload(
     volumes = {mip: volume for mip, volume in volumes.items() if mip >= first}
     _check_pyramid_boxes(chunk, steps, volumes, start_mip, volume_path)
     volumes = commit(volumes)  # the new scales' metadata, only once every mip is known to fit
-    if all(step == steps[0] for step in steps):
-        mips = downsample(chunk, steps[0], len(steps))  # one tinybrain pass, as on the whole array
-    else:
-        mips, current = [], chunk
-        for step in steps:
-            (current,) = downsample(current, step, 1)
-            mips.append(current)
+    mips, current = [], chunk
+    for step in steps:  # mip by mip, each from the one below: the voxels igneous writes, mip after mip
+        (current,) = downsample(current, step, 1)
+        mips.append(current)
     for mip, level in enumerate(mips, start=start_mip + 1):
         if mip >= first:
             volumes[mip].write(level)

@@ -46,12 +46,14 @@ def connected_components(chunk: Chunk, threshold: float | None = None, connectiv
 
     Image or probability input: components of the foreground ``value > threshold``. A
     segmentation (or integer labels without a threshold): each label is split into its
-    connected pieces. Returns uint32 labels (uint64 when needed), consecutive from 1.
+    connected pieces. Returns uint32 labels (uint64 for chunks of 2**32 voxels or more), consecutive from 1.
     """
     import cc3d
 
     _check_connectivity(connectivity)
-    labels = cc3d.connected_components(foreground(chunk, threshold), connectivity=connectivity)
+    mask = foreground(chunk, threshold)
+    out_dtype = np.uint64 if mask.size >= 2**32 else np.uint32
+    labels = cc3d.connected_components(mask, connectivity=connectivity, out_dtype=out_dtype)
     return Chunk(labels, chunk.voxel_offset, chunk.voxel_size, "segmentation")
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError
 
-__all__ = ["ContingencyTable", "contingency_table", "evaluate_segmentation", "SegmentationScores"]
+__all__ = ["ContingencyTable", "contingency_table", "evaluate_segmentation", "SegmentationScores", "RenumberedLabels"]
 
 _DENSE_LIMIT = 2**26  # above this many (gt, seg) id pairs, count with a sort instead of a dense bincount
 
@@ -57,9 +57,23 @@ def _renumber(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return renumbered, ids
 
 
-def contingency_table(segmentation: np.ndarray, ground_truth: np.ndarray) -> ContingencyTable:
+@dataclass(frozen=True)
+class RenumberedLabels:
+    """Labels renumbered to 0..n-1 (``labels``) and the original id of each (``ids``), so that
+    one ground truth scored against many segmentations (a threshold sweep) is renumbered once."""
+
+    labels: np.ndarray
+    ids: np.ndarray
+
+    @classmethod
+    def of(cls, labels: np.ndarray) -> RenumberedLabels:
+        return cls(*_renumber(np.ascontiguousarray(labels)))
+
+
+def contingency_table(segmentation: np.ndarray, ground_truth: np.ndarray | RenumberedLabels) -> ContingencyTable:
     """The sparse table of (ground truth, segmentation) overlaps, ground truth 0 left out."""
-    gt, gt_ids = _renumber(np.ascontiguousarray(ground_truth))
+    truth = ground_truth if isinstance(ground_truth, RenumberedLabels) else RenumberedLabels.of(ground_truth)
+    gt, gt_ids = truth.labels, truth.ids
     seg, seg_ids = _renumber(np.ascontiguousarray(segmentation))
     n_gt, n_seg = len(gt_ids), len(seg_ids)
     key = gt.astype(np.int64).ravel()
@@ -154,8 +168,13 @@ def _largest_object_errors(
     return splits, merges
 
 
-def evaluate_segmentation(segmentation: Chunk, ground_truth: Chunk) -> SegmentationScores:
-    """Rand index, adapted Rand error (+ precision, recall), VI (split, merge) of ``segmentation``."""
+def evaluate_segmentation(segmentation: Chunk, ground_truth: Chunk,
+                          prepared: RenumberedLabels | None = None) -> SegmentationScores:  # fmt: skip
+    """Rand index, adapted Rand error (+ precision, recall), VI (split, merge) of ``segmentation``.
+
+    ``prepared`` is ``RenumberedLabels.of(ground_truth.array)``, to skip renumbering the ground
+    truth when scoring many segmentations against it.
+    """
     for name, chunk in (("segmentation", segmentation), ("ground truth", ground_truth)):
         if chunk.array.dtype.kind not in "ui" or chunk.ndim != 3:
             raise IncompatibleChunkError(
@@ -166,4 +185,4 @@ def evaluate_segmentation(segmentation: Chunk, ground_truth: Chunk) -> Segmentat
             f"segmentation at {segmentation.bbox} and ground truth at {ground_truth.bbox} do not cover the same box; "
             "crop them to the same bounding box first"
         )
-    return scores_from_table(contingency_table(segmentation.array, ground_truth.array))
+    return scores_from_table(contingency_table(segmentation.array, prepared or ground_truth.array))

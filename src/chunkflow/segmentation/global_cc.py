@@ -118,5 +118,16 @@ def plane_contacts(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarra
         a, b = la[a_rows, a_cols], lb[b_rows, b_cols]
         touch = (a != 0) & (b != 0) & (fa[a_rows, a_cols] == fb[b_rows, b_cols])
         if touch.any():
-            found.append(np.unique(np.stack([a[touch], b[touch]], axis=1).astype(np.uint64), axis=0))
-    return np.unique(np.concatenate(found), axis=0)
+            found.append(unique_pairs(a[touch], b[touch]))
+    return unique_pairs(*np.concatenate(found).T)
+
+
+def unique_pairs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Unique rows of ``(a, b)`` as (M, 2) uint64; fast (1D) when both fit in 32 bits."""
+    a, b = a.astype(np.uint64, copy=False), b.astype(np.uint64, copy=False)
+    if not len(a):
+        return np.zeros((0, 2), np.uint64)
+    if int(a.max()) < 2**32 and int(b.max()) < 2**32:
+        packed = np.unique((a << np.uint64(32)) | b)
+        return np.stack([packed >> np.uint64(32), packed & np.uint64(2**32 - 1)], axis=1)
+    return np.unique(np.stack([a, b], axis=1), axis=0)

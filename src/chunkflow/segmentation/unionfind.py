@@ -55,22 +55,30 @@ def merge_consecutive(count: int, pairs: np.ndarray) -> np.ndarray:
         and ``table[i]`` is label i's component, consecutive from 1 in order of each component's
         smallest label (deterministic).
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
-    if count == 0:
-        return np.zeros(1, np.uint32)
-    graph = coo_matrix((np.ones(len(pairs), np.int8), (pairs[:, 0] - 1, pairs[:, 1] - 1)), shape=(count, count))
-    n_components, component = connected_components(graph, directed=False)
-    first = np.full(n_components, count, dtype=np.int64)
-    np.minimum.at(first, component, np.arange(count))
-    rank = np.empty(n_components, np.int64)
-    rank[np.argsort(first, kind="stable")] = np.arange(1, n_components + 1)
+    parent = np.arange(count + 1, dtype=np.int64)
+    a, b = pairs[:, 0], pairs[:, 1]
+    # hook every edge's larger root under its smaller root, then jump pointers to the roots; each
+    # round at least halves the longest path, so a few rounds suffice (plain numpy: no scipy import)
+    while True:
+        root_a, root_b = parent[a], parent[b]
+        differ = root_a != root_b
+        if not differ.any():
+            break
+        root_a, root_b = root_a[differ], root_b[differ]
+        np.minimum.at(parent, np.maximum(root_a, root_b), np.minimum(root_a, root_b))
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                break
+            parent = jumped
+        a, b = a[differ], b[differ]
+    # a root is its component's smallest label: rank the roots in order
+    is_root = parent == np.arange(count + 1)
+    rank = np.cumsum(is_root) - 1  # label 0 is its own root: rank 0
+    n_components = int(rank[-1]) if count else 0
     dtype = np.uint32 if n_components < 2**32 else np.uint64
-    table = np.zeros(count + 1, dtype=dtype)
-    table[1:] = rank[component]
-    return table
+    return rank[parent].astype(dtype)
 
 
 def lookup_relabel(labels: np.ndarray, table: np.ndarray, offset: int, count: int) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -20,24 +21,42 @@ from typing import Any
 from chunkflow.chunk import Chunk
 from chunkflow.errors import InvalidParameterError, VolumeNotFoundError
 
-__all__ = ["DataServer", "ViewerSession", "view_volumes", "show_chunks", "VIEWER_TOKEN"]
+__all__ = ["DataServer", "ViewerSession", "view_volumes", "show_chunks", "new_token", "origin_of"]
 
-#: fixed viewer token, so the link is predictable: http://127.0.0.1:PORT/v/chunkflow/
-VIEWER_TOKEN = "chunkflow"
 _REMOTE = ("gs://", "s3://", "http://", "https://")
+
+
+def new_token() -> str:
+    """A fresh random viewer token: the link (and the right to change the viewer's state) is
+    known only to whoever started this run, not to every web page that guesses a fixed name."""
+    return secrets.token_urlsafe(18)
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host:port`` of ``url`` (a browser's ``Origin`` header for a page there)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _make_handler():  # type: ignore[no-untyped-def]
     import tornado.web
 
     class Handler(tornado.web.RequestHandler):
-        def initialize(self, root: str) -> None:
+        def initialize(self, root: str, origins: list[str]) -> None:
             self.root = os.path.realpath(root)
+            self.origins = origins  # filled once the viewer's own address is known
 
         def set_default_headers(self) -> None:
-            self.set_header("Access-Control-Allow-Origin", "*")
-            self.set_header("Access-Control-Allow-Headers", "x-requested-with, range")
-            self.set_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+            self.set_header("Vary", "Origin")
+
+        def prepare(self) -> None:
+            origin = self.request.headers.get("Origin")
+            if origin is not None and ("*" in self.origins or origin in self.origins):
+                self.set_header("Access-Control-Allow-Origin", origin)
+                self.set_header("Access-Control-Allow-Headers", "x-requested-with, range")
+                self.set_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
 
         def options(self, path: str) -> None:
             self.set_status(204)
@@ -80,9 +99,15 @@ def _server_base():  # type: ignore[no-untyped-def]
 
 
 class DataServer:
-    """Serves local directories at ``http://ADDRESS:PORT/<name>/`` with CORS, in a background thread."""
+    """Serves local directories at ``http://ADDRESS:PORT/<name>/`` in a background thread.
 
-    def __new__(cls, directories: dict[str, str], bind_address: str = "127.0.0.1", port: int = 0):  # type: ignore[no-untyped-def]
+    Cross-origin reads are allowed only from ``origins`` (the viewer's own origin; ``*`` for any),
+    a list that may be filled after the server starts.
+    """
+
+    def __new__(cls, directories: dict[str, str], bind_address: str = "127.0.0.1", port: int = 0,  # type: ignore[no-untyped-def]
+                origins: list[str] | None = None):  # fmt: skip
+        origins = [] if origins is None else origins
         import tornado.httpserver
         import tornado.netutil
         import tornado.web
@@ -94,13 +119,16 @@ class DataServer:
                 super().__init__(daemon=True)
 
             def _attempt_to_start_server(self) -> None:
-                routes = [(rf"/{name}/(.*)", handler, {"root": path}) for name, path in directories.items()]
+                routes = [(rf"/{name}/(.*)", handler, {"root": path, "origins": origins})
+                          for name, path in directories.items()]  # fmt: skip
                 self.http_server = tornado.httpserver.HTTPServer(tornado.web.Application(routes))
                 sockets = tornado.netutil.bind_sockets(port=port, address=bind_address)
                 self.http_server.add_sockets(sockets)
                 self.url = f"http://{bind_address}:{sockets[0].getsockname()[1]}"
 
-        return _Server()
+        server = _Server()
+        server.origins = origins
+        return server
 
 
 @dataclass
@@ -131,7 +159,7 @@ def _start_neuroglancer(bind_address: str, port: int) -> Any:
                 raise InvalidParameterError(f"port {port} on {bind_address} is in use; pass another --port") from None
     neuroglancer.stop()
     neuroglancer.set_server_bind_address(bind_address, port)
-    return neuroglancer.Viewer(token=VIEWER_TOKEN)
+    return neuroglancer.Viewer(token=new_token())
 
 
 def _local_dir(url: str) -> Path:
@@ -177,11 +205,16 @@ def _frame(state: Any, infos: list[dict[str, Any]]) -> None:
 
 
 def view_volumes(
-    urls: Iterable[str], port: int = 0, bind_address: str = "127.0.0.1", segments: Sequence[int] | None = None
+    urls: Iterable[str], port: int = 0, bind_address: str = "127.0.0.1", segments: Sequence[int] | None = None,
+    cors_origins: Sequence[str] = (),
 ) -> ViewerSession:
     """Serve precomputed volumes (local paths or ``file://``; ``gs://``, ``s3://``, ``http(s)://``
     are opened by the browser directly) in a neuroglancer viewer; segmentation layers show the
-    meshes of ``segments`` (default: the largest meshed objects)."""
+    meshes of ``segments`` (default: the largest meshed objects).
+
+    The viewer link carries a random token per run; the local data server answers cross-origin
+    reads only from the viewer's own origin and ``cors_origins`` (``*``: any page).
+    """
     import logging
 
     import neuroglancer
@@ -202,8 +235,10 @@ def view_volumes(
         info = json.loads((path / "info").read_text())
         chosen = list(segments) if segments is not None else largest_meshed_segments(path)
         sources.append((name, "", info, chosen))
-    data = DataServer({n: str(p) for n, p in local.items()}, bind_address) if local else None
+    origins = list(cors_origins)
+    data = DataServer({n: str(p) for n, p in local.items()}, bind_address, origins=origins) if local else None
     viewer = _start_neuroglancer(bind_address, port)
+    origins.append(origin_of(viewer.get_viewer_url()))
     with viewer.txn() as state:
         for name, source, info, chosen in sources:
             src = source or f"precomputed://{data.url}/{name}"

@@ -25,7 +25,7 @@ from chunkflow.errors import IncompatibleChunkError, VolumeFormatError, VolumeNo
 from chunkflow.geometry import BoundingBox, Vec3
 
 __all__ = [
-    "Volume", "open_volume", "create_volume", "atomic_path", "write_atomic", "file_mode", "sweep_debris",
+    "Volume", "open_volume", "create_volume", "atomic_path", "write_atomic", "locked", "file_mode", "sweep_debris",
     "check_dtype", "strip_scheme", "planned_region", "no_volume_creation",
 ]  # fmt: skip
 
@@ -53,17 +53,25 @@ class Volume(ABC):
     def read(self, bbox: BoundingBox | None = None, fill_missing: bool = False) -> Chunk:
         """Read ``bbox`` (default: everything) as a :class:`Chunk`.
 
-        A box reaching outside the volume is refused unless ``fill_missing``, which pads with zeros.
+        A box reaching outside the volume is refused unless ``fill_missing``, which pads with zeros;
+        with ``fill_missing``, missing or undecodable blocks inside a block volume read as zeros too
+        (without it, they are errors naming the block).
         """
         bbox = self.bbox if bbox is None else bbox
         inside = self.bbox.intersection(bbox)
-        if inside == bbox:
-            array = self._read(bbox)
-        elif fill_missing:
-            array = np.zeros(self._array_shape(bbox), dtype=self.dtype)
-            if inside is not None:
-                array[(..., *inside.slices(bbox))] = self._read(inside)
-        else:
+        token = reading_fill_missing.set(fill_missing)  # block formats: missing/corrupt blocks inside too
+        try:
+            if inside == bbox:
+                array = self._read(bbox)
+            elif fill_missing:
+                array = np.zeros(self._array_shape(bbox), dtype=self.dtype)
+                if inside is not None:
+                    array[(..., *inside.slices(bbox))] = self._read(inside)
+            else:
+                array = None
+        finally:
+            reading_fill_missing.reset(token)
+        if array is None:
             raise IncompatibleChunkError(
                 f"bounding box {bbox} is not inside the volume bounds {self.bbox} ({self.url}); "
                 "read a box inside the bounds, or pass --fill-missing / --expand-margin-size with care"
@@ -162,7 +170,10 @@ def sweep_debris(directory: str | os.PathLike[str], force: bool = False) -> int:
                     continue
                 if int(parts[2]) != os.getpid() and not _pid_alive(int(parts[2])):
                     try:
-                        os.unlink(entry.path)
+                        if entry.is_dir(follow_symlinks=False):  # a PNG stack being written
+                            shutil.rmtree(entry.path)
+                        else:
+                            os.unlink(entry.path)
                         removed += 1
                     except OSError:
                         pass
@@ -196,6 +207,25 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def locked(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive lock for a read-modify-write of ``path`` (e.g. a volume's ``info``).
+
+    The lock is ``flock`` on a hidden sibling ``.<name>.lock`` (kept: removing it would race), so
+    concurrent processes on one machine or a shared filesystem with flock take turns.
+    """
+    import fcntl
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target.parent / f".{target.name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
 def write_atomic(path: str | os.PathLike[str], content: bytes | BinaryIO) -> None:
     """Write ``content`` (bytes or a readable binary file) to ``path`` through :func:`atomic_path`."""
     with atomic_path(path) as tmp, open(tmp, "wb") as out:
@@ -205,6 +235,8 @@ def write_atomic(path: str | os.PathLike[str], content: bytes | BinaryIO) -> Non
             shutil.copyfileobj(content, out)
 
 
+#: whether the running :meth:`Volume.read` was asked to fill missing data (block formats read it)
+reading_fill_missing: ContextVar[bool] = ContextVar("reading_fill_missing", default=False)
 #: the region a local task loop covers (set by ``generate-tasks`` without ``-q`` while its tasks run in
 #: this process): a block volume that :func:`chunkflow.volumes.save_chunk` creates inside the loop
 #: covers all of it, not the first chunk only

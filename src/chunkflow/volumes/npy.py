@@ -28,8 +28,8 @@ class NpyVolume(ArrayFileVolume):
         path = require_exists(strip_scheme(url), "NPY file")
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise VolumeFormatError(f"cannot read NPY file {str(path)!r} ({exc})") from None
+        except (ValueError, OSError, EOFError) as exc:  # EOFError: an empty or truncated file
+            raise VolumeFormatError(f"cannot read NPY file {str(path)!r} ({type(exc).__name__}: {exc}); the file is truncated or not NPY") from None
         if array.ndim not in (3, 4):
             raise VolumeFormatError(f"NPY file {str(path)!r} has shape {array.shape}; expected 3D or 4D")
         return cls(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ from chunkflow.chunk import Chunk
 from chunkflow.errors import VolumeFormatError
 from chunkflow.geometry import BoundingBox, Vec3Like
 from chunkflow.volumes.arrayfile import ArrayFileVolume
-from chunkflow.volumes.base import require_exists, strip_scheme
+from chunkflow.volumes.base import _HOST, require_exists, strip_scheme, sweep_debris
 
 _NAME = re.compile(r"^(\d+)\.png$")
 
@@ -45,8 +47,7 @@ class PngVolume(ArrayFileVolume):
         zs = [z for z, _ in sections]
         if zs != list(range(zs[0], zs[0] + len(zs))):
             raise VolumeFormatError(f"PNG sections in {str(path)!r} are not consecutive (z = {zs[0]}..{zs[-1]})")
-        with Image.open(sections[0][1]) as img:
-            first = np.asarray(img)
+        first = _load_section(sections[0][1])
         if first.ndim != 2:
             raise VolumeFormatError(f"{sections[0][1]} is not a single-channel image (shape {first.shape})")
         offset = (zs[0], 0, 0) if voxel_offset is None else voxel_offset
@@ -60,14 +61,17 @@ class PngVolume(ArrayFileVolume):
         )
 
     def _read(self, bbox: BoundingBox) -> np.ndarray:
-        from PIL import Image
-
         files = [p for _, p in _sections(Path(self.path))]
         local = bbox.slices(self.bbox)
         out = np.empty(bbox.shape, dtype=self.dtype)
         for i, f in enumerate(files[local[0]]):
-            with Image.open(f) as img:
-                out[i] = np.asarray(img)[local[1], local[2]]
+            section = _load_section(f)
+            if section.shape != tuple(self.bbox.shape[1:]) or section.dtype != self.dtype:
+                raise VolumeFormatError(
+                    f"PNG section {f} is {section.shape} {section.dtype}, but the stack's first section is "
+                    f"{tuple(self.bbox.shape[1:])} {self.dtype}; every section must have the same size and type"
+                )
+            out[i] = section[local[1], local[2]]
         return out
 
     @classmethod
@@ -77,15 +81,30 @@ class PngVolume(ArrayFileVolume):
         if chunk.ndim != 3:
             raise VolumeFormatError(f"PNG sections hold one channel; chunk has shape {chunk.shape}")
         final = Path(path)
-        tmp = final.with_name(f".{final.name}.part")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        sweep_debris(final.parent)
+        tag = f"{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        tmp, old = final.with_name(f".{final.name}.{tag}.part"), final.with_name(f".{final.name}.old.{tag}.part")
+        tmp.mkdir()
         try:
             for i, section in enumerate(chunk.array):
                 Image.fromarray(np.ascontiguousarray(section)).save(tmp / f"{chunk.voxel_offset.z + i:05d}.png")
             if final.exists():
-                shutil.rmtree(final)
+                final.rename(old)  # a directory cannot be replaced in one rename: move the old one aside first
             tmp.rename(final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
+            if old.exists() and not final.exists():
+                old.rename(final)
             raise
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _load_section(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise VolumeFormatError(f"cannot read PNG section {path} ({exc}); replace or remove it") from None

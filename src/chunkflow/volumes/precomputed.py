@@ -5,6 +5,9 @@ cloud-volume speaks XYZ(C); this module is the one place that converts to chunkf
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +18,7 @@ from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 from chunkflow.volumes.base import check_dtype
 from chunkflow.volumes.base_block import BlockVolume
 
-__all__ = ["PrecomputedVolume", "create_info"]
+__all__ = ["PrecomputedVolume", "create_info", "ensure_mips", "info_update", "local_info_path"]
 
 ENCODINGS = ("raw", "compressed_segmentation", "jpeg", "png", "compresso", "crackle")
 
@@ -23,7 +26,45 @@ ENCODINGS = ("raw", "compressed_segmentation", "jpeg", "png", "compresso", "crac
 def _cloudvolume():  # type: ignore[no-untyped-def]
     from cloudvolume import CloudVolume
 
+    _atomic_local_writes()
     return CloudVolume
+
+
+_PATCHED = False
+
+
+def _atomic_local_writes() -> None:
+    """Make cloud-files' local (``file://``) writes atomic: write aside, rename into place.
+
+    cloud-files opens the final name and writes into it, so a killed writer leaves a truncated
+    block (or an empty ``info``) that readers then fail on. This replaces only the innermost
+    write of ``FileInterface.put_file``: the same name, extension and locking, through
+    :func:`chunkflow.volumes.base.write_atomic` (which also gives the umask's file mode).
+    """
+    global _PATCHED
+    if _PATCHED:
+        return
+    import os
+    import re
+
+    from cloudfiles.interfaces import FileInterface
+
+    from chunkflow.volumes.base import write_atomic
+
+    def put_file(self, file_path, content, content_type, compress, cache_control=None, storage_class=None):  # type: ignore[no-untyped-def]
+        path = self.get_path_to_file(file_path)
+        lock_path = path
+        compress_ext = self.get_extension(compress)
+        if os.path.splitext(path)[1] != compress_ext:
+            path += compress_ext
+        if content and isinstance(content, str) and content_type and re.search("json|te?xt", content_type):
+            content = content.encode("utf-8")
+        if isinstance(content, str):
+            content = content.encode("utf-8")
+        return self.io_with_lock(lambda: write_atomic(path, content), lock_path, exclusive=True)
+
+    FileInterface.put_file = put_file
+    _PATCHED = True
 
 
 def _normalise_url(url: str) -> str:
@@ -81,26 +122,52 @@ def create_info(
     return PrecomputedVolume.open(url)
 
 
+def local_info_path(url: str) -> Path | None:
+    """The ``info`` file of a local (``file://``) precomputed volume, else ``None``."""
+    url = _normalise_url(url)
+    return Path(url[len("file://"):]) / "info" if url.startswith("file://") else None
+
+
+@contextmanager
+def info_update(url: str) -> Iterator[None]:
+    """Serialise read-modify-writes of a local volume's ``info`` (adding scales, mesh/skeleton keys)
+    across processes; every write is atomic anyway, so readers never see a partial file."""
+    path = local_info_path(url)
+    if path is None:
+        yield
+        return
+    from chunkflow.volumes.base import locked
+
+    with locked(path):
+        yield
+
+
 def ensure_mips(url: str, stop_mip: int, factor: Vec3Like = (1, 2, 2)) -> list[Vec3]:
     """Add scales up to ``stop_mip`` (each ``factor`` coarser, ZYX) where the info lacks them;
-    returns the factor between each mip and the next, ZYX."""
+    returns the factor between each mip and the next, ZYX. Safe with concurrent callers."""
     from cloudvolume.exceptions import InfoUnavailableError
 
-    try:
-        cv = _cloudvolume()(_normalise_url(url), progress=False)
-    except InfoUnavailableError:
-        raise VolumeNotFoundError(
-            f"no precomputed volume at {url} (no info file); write mip 0 first (save-precomputed) or create-info"
-        ) from None
-    added = False
-    step = Vec3.of(factor)
-    while len(cv.info["scales"]) <= stop_mip:
-        base = Vec3.from_xyz(int(round(r)) for r in cv.info["scales"][0]["resolution"])
-        last = Vec3.from_xyz(int(round(r)) for r in cv.info["scales"][-1]["resolution"])
-        cv.add_scale((last * step // base).xyz)  # cloud-volume's factor is relative to mip 0
-        added = True
-    if added:
-        cv.commit_info()
+    def load():  # type: ignore[no-untyped-def]
+        try:
+            return _cloudvolume()(_normalise_url(url), progress=False)
+        except InfoUnavailableError:
+            raise VolumeNotFoundError(
+                f"no precomputed volume at {url} (no info file); write mip 0 first (save-precomputed) or create-info"
+            ) from None
+
+    cv = load()
+    if len(cv.info["scales"]) <= stop_mip:
+        with info_update(url):
+            cv = load()  # again, under the lock: another worker may have added scales meanwhile
+            step = Vec3.of(factor)
+            added = False
+            while len(cv.info["scales"]) <= stop_mip:
+                base = Vec3.from_xyz(int(round(r)) for r in cv.info["scales"][0]["resolution"])
+                last = Vec3.from_xyz(int(round(r)) for r in cv.info["scales"][-1]["resolution"])
+                cv.add_scale((last * step // base).xyz)  # cloud-volume's factor is relative to mip 0
+                added = True
+            if added:
+                cv.commit_info()
     resolutions = [Vec3.from_xyz(int(round(r)) for r in scale["resolution"]) for scale in cv.info["scales"]]
     return [b // a for a, b in zip(resolutions, resolutions[1:])]
 
@@ -154,9 +221,57 @@ class PrecomputedVolume(BlockVolume):
         return create_info(url, **options)
 
     def _read(self, bbox: BoundingBox) -> np.ndarray:
-        cutout = self.cv.download(_cv_bbox(bbox), mip=self.mip)  # (X, Y, Z, C), Fortran order
-        array = np.asarray(cutout).transpose(3, 2, 1, 0)  # (C, Z, Y, X), C order, no copy
+        from chunkflow.volumes.base import reading_fill_missing
+
+        fill = reading_fill_missing.get()
+        try:
+            array = self._download(bbox, fill)
+        except Exception as exc:  # noqa: BLE001 - a missing or undecodable block, named below
+            array = self._read_block_by_block(bbox, fill, exc)
         return array[0] if self.num_channels == 1 else array
+
+    def _download(self, bbox: BoundingBox, fill_missing: bool) -> np.ndarray:
+        cv = self.cv
+        if fill_missing:
+            if getattr(self, "_cv_fill", None) is None:
+                self._cv_fill = _cloudvolume()(self.url, mip=self.mip, progress=False, fill_missing=True, bounded=True)
+            cv = self._cv_fill
+        cutout = cv.download(_cv_bbox(bbox), mip=self.mip)  # (X, Y, Z, C), Fortran order
+        return np.asarray(cutout).transpose(3, 2, 1, 0)  # (C, Z, Y, X), C order, no copy
+
+    def _read_block_by_block(self, bbox: BoundingBox, fill_missing: bool, first_error: BaseException) -> np.ndarray:
+        """After a failed read: find the blocks that are missing or corrupt and name them, or (with
+        ``fill_missing``) read them as zeros."""
+        from cloudvolume.exceptions import EmptyVolumeException
+
+        out = np.zeros((self.num_channels, *bbox.shape), dtype=self.dtype)
+        grid = bbox.aligned_to(self.block_size, self.bbox.start).intersection(self.bbox)
+        for block in grid.split(self.block_size) if grid is not None else []:
+            part = block.intersection(bbox)
+            if part is None:
+                continue
+            try:
+                out[(slice(None), *part.slices(bbox))] = self._download(part, False)
+            except EmptyVolumeException:
+                if not fill_missing:
+                    raise VolumeFormatError(
+                        f"block {self._block_name(block)} of {self.url} is missing (reading {bbox}); run the task "
+                        "that writes it, or pass --fill-missing to read missing blocks as zeros"
+                    ) from None
+            except Exception as exc:  # noqa: BLE001 - undecodable: truncated, garbled, wrong size
+                if not fill_missing:
+                    raise VolumeFormatError(
+                        f"block {self._block_name(block)} of {self.url} is corrupt ({type(exc).__name__}: {exc}); "
+                        f"rerun the task that writes {block}, or pass --fill-missing to read it as zeros"
+                    ) from None
+        if not fill_missing and grid is not None:  # every block read alone: the first failure was elsewhere
+            raise VolumeFormatError(f"cannot read {bbox} of {self.url}: {type(first_error).__name__}: {first_error}")
+        return out
+
+    def _block_name(self, block: BoundingBox) -> str:
+        key = self.cv.meta.key(self.mip)
+        (x0, y0, z0), (x1, y1, z1) = block.start.xyz, block.stop.xyz
+        return f"{key}/{x0}-{x1}_{y0}-{y1}_{z0}-{z1}"
 
     def _write(self, chunk: Chunk) -> None:
         array = chunk.array if chunk.ndim == 4 else chunk.array[np.newaxis]

@@ -1,7 +1,8 @@
 """chunkflow's demo ConvNet: a small anisotropic 3D U-Net predicting 3 affinity channels.
 
 A chunkflow-style model file: it defines ``InstantiatedModel`` (weights loaded by the
-``inference`` operator from ``--convnet-weight-path``). Input: raw uint8 intensities as float32,
+``inference`` operator from ``--convnet-weight-path``). Input: intensities in [0, 1] (the
+``inference`` operator divides uint8 images by 255, as chunkflow 1.2.0 does), float32
 (N, 1, Z, Y, X) with Y and X divisible by 4; output: affinities in [0, 1], (N, 3, Z, Y, X).
 """
 
@@ -29,7 +30,7 @@ class UNet3D(nn.Module):
         self.head = nn.Conv3d(w, 3, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x / 255.0 - 0.5
+        x = x - 0.5
         e1 = self.enc1(x)
         e2 = self.enc2(self.pool(e1))
         b = self.bottom(self.pool(e2))

@@ -1,0 +1,67 @@
+"""Integer images reach the model divided by their dtype's maximum, exactly as chunkflow 1.2.0 does.
+
+1.2.0 (``chunkflow/flow/divid_conquer/inferencer.py``, ``Inferencer.__call__``)::
+
+    if np.issubdtype(input_chunk.dtype, np.integer):
+        dtype_max = np.iinfo(input_chunk.dtype).max
+        input_chunk = input_chunk.astype(self.dtype)   # float32
+        input_chunk /= dtype_max
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chunkflow import Chunk
+from chunkflow.inference import Inferencer, make_engine
+
+from .conftest import A, B
+
+
+def as_in_1_2_0(array: np.ndarray) -> np.ndarray:
+    out = array.astype(np.float32)
+    out /= np.iinfo(array.dtype).max
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int8, np.int16])
+@pytest.mark.parametrize("device_path", [False, True])
+def test_integer_input_is_scaled_like_1_2_0(conv_model_files, dtype, device_path):
+    engine = make_engine("pytorch", str(conv_model_files / "net.py"), str(conv_model_files / "net.pt"), 3, "cpu")
+    info = np.iinfo(dtype)
+    array = np.random.default_rng(0).integers(max(info.min, 0), info.max, (8, 24, 24), endpoint=True).astype(dtype)
+    kwargs = dict(output_patch_overlap=(2, 8, 8), num_output_channels=3, device_path=device_path, progress=False)
+    ours = Inferencer(engine, (4, 16, 16), **kwargs)(Chunk(array))
+    reference = Inferencer(engine, (4, 16, 16), **kwargs)(Chunk(as_in_1_2_0(array)))  # float input is not scaled
+    np.testing.assert_array_equal(ours.array, reference.array)
+    raw = Inferencer(engine, (4, 16, 16), normalize_input=False, **kwargs)(Chunk(array))
+    assert np.abs(raw.array - ours.array).max() > 0.05  # the flag really changes what the model sees
+
+
+def test_pointwise_values_and_flag_off(pointwise_model_files):
+    engine = make_engine("onnx", str(pointwise_model_files / "model.onnx"))
+    array = np.random.default_rng(1).integers(0, 256, (6, 20, 20)).astype(np.uint8)
+    kwargs = dict(num_output_channels=3, output_crop_margin=(0, 0, 0), progress=False)
+    scaled = Inferencer(engine, (4, 16, 16), **kwargs)(Chunk(array))
+    np.testing.assert_allclose(scaled.array[0], A * as_in_1_2_0(array) + B, rtol=1e-6, atol=1e-6)
+    raw = Inferencer(engine, (4, 16, 16), normalize_input=False, **kwargs)(Chunk(array))
+    np.testing.assert_allclose(raw.array[0], A * array.astype(np.float32) + B, rtol=1e-6, atol=1e-5)
+
+
+def test_cli_flag_and_untrained_warning(run_cli, conv_model_files, pointwise_model_files, tmp_path):
+    common = ["create-chunk", "-s", "4", "16", "16", "-d", "uint8", "inference", "-s", "4", "16", "16",
+              "--output-crop-margin", "0", "0", "0"]  # fmt: skip
+    r = run_cli(*common, "-m", str(pointwise_model_files / "model.py"), "--no-normalize-input",
+                "save-h5", "-f", str(tmp_path / "raw.h5"))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    warnings = [line for line in r.stderr.splitlines() if "untrained" in line]
+    assert len(warnings) == 1 and "model.py" in warnings[0] and warnings[0].startswith("WARNING"), r.stderr
+    r = run_cli(*common, "-m", str(conv_model_files / "net.py"), "-w", str(conv_model_files / "net.pt"))
+    assert r.returncode == 0 and "untrained" not in r.stderr, r.stderr
+    r = run_cli(*common, "-m", str(pointwise_model_files / "loader.py"), "-w", str(pointwise_model_files / "weights.pt"))
+    assert r.returncode == 0 and "untrained" not in r.stderr, r.stderr  # load_model: the file loads its own weights
+    import h5py
+
+    with h5py.File(tmp_path / "raw.h5") as f:
+        assert f["main"][()].max() > 1.5  # raw 0..255 input through an untrained 1x1 conv: far beyond [0, 1]

@@ -1,0 +1,144 @@
+"""One-pass pyramids: sharded and unsharded precomputed, OME-Zarr; chunked equals tinybrain on the whole."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tinybrain
+
+from chunkflow import BoundingBox, Chunk
+from chunkflow.cli import main
+from chunkflow.datasets import pinky40_labels
+from chunkflow.errors import IncompatibleChunkError
+from chunkflow.postprocess import downsample_upload
+from chunkflow.volumes import open_volume, save_chunk
+from chunkflow.volumes.sharded import create_sharded
+
+SIZE = (32, 512, 512)
+BLOCK = (16, 32, 32)
+
+
+@pytest.fixture(scope="module")
+def image() -> Chunk:
+    rng = np.random.default_rng(5)
+    return Chunk(rng.integers(0, 256, SIZE, dtype=np.uint8), (0, 0, 0), (40, 4, 4), "image")
+
+
+@pytest.fixture(scope="module")
+def seg() -> Chunk:
+    labels = pinky40_labels()
+    crop = labels.array[96:128]  # 32x256x256 of real neurons, tiled to 32x512x512
+    return Chunk(np.ascontiguousarray(np.tile(crop, (1, 2, 2))), (0, 0, 0), (40, 4, 4), "segmentation")
+
+
+def _whole(chunk: Chunk, mips: int) -> list[np.ndarray]:
+    """tinybrain on the whole array (XYZ, Fortran order), mip after mip as igneous does, back to ZYX."""
+    fn = tinybrain.downsample_segmentation if chunk.is_segmentation else tinybrain.downsample_with_averaging
+    out, array = [], chunk.array.T
+    for _ in range(mips):
+        (array,) = fn(array, (2, 2, 1), num_mips=1)
+        out.append(np.asarray(array).T)
+    return out
+
+
+def _tensorstore(path: Path, mip: int) -> np.ndarray:
+    import tensorstore as ts
+
+    store = ts.open({"driver": "neuroglancer_precomputed", "kvstore": f"file://{path}/", "scale_index": mip}).result()
+    return np.asarray(store[..., 0].read().result()).T
+
+
+@pytest.mark.parametrize("kind", ["image", "seg"])
+def test_sharded_pyramid_by_many_tasks_equals_tinybrain_on_the_whole(tmp_path, kind, image, seg):
+    chunk = image if kind == "image" else seg
+    url = f"file://{tmp_path / kind}"
+    volume = create_sharded(url, like=chunk, block_size=BLOCK, shard_bytes=np.prod(BLOCK) * chunk.dtype.itemsize * 128,
+                            max_mip=3)  # fmt: skip
+    tasks = volume.shard_boxes()
+    assert len(tasks) == 4
+    for box in tasks:  # each task: one shard of mip 0 plus its whole pyramid, in one pass
+        part = chunk.cutout(box)
+        save_chunk(url, part)
+        downsample_upload(part, url, 0, 3)
+    expected = _whole(chunk, 3)
+    for mip in (1, 2, 3):
+        assert type(open_volume(url, mip=mip)).__name__ == "ShardedPrecomputedVolume"
+        np.testing.assert_array_equal(_tensorstore(tmp_path / kind, mip), expected[mip - 1])
+    np.testing.assert_array_equal(_tensorstore(tmp_path / kind, 0), chunk.array)
+
+
+def test_unsharded_pyramid_by_many_tasks_equals_tinybrain(tmp_path, image):
+    url = f"file://{tmp_path / 'img'}"
+    save_chunk(url, image, block_size=BLOCK)
+    for box in image.bbox.split((32, 256, 256)):  # block x 8 in y and x: aligned at mip 3
+        downsample_upload(image.cutout(box), url, 0, 3)
+    for mip, expected in enumerate(_whole(image, 3), start=1):
+        np.testing.assert_array_equal(open_volume(url, mip=mip).read().array, expected)
+    info = json.loads((tmp_path / "img" / "info").read_text())
+    assert "sharding" not in info["scales"][3]
+
+
+def test_misaligned_pyramid_task_writes_nothing(tmp_path, image):
+    url = f"file://{tmp_path / 'img'}"
+    save_chunk(url, image, block_size=BLOCK)
+    before = (tmp_path / "img" / "info").read_text()
+    part = image.cutout(BoundingBox.from_string("0-32_0-128_0-128"))  # half a block at mip 3
+    with pytest.raises(IncompatibleChunkError, match=r"tasks must be multiples of \(16, 256, 256\)"):
+        downsample_upload(part, url, 0, 3)
+    assert (tmp_path / "img" / "info").read_text() == before  # no scales added
+    assert sorted(p.name for p in (tmp_path / "img").iterdir() if p.is_dir()) == ["4_4_40"]  # mip 0 only
+
+
+def test_sharded_pyramid_deeper_than_a_shard_is_refused_with_the_fix(tmp_path, image):
+    url = f"file://{tmp_path / 'img'}"
+    volume = create_sharded(url, like=image, block_size=BLOCK, shard_bytes=np.prod(BLOCK) * 16)  # 16 blocks a shard
+    box = volume.shard_boxes()[0]
+    with pytest.raises(IncompatibleChunkError, match=r"reaches mip \d.*--chunk-mip"):
+        downsample_upload(image.cutout(box), url, 0, 4)
+    assert len(json.loads((tmp_path / "img" / "info").read_text())["scales"]) == 1
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_ome_zarr_pyramid_metadata_and_levels(tmp_path, image, zarr_format):
+    import zarr
+
+    path = tmp_path / "img.zarr"
+    assert main(["create-chunk", "-s", "16", "128", "128", "-e", "40", "4", "4", "-t", "0", "0", "0",
+                 "save-zarr", "-s", str(path), "--ome", "--zarr-format", str(zarr_format), "-c", "16", "32", "32",
+                 "downsample-upload", "-v", str(path), "-p", "3"]) == 0  # fmt: skip
+    group = zarr.open_group(str(path), mode="r")
+    if zarr_format == 3:
+        ome = group.attrs["ome"]
+        assert ome["version"] == "0.5" and "multiscales" not in group.attrs
+        multiscales = ome["multiscales"]
+    else:
+        multiscales = group.attrs["multiscales"]
+        assert multiscales[0]["version"] == "0.4"
+    datasets = multiscales[0]["datasets"]
+    assert [d["path"] for d in datasets] == ["0", "1", "2"]
+    scales = [d["coordinateTransformations"][0]["scale"] for d in datasets]
+    assert scales == [[40.0, 4.0, 4.0], [40.0, 8.0, 8.0], [40.0, 16.0, 16.0]]
+    level0 = np.asarray(group["0"][...])
+    expected = _whole(Chunk(level0, (0, 0, 0)), 2)
+    for level in (1, 2):
+        np.testing.assert_array_equal(np.asarray(group[str(level)][...]), expected[level - 1])
+    assert open_volume(str(path), mip=2).voxel_size == (40, 16, 16)
+
+
+def test_plan_prints_task_shape_count_and_memory(tmp_path, capsys):
+    url = f"file://{tmp_path / 'img'}"
+    assert main(["create-info", "-v", url, "-z", "64", "512", "512", "-b", "64", "64", "64", "--max-mip", "2",
+                 "--sharded", "--shard-bytes", str(64**3 * 16)]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["plan", "-v", url, "-p", "3", "--json"]) == 0
+    transfer, pyramid = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    shard = list(open_volume(url).shard_shape)
+    assert transfer["task_shape"] == shard and transfer["task_count"] == len(open_volume(url).shard_boxes())
+    assert transfer["bytes_per_task"] >= np.prod(shard)
+    assert pyramid["task_shape"] == shard and pyramid["mips"] == [1, 2]
+    assert main(["plan", "-v", url, "-p", "3"]) == 0
+    out = capsys.readouterr().out
+    assert f"generate-tasks -v {url} -m 0 -c {' '.join(map(str, shard))}" in out and "per task" in out
