@@ -11,8 +11,6 @@ blocks, unsharded vs sharded. Install igneous in its own venv: python3.11 -m ven
 
 from __future__ import annotations
 
-import _common  # noqa: F401  (first: keeps this folder off sys.path)
-
 import os
 import shutil
 import subprocess
@@ -23,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import emit
+sys.path.insert(0, os.path.dirname(__file__))
+from _common import emit  # noqa: E402
 
 SIZE = (256, 512, 512)  # ZYX
 BLOCK = (64, 64, 64)
@@ -65,7 +64,11 @@ def _source(root: Path) -> tuple[str, np.ndarray]:
 
 
 def _files(path: Path) -> dict[str, int]:
-    return {d.name: sum(1 for _ in d.iterdir()) for d in sorted(path.iterdir()) if d.is_dir()}
+    """Files in each scale's folder, in mip order."""
+    import json
+
+    keys = [scale["key"] for scale in json.loads((path / "info").read_text())["scales"]]
+    return {key: sum(1 for _ in (path / key).iterdir()) for key in keys if (path / key).is_dir()}
 
 
 def _read_ts(path: Path, mip: int) -> np.ndarray:
@@ -120,6 +123,18 @@ def writer_choice(root: Path, array: np.ndarray) -> None:
             times[name].append(time.perf_counter() - start)
             np.testing.assert_array_equal(_read_ts(path, 0), array)
     emit(bench="shard_writer", shape=list(SIZE), **{k: float(np.median(v)) for k, v in times.items()})
+    from chunkflow.volumes import open_volume
+
+    path = root / "w-cloudvolume_s"
+    reads: dict[str, list[float]] = {"cloudvolume_s": [], "tensorstore_s": []}
+    for _ in range(3):
+        start = time.perf_counter()
+        open_volume(f"file://{path}").read()
+        reads["cloudvolume_s"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        _read_ts(path, 0)
+        reads["tensorstore_s"].append(time.perf_counter() - start)
+    emit(bench="shard_reader", shape=list(SIZE), **{k: float(np.median(v)) for k, v in reads.items()})
 
 
 def files_per_mip(root: Path) -> None:
@@ -154,7 +169,9 @@ def main() -> None:
                     dst = root / f"{name}-{attempt}"
                     runs[name].append(igneous(src, dst, python) if name == "igneous" else ours(src, dst))
             ig, cf = root / "igneous-1", root / "chunkflow-1"
-            diffs = [int(np.abs(_read_ts(ig, m).astype(int) - _read_ts(cf, m).astype(int)).max()) for m in range(MIPS + 1)]
+            diffs = [
+                int(np.abs(_read_ts(ig, m).astype(int) - _read_ts(cf, m).astype(int)).max()) for m in range(MIPS + 1)
+            ]
             emit(bench="sharded_transfer_plus_3_mip_downsample", shape=list(SIZE), block=list(BLOCK), processes=2,
                  igneous_total_s=min(r["total_s"] for r in runs["igneous"]),
                  igneous_transfer_s=min(r["transfer_s"] for r in runs["igneous"]),

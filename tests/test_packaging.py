@@ -16,7 +16,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 ROLE_EXTRAS = ("inference", "segmentation", "mesh", "viewer", "dask", "tensorstore")
 # distribution -> top-level module (where they differ)
 MODULE_OF = {"connected-components-3d": "cc3d", "dask[distributed]": "distributed", "dask-jobqueue": "dask_jobqueue",
-             "onnx": None, "bokeh": None}  # fmt: skip
+             "onnx": None, "bokeh": None, "scikit-image": "skimage", "matplotlib": None}  # fmt: skip
 
 
 def _dist(requirement: str) -> str:
@@ -32,8 +32,13 @@ def test_extras_by_role_over_a_small_core():
             dist = _dist(requirement)
             assert dist not in core or dist == "fastremap", f"{dist} of [{extra}] is also in the core"
             module = MODULE_OF.get(dist, dist.replace("-", "_"))
-            if module is not None and extra in _extras.EXTRA_MODULES:  # what the extra installs is what the missing-extra check probes
-                assert module in _extras.EXTRA_MODULES[extra] + _extras.EXTRA_MODULES.get(f"{extra}-jobqueue", ()), (extra, module)
+            if (
+                module is not None and extra in _extras.EXTRA_MODULES
+            ):  # what the extra installs is what the missing-extra check probes
+                assert module in _extras.EXTRA_MODULES[extra] + _extras.EXTRA_MODULES.get(f"{extra}-jobqueue", ()), (
+                    extra,
+                    module,
+                )
     assert extras["all"] == [f"chunkflow[{','.join(ROLE_EXTRAS)}]"]
     for heavy in ("torch", "onnxruntime", "waterz", "zmesh", "kimimaro", "neuroglancer", "scipy", "tensorstore"):
         assert heavy not in core
@@ -121,8 +126,15 @@ def test_images_and_ci_install_through_one_script():
     assert script in (ROOT / ".ci/wheel-test").read_text()
     assert "wheel-test" in (ROOT / ".ci/run").read_text()
     assert '-e ".[all,test]"' in (ROOT / "Makefile").read_text()
-    for template in ("deploy/kubernetes-worker.yaml", "deploy/slurm-worker.sh", "deploy/dask-slurm.sh", "deploy/dask-kubernetes.yaml"):
-        assert "chunkflow" in (ROOT / template).read_text() and "python:3.11-slim" not in (ROOT / template).read_text(), template
+    for template in (
+        "deploy/kubernetes-worker.yaml",
+        "deploy/slurm-worker.sh",
+        "deploy/dask-slurm.sh",
+        "deploy/dask-kubernetes.yaml",
+    ):
+        assert (
+            "chunkflow" in (ROOT / template).read_text() and "python:3.11-slim" not in (ROOT / template).read_text()
+        ), template
 
 
 def test_core_install_is_at_most_a_quarter_of_all():
@@ -131,10 +143,8 @@ def test_core_install_is_at_most_a_quarter_of_all():
 
     pytest.importorskip("torch")  # this venv has `all`
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import install_size
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
+    import install_size  # its _common drops benchmarks/ from sys.path again
+
     core, everything = install_size.closure("chunkflow", set()), install_size.closure("chunkflow", {"all"})
     assert "torch" in everything and "torch" not in core and "zarr" in core
     fraction = sum(core.values()) / sum(everything.values())

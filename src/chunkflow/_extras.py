@@ -19,7 +19,7 @@ __all__ = ["EXTRA_MODULES", "COMMAND_EXTRAS", "MissingExtraError", "missing_modu
 #: extra -> top-level modules that must be importable (kept in step with pyproject.toml)
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "inference": ("torch", "onnxruntime"),
-    "segmentation": ("waterz", "cc3d", "fastremap", "scipy"),
+    "segmentation": ("waterz", "cc3d", "fastremap", "scipy", "skimage"),
     "mesh": ("zmesh", "kimimaro"),
     "viewer": ("neuroglancer",),
     "dask": ("dask", "distributed"),
@@ -39,6 +39,9 @@ COMMAND_EXTRAS: dict[str, str] = {
     "relabel": "segmentation",
     "global-cc-task": "segmentation",
     "global-connected-components": "segmentation",
+    "agglomerate-volume": "segmentation",
+    "clahe": "segmentation",
+    "gaussian-filter": "segmentation",
     "mesh": "mesh",
     "mesh-manifest": "mesh",
     "skeletonize": "mesh",

@@ -49,6 +49,14 @@ BUILTIN_OPERATORS: dict[str, str] = {
     "mask": "mask",
     "neuroglancer": "neuroglancer",
     "global-cc-task": "staged_task", "staged-task": "staged_task",
+    # chunkflow 1.2.0 operators (compatibility)
+    "create-bbox": "task_control", "adjust-bbox": "task_control", "skip-none": "task_control",
+    "skip-all-zero": "task_control", "skip-task-by-blocks-in-volume": "task_control", "cleanup": "task_control",
+    "channel-voting": "chunk_ops", "gaussian-filter": "chunk_ops", "multiply": "chunk_ops", "quantize": "chunk_ops",
+    "normalize-section-shang": "chunk_ops",
+    "load-json": "io120", "save-nrrd": "io120", "load-skeleton": "io120", "save-swc": "io120",
+    "save-points": "io120", "load-synapses": "io120", "save-synapses": "io120", "download-mesh": "io120",
+    "log-summary": "io120", "napari": "io120",
 }  # fmt: skip
 
 ENTRY_POINT_GROUP = "chunkflow.operators"

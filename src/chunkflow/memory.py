@@ -21,9 +21,17 @@ _THRESHOLD = 16 * 2**20
 def populated_zeros(shape: tuple[int, ...], dtype: np.dtype | str = np.float32) -> np.ndarray:
     """``np.zeros(shape, dtype)``, with its pages populated up front where the OS allows."""
     dtype = np.dtype(dtype)
-    nbytes = int(np.prod(shape)) * dtype.itemsize
+    nbytes = int(np.prod([int(s) for s in shape], dtype=object)) * dtype.itemsize
     populate = getattr(mmap, "MAP_POPULATE", None)
-    if nbytes < _THRESHOLD or populate is None or not sys.platform.startswith("linux"):
-        return np.zeros(shape, dtype)
-    buffer = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
+    try:
+        if nbytes < _THRESHOLD or populate is None or not sys.platform.startswith("linux"):
+            return np.zeros(shape, dtype)
+        buffer = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
+    except (MemoryError, OSError, ValueError, OverflowError):
+        from chunkflow.errors import InvalidParameterError
+
+        raise InvalidParameterError(
+            f"cannot allocate {nbytes / 2**30:,.1f} GiB of memory for an array of shape {tuple(shape)} ({dtype.name}); "
+            "use a smaller chunk (or more tasks)"
+        ) from None
     return np.frombuffer(buffer, dtype=dtype).reshape(shape)

@@ -218,3 +218,19 @@ def test_cartesian_and_bounding_box():
     assert box.to_geometry() == box and BoundingBox.from_geometry(box.to_geometry()) == box
     assert box.union(BoundingBox.from_delta((64, 0, 0), (1, 1, 1))).maxpt == (65, 512, 512)
     assert box.is_aligned_with((64, 64, 64))
+
+
+def test_readme_python_example_runs():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    lines = text.split("**Python.**", 1)[1].splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("    import numpy"))
+    block = []
+    for line in lines[start:]:
+        if line and not line.startswith("    "):
+            break
+        block.append(line[4:])
+    code = "\n".join(block)
+    assert "255 - chunk" in code
+    exec(compile(code, "README.md", "exec"), {})

@@ -22,7 +22,9 @@ def _read(run_cli, url: str, tmp: Path, name: str) -> np.ndarray:
     import h5py
 
     out = tmp / f"{name}.h5"
-    proc = run_cli("load-precomputed", "-v", url, "-s", "0", "0", "0", "-z", *map(str, SHAPE), "save-h5", "-f", str(out))
+    proc = run_cli(
+        "load-precomputed", "-v", url, "-s", "0", "0", "0", "-z", *map(str, SHAPE), "save-h5", "-f", str(out)
+    )
     assert proc.returncode == 0, proc.stderr
     with h5py.File(out) as f:
         return f["main"][()]
@@ -31,16 +33,33 @@ def _read(run_cli, url: str, tmp: Path, name: str) -> np.ndarray:
 @pytest.fixture
 def image(run_cli, tmp_path):
     url = f"file://{tmp_path}/image"
-    proc = run_cli("create-info", "-v", url, "-z", *map(str, SHAPE), "-s", "40", "4", "4", "-b", *BOX, "-d", "uint8", "-t", "image")
+    proc = run_cli(
+        "create-info", "-v", url, "-z", *map(str, SHAPE), "-s", "40", "4", "4", "-b", *BOX, "-d", "uint8", "-t", "image"
+    )
     assert proc.returncode == 0, proc.stderr
-    proc = run_cli("create-chunk", "-s", *map(str, SHAPE), "--pattern", "random", "-t", "0", "0", "0", "save-precomputed", "-v", url)
+    proc = run_cli(
+        "create-chunk",
+        "-s",
+        *map(str, SHAPE),
+        "--pattern",
+        "random",
+        "-t",
+        "0",
+        "0",
+        "0",
+        "save-precomputed",
+        "-v",
+        url,
+    )
     assert proc.returncode == 0, proc.stderr
     return url
 
 
 def _output(run_cli, tmp_path: Path, name: str) -> str:
     url = f"file://{tmp_path}/{name}"
-    proc = run_cli("create-info", "-v", url, "-z", *map(str, SHAPE), "-s", "40", "4", "4", "-b", *BOX, "-d", "uint8", "-t", "image")
+    proc = run_cli(
+        "create-info", "-v", url, "-z", *map(str, SHAPE), "-s", "40", "4", "4", "-b", *BOX, "-d", "uint8", "-t", "image"
+    )
     assert proc.returncode == 0, proc.stderr
     return url
 
@@ -99,8 +118,9 @@ def test_worker_killed_mid_run_every_box_still_done(run_cli, image, tmp_path):
         while not (done.exists() and len(list(done.iterdir())) >= 3):
             assert proc.poll() is None and time.monotonic() < deadline, "run ended before the kill"
             time.sleep(0.05)
+        # worker processes fork from the forkserver (a child of the run); with spawn they would be children
         workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                   if "spawn_main" in " ".join(c.cmdline())]  # fmt: skip
+                   if c.ppid() != proc.pid or "spawn_main" in " ".join(c.cmdline())]  # fmt: skip
         assert len(workers) == 2, [c.cmdline() for c in workers]
         os.kill(workers[0].pid, signal.SIGKILL)
         assert len(list(done.iterdir())) < NBOXES  # killed mid-run
@@ -131,7 +151,9 @@ def test_box_that_always_fails_is_reported_after_retries(run_cli, image, tmp_pat
     proc = run_cli(*RUN, *_chain(image, out, done, "plugin", "-f", str(plugin), "-i", "chunk", "-o", "chunk"))
     assert proc.returncode == 1
     assert f"{NBOXES - 1} done, 0 already done, 1 failed" in proc.stderr
-    assert re.search(r"^failed 16-32_32-64_64-96: PluginError: .* raised ValueError: bad box$", proc.stderr, re.M), proc.stderr
+    assert re.search(r"^failed 16-32_32-64_64-96: PluginError: .* raised ValueError: bad box$", proc.stderr, re.M), (
+        proc.stderr
+    )
     assert proc.stderr.strip().splitlines()[-1].startswith("chunkflow: error: 1 of 32 boxes failed after 2 retries")
     assert len(list(tries.iterdir())) == 3  # the first try and 2 retries
     markers = {p.name for p in done.iterdir()}
@@ -160,13 +182,78 @@ def test_slurm_job_script_carries_the_flags():
 
 def test_cluster_without_cores_is_one_line_error(cli_runner, capsys):
     pytest.importorskip("dask_jobqueue")
-    assert cli_runner(["run", "--cluster", "slurm", "--", "generate-tasks", "-b", "0-8_0-8_0-8", "-c", "8", "8", "8"]) == 1
+    assert (
+        cli_runner(["run", "--cluster", "slurm", "--", "generate-tasks", "-b", "0-8_0-8_0-8", "-c", "8", "8", "8"]) == 1
+    )
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["chunkflow: error: --cluster slurm needs --cores and --memory (per job, e.g. --cores 8 --memory 32GiB)"]
+    assert err == [
+        "chunkflow: error: --cluster slurm needs --cores and --memory (per job, e.g. --cores 8 --memory 32GiB)"
+    ]
 
 
 def test_chain_without_source_is_refused(cli_runner, capsys):
     assert cli_runner(["run", "--", "create-chunk", "-s", "8", "8", "8"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["chunkflow: error: chunkflow run cuts boxes with the chain's first operator, but 'create-chunk' "
-                   "produces no tasks; start the chain with generate-tasks"]
+    assert err == [
+        "chunkflow: error: chunkflow run cuts boxes with the chain's first operator, but 'create-chunk' "
+        "produces no tasks; start the chain with generate-tasks"
+    ]
+
+
+def _intervals(folder: Path) -> list[tuple[float, float]]:
+    return sorted(tuple(map(float, p.read_text().split())) for p in folder.iterdir())  # type: ignore[misc]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("gpus", [1, 0])
+def test_inference_boxes_take_one_gpu_each(run_cli, tmp_path, gpus):
+    """Workers advertise GPU=1: boxes of a chain with inference never overlap on a worker, even with
+    2 threads; without the resource the same run overlaps (so the check can fail)."""
+    times = tmp_path / "times"
+    times.mkdir()
+    plugin = tmp_path / "clock.py"
+    plugin.write_text(
+        "import os, time, uuid\n"
+        "def execute(chunk, args=None):\n"
+        "    start = time.time(); time.sleep(0.4)\n"
+        f"    open(os.path.join({str(times)!r}, uuid.uuid4().hex), 'w').write(f'{{start}} {{time.time()}}')\n"
+    )  # fmt: skip
+    proc = run_cli("run", "--workers", "1", "--threads-per-worker", "2", "--gpus-per-worker", str(gpus),
+                   "--dashboard-address", ":0", "--", "generate-tasks", "-b", "0-8_0-32_0-192", "-c", "8", "32", "32",
+                   "create-chunk", "-o", "image", "inference", "-f", "identity", "-s", "8", "32", "32", "-v", "0", "0", "0",
+                   "-c", "1", "-i", "image", "-o", "out", "plugin", "-f", str(plugin), "-i", "out")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    spans = _intervals(times)
+    assert len(spans) == 6
+    overlaps = sum(b[0] < a[1] for a, b in zip(spans, spans[1:]))
+    assert (overlaps == 0) if gpus else (overlaps > 0), spans
+
+
+def test_existing_scheduler_address(run_cli, tmp_path):
+    """--dask tcp://...: boxes run on the workers of a scheduler that was already running."""
+    import h5py
+    from distributed import LocalCluster
+
+    source = tmp_path / "in.h5"
+    assert run_cli("create-chunk", "-s", "8", "32", "64", "--pattern", "sin", "save-h5", "-f", str(source)).returncode == 0
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
+                      dashboard_address=None) as cluster:  # fmt: skip
+        proc = run_cli("run", "--dask", cluster.scheduler_address, "--", "generate-tasks", "-b", "0-8_0-32_0-64",
+                       "-c", "8", "32", "32", "load-h5", "-f", str(source), "save-h5", "-f", f"{tmp_path}/out/")  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        assert f"2 boxes on {cluster.scheduler_address}" in proc.stderr
+    with h5py.File(source) as whole, h5py.File(tmp_path / "out/0-8_0-32_32-64.h5") as right:
+        assert whole["main"][()].std() > 0
+        np.testing.assert_array_equal(right["main"][()], whole["main"][()][:, :, 32:])
+
+
+def test_unreachable_scheduler_is_one_line(cli_runner, capsys):
+    import socket
+
+    with socket.socket() as s:  # a free port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = cli_runner(["run", "--dask", f"tcp://127.0.0.1:{port}", "--", "generate-tasks", "-b", "0-8_0-8_0-8", "-c", "8", "8", "8"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1, err
+    assert err[0].startswith(f"chunkflow: error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")

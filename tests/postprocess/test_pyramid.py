@@ -142,3 +142,17 @@ def test_plan_prints_task_shape_count_and_memory(tmp_path, capsys):
     assert main(["plan", "-v", url, "-p", "3"]) == 0
     out = capsys.readouterr().out
     assert f"generate-tasks -v {url} -m 0 -c {' '.join(map(str, shard))}" in out and "per task" in out
+
+
+def test_plan_of_an_unsharded_volume_keeps_every_mip_block_aligned(tmp_path, capsys):
+    url = f"file://{tmp_path / 'img'}"
+    assert main(["create-info", "-v", url, "-z", "64", "1024", "1024", "-b", "64", "64", "64"]) == 0
+    capsys.readouterr()
+    assert main(["plan", "-v", url, "-p", "4", "--json", "--memory-target", str(2**24)]) == 0
+    transfer, pyramid = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert transfer["files_per_mip"] == {"0": 256} and np.prod(transfer["task_shape"]) <= 2**24
+    assert pyramid["mips"] == [1, 3] and pyramid["task_shape"][1] % 512 == 0 and pyramid["task_shape"][2] % 512 == 0
+    assert pyramid["task_count"] == (1024 // pyramid["task_shape"][1]) * (1024 // pyramid["task_shape"][2])
+    assert pyramid["files_per_mip"] == {"1": 64, "2": 16, "3": 4}
+    assert not (tmp_path / "img" / "8_8_1").exists()  # planning writes nothing
+    assert len(json.loads((tmp_path / "img" / "info").read_text())["scales"]) == 1

@@ -174,5 +174,7 @@ def test_clahe(image):
     with pytest.raises(InvalidParameterError, match="clip limit"):
         clahe(flat, clip_limit=0)
     runner = CliRunner()
-    out = runner.invoke(cli, ["create-chunk", "-s", "4", "64", "64", "--pattern", "sin", "clahe", "--clip-limit", "0.03"])
+    out = runner.invoke(
+        cli, ["create-chunk", "-s", "4", "64", "64", "--pattern", "sin", "clahe", "--clip-limit", "0.03"]
+    )
     assert out.exit_code == 0, out.output

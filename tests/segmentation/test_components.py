@@ -7,8 +7,8 @@ import pytest
 from chunkflow import Chunk
 from chunkflow.cli import main
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
-from chunkflow.segmentation import connected_components, evaluate_segmentation, mask_out_objects, relabel
 from chunkflow.jobs.global_cc import global_connected_components
+from chunkflow.segmentation import connected_components, evaluate_segmentation, mask_out_objects, relabel
 from chunkflow.volumes import create_volume, open_volume
 
 

@@ -53,12 +53,16 @@ def test_erl_json_and_csv(straight_skeletons):
     assert (erl["splits"], erl["merges"], erl["skeletons"]) == (1, 0, 2)
     rows = list(csv.DictReader((tmp / "rows.csv").open()))
     assert [r["object_id"] for r in rows] == ["5", "9"]
-    assert rows[0]["splits"] == "1" and rows[0]["split_edges"] == "1" and float(rows[0]["path_length"]) == pytest.approx(40)
+    assert (
+        rows[0]["splits"] == "1"
+        and rows[0]["split_edges"] == "1"
+        and float(rows[0]["path_length"]) == pytest.approx(40)
+    )
     assert [o["object_id"] for o in erl["objects"]] == [5, 9]
 
 
 def test_kimimaro_from_ground_truth(tmp_path, labels):
-    gt = np.ascontiguousarray(labels.array[:16, :64, :64])
+    gt = np.ascontiguousarray(labels.array[:16, :96, :96])
     seg = gt.copy()
     ids, counts = np.unique(gt[gt > 0], return_counts=True)
     a, b = ids[np.argsort(counts)[::-1][:2]]

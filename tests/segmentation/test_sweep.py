@@ -41,14 +41,21 @@ def test_sweep_equals_separate_runs_and_picks_lowest_are(small, swept):
     ares = [r["adapted_rand_error"] for r in result.rows]
     assert len(set(ares)) > 1  # a real curve, not a flat line
     assert result.best_threshold == THRESHOLDS[int(np.argmin(ares))]
-    for row in (result.rows[0], result.rows[-1]):
-        alone = agglomerate(affs, row["threshold"])
-        scores = evaluate_segmentation(alone, gt)
-        assert row["adapted_rand_error"] == pytest.approx(scores.adapted_rand_error, abs=1e-12)
-        assert row["voi_split"] == pytest.approx(scores.voi_split, abs=1e-12)
+    for row in result.rows:  # scores from merged fragment tables == scoring each segmentation's voxels
+        scores = evaluate_segmentation(agglomerate(affs, row["threshold"]), gt).to_dict()
+        for key, value in row.items():
+            assert value == pytest.approx(scores.get(key, value), abs=1e-12), key
     assert np.array_equal(best.array, agglomerate(affs, result.best_threshold).array)
     splits = [r["voi_split"] for r in result.rows]
     assert splits == sorted(splits, reverse=True)  # higher thresholds merge more
+
+
+def test_sweep_from_given_fragments(small, swept):
+    from chunkflow.segmentation import watershed
+
+    affs, gt = small
+    result, best = sweep_thresholds(affs, gt, THRESHOLDS, fragments=watershed(affs))
+    assert result.rows == swept[0].rows and np.array_equal(best.array, swept[1].array)
 
 
 def test_png_shows_the_curves(tmp_path, swept):

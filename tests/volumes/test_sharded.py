@@ -72,7 +72,9 @@ def test_partial_shard_write_is_refused_and_writes_nothing(tmp_path, array):
     volume = create_sharded(url, volume_size=SIZE, block_size=BLOCK, dtype="uint8", shard_bytes=SHARD_BYTES)
     shard = volume.shard_boxes()[0]
     half = BoundingBox(shard.start, shard.stop - (0, 0, shard.size.x // 2))  # whole blocks, half a shard
-    with pytest.raises(IncompatibleChunkError, match=r"whole shards.*generate-tasks -v .* -c " + " ".join(map(str, shard.size))):
+    with pytest.raises(
+        IncompatibleChunkError, match=r"whole shards.*generate-tasks -v .* -c " + " ".join(map(str, shard.size))
+    ):
         volume.write(Chunk(array[half.slices()], half.start))
     assert _shard_files(tmp_path / "img") == []
 

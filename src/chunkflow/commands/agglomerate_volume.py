@@ -30,8 +30,11 @@ from chunkflow.operators._options import triple
 @click.option("--work-dir", default=None,
               help="Job manifest, done markers and per-block files (default: OUTPUT.agglomerate-work beside a "
                    "local output; must be shared with the workers).")  # fmt: skip
+@click.option("--prepare", "prepare_only", is_flag=True,
+              help="Only write the job manifest and create the output (and the queue), then exit: workers can start; "
+                   "run the same command without --prepare to send the stages.")  # fmt: skip
 def agglomerate_volume(affs_url, output_url, block_size, margin, threshold, aff_threshold_low, aff_threshold_high,
-                       scoring, min_contact, workers, queue_name, work_dir) -> None:  # fmt: skip
+                       scoring, min_contact, workers, queue_name, work_dir, prepare_only) -> None:  # fmt: skip
     """Segment a whole affinity volume block by block with no seams (stages: agglomerate, match, merge, relabel).
 
     Each task reads one block plus margin. Rerunning the same command resumes: finished tasks
@@ -39,13 +42,20 @@ def agglomerate_volume(affs_url, output_url, block_size, margin, threshold, aff_
 
     \b
     Example:
-      chunkflow agglomerate-volume -v file://$PWD/demo-output/affs -o file:///tmp/cf/seamfree \\
-          -b 64 128 128 --margin 8 32 32 -t 0.7 --workers 2
+      chunkflow create-chunk -s 16 64 64 -o image inference -f identity -s 8 32 32 -v 2 8 8 -c 3 \\
+          --output-crop-margin 0 0 0 -i image -o affs save-precomputed -i affs -v file://$PWD/affs
+      chunkflow agglomerate-volume -v file://$PWD/affs -o file://$PWD/seg -b 8 32 32 -m 4 8 8 -t 0.7
     """
     from chunkflow.jobs.agglomerate import agglomerate_volume as run
 
-    job, seconds = run(affs_url, output_url, block_size, margin, threshold, workers, queue_name, work_dir,
+    job, seconds = run(affs_url, output_url, block_size, margin, threshold, workers, queue_name, work_dir, prepare_only,
                        aff_threshold_low=aff_threshold_low, aff_threshold_high=aff_threshold_high, scoring=scoring,
                        min_contact=min_contact)  # fmt: skip
+    if prepare_only:
+        from chunkflow.jobs.staged import worker_command
+
+        click.echo(f"job {job.job_id} prepared in {job.work_dir}" +
+                   (f"; workers: {worker_command(job, queue_name)}" if queue_name else ""))  # fmt: skip
+        return
     stages = ", ".join(f"{stage} {s:.1f} s" for stage, s in seconds.items())
     click.echo(f"{job.count()} segments written to {output_url} (job {job.job_id}, work dir {job.work_dir}; {stages})")

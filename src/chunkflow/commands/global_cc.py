@@ -20,18 +20,26 @@ from chunkflow.operators._options import triple
 @click.option("--queue-name", "-q", default=None,
               help="Send each stage's tasks to this queue and wait for workers running "
                    "`fetch-task -q Q staged-task --job WORK_DIR delete-task-in-queue`.")  # fmt: skip
+@click.option("--prepare", "prepare_only", is_flag=True,
+              help="Only write the job manifest and create the output (and the queue), then exit: workers can start; "
+                   "run the same command without --prepare to send the stages.")  # fmt: skip
 def global_connected_components(input_url, output_url, block_size, threshold, connectivity, workers, work_dir,
-                                queue_name) -> None:  # fmt: skip
+                                queue_name, prepare_only) -> None:  # fmt: skip
     """Connected components of a whole volume, block by block, with no seams (equals cc3d on the whole array).
 
     Stages: label, pairs, merge, relabel. Rerunning the same command resumes (done markers).
 
     \b
     Example:
-      chunkflow global-connected-components -v file://$PWD/demo-output/image -o file:///tmp/cf/cc \\
-          -b 64 128 128 -t 120 -c 26 --workers 2
+      chunkflow create-chunk -s 16 64 64 -o image save-precomputed -i image -v file://$PWD/image
+      chunkflow global-connected-components -v file://$PWD/image -o file://$PWD/cc -b 8 32 32 -t 120 -c 26
     """
     from chunkflow.jobs.global_cc import global_connected_components as run
 
-    count = run(input_url, output_url, block_size, threshold, int(connectivity), workers, work_dir, queue_name)
+    count = run(input_url, output_url, block_size, threshold, int(connectivity), workers, work_dir, queue_name,
+                prepare_only)  # fmt: skip
+    if prepare_only:
+        click.echo(f"job prepared; workers: chunkflow fetch-task -q {queue_name} staged-task --job {count} delete-task-in-queue"
+                   if queue_name else f"job prepared in {count}")  # fmt: skip
+        return
     click.echo(f"{count} connected components written to {output_url}")

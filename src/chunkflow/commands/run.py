@@ -74,6 +74,8 @@ class ChainOnBox:
         if cache is None:
             cache = _local.chains = {}
         stages = cache.get(self.args)
+        if stages is None and not any(not a.startswith("-") for a in self.args):
+            stages = cache[self.args] = []  # nothing after the source (benchmarks of the scheduling itself)
         if stages is None:
             _ctx, pieces = parse_chain(list(self.args))
             stages = cache[self.args] = _stages(pieces)
@@ -84,29 +86,71 @@ class ChainOnBox:
 
 
 @click.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.option("--dask", "address", is_flag=False, flag_value="", default="", metavar="[ADDRESS]",
-              help="Dask scheduler: no value (the default) starts a LocalCluster here; tcp://HOST:8786 uses a running one.")
-@click.option("--cluster", type=click.Choice(CLUSTERS), default="local", show_default=True,
-              help="Start workers through dask-jobqueue on this batch system instead of locally.")
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=None,
-              help="Worker processes: local (default: CPU count) or per job with --cluster (default 1).")
-@click.option("--threads-per-worker", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Threads per worker process (boxes run at once per process).")
-@click.option("--memory-limit", default="auto", show_default=True,
-              help="Memory per local worker process, e.g. 4GiB; auto = machine memory / workers.")
-@click.option("--retries", type=click.IntRange(min=0), default=2, show_default=True,
-              help="Extra tries for a failing box before it is reported as failed.")
-@click.option("--gpus-per-worker", type=click.IntRange(min=0), default=0, show_default=True,
-              help="GPUs each worker advertises (resource GPU); inference boxes then take one GPU each.")
-@click.option("--dashboard-address", default=":8787", show_default=True,
-              help="Where the local/jobqueue scheduler serves its dashboard (:0 = any free port).")
+@click.option(
+    "--dask",
+    "address",
+    is_flag=False,
+    flag_value="",
+    default="",
+    metavar="[ADDRESS]",
+    help="Dask scheduler: no value (the default) starts a LocalCluster here; tcp://HOST:8786 uses a running one.",
+)
+@click.option(
+    "--cluster",
+    type=click.Choice(CLUSTERS),
+    default="local",
+    show_default=True,
+    help="Start workers through dask-jobqueue on this batch system instead of locally.",
+)
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes: local (default: CPU count) or per job with --cluster (default 1).",
+)
+@click.option(
+    "--threads-per-worker",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Threads per worker process (boxes run at once per process).",
+)
+@click.option(
+    "--memory-limit",
+    default="auto",
+    show_default=True,
+    help="Memory per local worker process, e.g. 4GiB; auto = machine memory / workers.",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Extra tries for a failing box before it is reported as failed.",
+)
+@click.option(
+    "--gpus-per-worker",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="GPUs each worker advertises (resource GPU); inference boxes then take one GPU each.",
+)
+@click.option(
+    "--dashboard-address",
+    default=":8787",
+    show_default=True,
+    help="Where the local/jobqueue scheduler serves its dashboard (:0 = any free port).",
+)
 @click.option("--cores", type=click.IntRange(min=1), default=None, help="--cluster: cores per job.")
 @click.option("--memory", default=None, help="--cluster: memory per job, e.g. 32GiB.")
 @click.option("--walltime", default=None, help="--cluster: time limit per job, e.g. 04:00:00.")
 @click.option("--queue", default=None, help="--cluster: batch queue / partition.")
 @click.option("--account", default=None, help="--cluster: account (project on SGE) charged.")
 @click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="--cluster: jobs to submit.")
-@click.option("--job-extra", multiple=True, help="--cluster: extra scheduler directive, e.g. '--gres=gpu:1' (repeatable).")
+@click.option(
+    "--job-extra", multiple=True, help="--cluster: extra scheduler directive, e.g. '--gres=gpu:1' (repeatable)."
+)
 @click.argument("chain", nargs=-1, type=click.UNPROCESSED, required=True)
 def run(address: str, cluster: str, workers: int | None, threads_per_worker: int, memory_limit: str, retries: int,
         gpus_per_worker: int, dashboard_address: str, cores: int | None, memory: str | None, walltime: str | None,
@@ -150,9 +194,13 @@ def run(address: str, cluster: str, workers: int | None, threads_per_worker: int
         )
     boxes = [task.bbox for task in source.produce()]
     if any(b is None for b in boxes):
-        raise InvalidParameterError(f"{pieces[0][0]!r} produced tasks without a box; start the chain with generate-tasks")
+        raise InvalidParameterError(
+            f"{pieces[0][0]!r} produced tasks without a box; start the chain with generate-tasks"
+        )
     if not boxes:
-        raise InvalidParameterError(f"{pieces[0][0]!r} produced no boxes (with --queue-name they go to the queue instead)")
+        raise InvalidParameterError(
+            f"{pieces[0][0]!r} produced no boxes (with --queue-name they go to the queue instead)"
+        )
     rest = pieces[1:]
     # leading skip-task-by-file markers are checked here: done boxes are never submitted
     markers = []

@@ -64,7 +64,7 @@ class DeviceRun:
         in_row = array.shape[0] * array.shape[2] * array.shape[3] * array.itemsize
         out_row = channels * output.shape[2] * output.shape[3] * 4
         self.in_height, self.out_height = windows_for(plan, batch_size, in_row, out_row, array.shape[1], out_z, memory_limit)
-        self.copy_stream = torch.cuda.Stream(self.device) if self.cuda else None
+        self.copy_stream: Any = torch.cuda.Stream(self.device) if self.cuda else None
         self.in_lo = 0
         self.in_win = self._upload(0, self.in_height)
         self.out_lo = 0
@@ -98,7 +98,9 @@ class DeviceRun:
         host = host.pin_memory()
         with self.torch.cuda.stream(self.copy_stream):
             tensor = host.to(self.device, non_blocking=True)
-        self.torch.cuda.current_stream(self.device).wait_stream(self.copy_stream)
+        compute = self.torch.cuda.current_stream(self.device)
+        compute.wait_stream(self.copy_stream)
+        tensor.record_stream(compute)  # allocated on the copy stream, used on the compute stream
         return tensor
 
     def _input_rows(self, lo: int, hi: int) -> Any:
@@ -138,9 +140,10 @@ class DeviceRun:
     def _blend(self, placement: Placement, patch: Any) -> None:
         torch = self.torch
         tz, ty, tx = placement.target
-        weight = torch.from_numpy(placement.weight())
-        if self.cuda:
-            weight = weight.to(self.device, non_blocking=True)
+        # the 3D weight is built here from the three 1D weights (a few hundred floats to copy, not a
+        # patch-sized array), with the same float32 products as Placement.weight() on the host
+        wz, wy, wx = (torch.from_numpy(w).to(self.device) for w in placement.weights)
+        weight = wz[:, None, None] * (wy[None, :, None] * wx[None, None, :])
         view = self.out_win[:, tz.start - self.out_lo : tz.stop - self.out_lo, ty, tx]
         view.addcmul_(patch[(slice(None), *placement.local)].contiguous(), weight)
 

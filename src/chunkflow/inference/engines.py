@@ -172,6 +172,37 @@ class TorchEngine:
             output = self.forward(net_input.to(self.torch_device, non_blocking=True))
             return np.asarray(output.cpu().numpy(), dtype=np.float32)
 
+    def suggest_batch_size(self, patch: Any, channels: int) -> int:
+        """``--batch-size auto``: on CUDA the batch (1..16) with the most patches per second whose memory
+        leaves half the free memory for the chunk; 1 on the CPU, where larger batches do not pay."""
+        if self.torch_device.type != "cuda":
+            return 1
+        import time
+
+        torch, best, best_rate = self.torch, 1, 0.0
+        free = torch.cuda.mem_get_info(self.torch_device)[0]
+        for n in (1, 2, 4, 8, 16):
+            try:
+                x = torch.zeros((n, channels, *patch), device=self.torch_device)
+                torch.cuda.reset_peak_memory_stats(self.torch_device)
+                self.forward(x)  # warm-up: cuDNN autotuning for this shape
+                torch.cuda.synchronize(self.torch_device)
+                start = time.perf_counter()
+                self.forward(x)
+                self.forward(x)
+                torch.cuda.synchronize(self.torch_device)
+                rate = 2 * n / (time.perf_counter() - start)
+                peak = torch.cuda.max_memory_allocated(self.torch_device)
+            except torch.cuda.OutOfMemoryError:
+                break
+            if rate > best_rate * 1.05:
+                best, best_rate = n, rate
+            if peak * 2 > free // 2:  # the next doubling would crowd out the chunk's buffers
+                break
+        torch.cuda.empty_cache()
+        log.info("--batch-size auto: %d (%.1f patches/s)", best, best_rate)
+        return best
+
     def forward(self, net_input: Any) -> Any:
         """The model on a device tensor ``(N, C, Z, Y, X)``; returns a float32 tensor on the same device."""
         torch = self.torch

@@ -195,16 +195,21 @@ def global_connected_components(
     workers: int = 1,
     work_dir: str | None = None,
     queue_name: str | None = None,
-) -> int:
-    """Connected components of a whole volume, seam-free; returns the number of components.
+    prepare_only: bool = False,
+) -> Any:
+    """Connected components of a whole volume, seam-free; returns the number of components
+    (with ``prepare_only``: the work dir, after writing the manifest and creating the output).
 
     Without ``queue_name`` the stage tasks run here in ``workers`` local processes. With it, this
     is the frontend: each stage's tasks go to the queue, drained by workers running
     ``chunkflow fetch-task -q QUEUE staged-task --job WORK_DIR delete-task-in-queue``, before the
     next stage is sent. A rerun with the same arguments does only the tasks not yet done.
     """
+    from chunkflow.volumes.base import format_of
+
+    format_of(output_url)  # refuse an output no format takes before a work dir is made beside it
     work_dir = work_dir or f"{output_url.split('://')[-1].rstrip('/')}.cc-work"
     job = GlobalCCJob({"input_url": input_url, "output_url": output_url, "block_size": list(Vec3.of(block_size)),
                        "threshold": threshold, "connectivity": int(connectivity)}, work_dir)  # fmt: skip
-    run_job(job, workers, queue_name)
-    return job.count()
+    run_job(job, workers, queue_name, prepare_only)
+    return str(job.work_dir) if prepare_only else job.count()

@@ -37,7 +37,7 @@ from chunkflow.geometry import BoundingBox, Vec3
 from chunkflow.volumes.base import atomic_path
 
 __all__ = ["StagedJob", "ForeignTaskError", "load_job", "run_job", "run_local", "run_queue", "run_message",
-           "run_task", "task_message", "JOB_KINDS", "manifest_path"]  # fmt: skip
+           "run_task", "task_message", "JOB_KINDS", "manifest_path", "worker_command"]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -280,11 +280,27 @@ def run_queue(job: StagedJob, queue_name: str, poll_s: float = 1.0, timeout_s: f
     return seconds
 
 
-def run_job(job: StagedJob, workers: int = 1, queue_name: str | None = None, **queue_options: Any) -> dict[str, float]:
-    """Write the manifest, prepare the outputs, run every stage; returns seconds per stage."""
+def worker_command(job: StagedJob, queue_name: str) -> str:
+    """The worker chain that consumes this job's tasks."""
+    return f"chunkflow fetch-task -q {queue_name} staged-task --job {job.work_dir} delete-task-in-queue"
+
+
+def run_job(job: StagedJob, workers: int = 1, queue_name: str | None = None, prepare_only: bool = False,
+            **queue_options: Any) -> dict[str, float]:  # fmt: skip
+    """Write the manifest, prepare the outputs (and the queue), run every stage; seconds per stage.
+
+    ``prepare_only``: stop after the manifest, the outputs and the queue exist (workers can start).
+    """
     job.validate()
     job.write_manifest()
     job.prepare()
+    if queue_name is not None:
+        from chunkflow.queues import open_queue
+
+        open_queue(queue_name)
+        log.info("%s job %s: workers run `%s`", job.kind, job.job_id, worker_command(job, queue_name))
+    if prepare_only:
+        return {}
     if queue_name is not None:
         return run_queue(job, queue_name, **queue_options)
     return run_local(job, workers)

@@ -31,6 +31,26 @@ class BoundingBoxType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+class FiniteFloat(click.ParamType):
+    """A float that is not NaN or infinite (``-t nan`` would silently give an empty result)."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        import math
+
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a valid float", param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+FINITE_FLOAT = FiniteFloat()
+
+
 class PositiveTriple(click.ParamType):
     """Used through :func:`triple`: one of the three integers of a size."""
 

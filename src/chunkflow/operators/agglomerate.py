@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from chunkflow.operators._many_floats import ManyFloats, parse_floats
-from chunkflow.operators._options import input_option, name_option, output_option
+from chunkflow.operators._options import FINITE_FLOAT, input_option, name_option, output_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
@@ -17,7 +17,7 @@ _high = click.option("--aff-threshold-high", type=float, default=0.9999, show_de
 
 @click.command("agglomerate")
 @name_option("agglomerate")
-@click.option("--threshold", "-t", type=float, default=0.7, show_default=True,
+@click.option("--threshold", "-t", type=FINITE_FLOAT, default=0.7, show_default=True,
               help="Agglomeration threshold: merge while the score (1 - boundary affinity statistic) is below it.")  # fmt: skip
 @_low
 @_high
@@ -61,6 +61,7 @@ def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scori
 
     def apply(task: Task) -> None:
         affs = task[input_name]
+        _check_finite(affs, input_name, task)
         fragments = task[fragments_input] if fragments_input else None
         if fragments_output:
             fragments = watershed(affs, aff_threshold_low, aff_threshold_high)
@@ -105,6 +106,22 @@ def watershed(op_name, aff_threshold_low, aff_threshold_high, input_name, output
     from chunkflow.segmentation import watershed as run
 
     def apply(task: Task) -> None:
+        _check_finite(task[input_name], input_name, task)
         task[output_name] = run(task[input_name], aff_threshold_low, aff_threshold_high)
 
     return Stage(op_name, apply)
+
+
+def _check_finite(affs, name: str, task: Task) -> None:  # type: ignore[no-untyped-def]
+    """NaN/Inf affinities agglomerate into thousands of bogus segments: refuse them, naming the chunk."""
+    import numpy as np
+
+    from chunkflow.errors import IncompatibleChunkError
+
+    if np.issubdtype(affs.dtype, np.floating):
+        bad = int(np.count_nonzero(~np.isfinite(affs.array)))
+        if bad:
+            raise IncompatibleChunkError(
+                f"affinity chunk {name!r} of task {task.name} (at {affs.bbox}) holds {bad} NaN/Inf values; "
+                "fix the model or its input (inference --nonfinite replace counts and zeroes them)"
+            )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from chunkflow.operators._options import input_option, name_option, output_option
+from chunkflow.operators._options import FINITE_FLOAT, input_option, name_option, output_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
 
 @click.command("connected-components")
 @name_option("connected-components")
-@click.option("--threshold", "-t", type=float, default=None, help="Foreground is value > threshold (image/probability input).")
+@click.option("--threshold", "-t", type=FINITE_FLOAT, default=None, help="Foreground is value > threshold (image/probability input).")
 @click.option("--connectivity", "-c", type=click.Choice(["6", "18", "26"]), default="6", show_default=True)
 @input_option()
 @output_option()

@@ -2,29 +2,74 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import click
 
-from chunkflow.operators._options import input_option, name_option, output_option, triple
+from chunkflow.operators._options import input_option, name_option, output_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
 
+class MarginOption(click.Option):
+    """An option taking 3 integers (every side) or 6 (-z -y -x +z +y +x, chunkflow 1.2.0's form)."""
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            option = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if option is None:
+                continue
+            previous = option.process
+
+            def process(value: Any, state: Any, previous: Any = previous) -> None:
+                values = [value]
+                while state.rargs and len(values) < 6 and re.fullmatch(r"\d+", state.rargs[0]):
+                    values.append(state.rargs.pop(0))
+                previous(tuple(values), state)
+
+            option.process = process
+
+    def type_cast_value(self, ctx: click.Context, value: Any) -> Any:
+        if value is None or value == ():
+            return None
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        while len(values) == 1 and isinstance(values[0], (tuple, list)):
+            values = values[0]
+        try:
+            numbers = tuple(int(v) for v in values)
+        except ValueError:
+            raise click.BadParameter(f"{' '.join(map(str, values))} are not integers", ctx=ctx, param=self) from None
+        if len(numbers) not in (3, 6) or min(numbers) < 0:
+            raise click.BadParameter(f"give 3 or 6 non-negative integers, got {' '.join(map(str, numbers))}",
+                                     ctx=ctx, param=self)  # fmt: skip
+        return numbers
+
+
 @click.command("crop-margin")
 @name_option("crop-margin")
-@triple("--margin-size", "-m", positive=False, help="Margin to drop (default: crop to the task's box)")
+@click.option("--margin-size", "-m", cls=MarginOption, default=None,
+              help="Margin to drop, voxels: Z Y X from every side, or -z -y -x +z +y +x "
+                   "(default: crop to the task's box).")  # fmt: skip
+@click.option("--crop-bbox/--no-crop-bbox", default=False, show_default=True,
+              help="Also set the task's box to the cropped chunk's.")  # fmt: skip
 @input_option()
 @output_option()
-def crop_margin(op_name, margin_size, input_name, output_name) -> Stage:
+def crop_margin(op_name, margin_size, crop_bbox, input_name, output_name) -> Stage:
     """Crop a margin off a chunk (a view; no copy).
 
     \b
     Example:
-      chunkflow create-chunk -s 16 64 64 crop-margin -m 2 8 8 save-h5 -f cropped.h5
+      chunkflow create-chunk -s 16 64 64 crop-margin -m 2 4 4 save-h5 -f cropped.h5
+      chunkflow create-chunk -s 16 64 64 crop-margin -m 0 0 0 2 4 4 save-h5 -f ./
     """
     from chunkflow.transforms import crop_margin as crop
 
     def apply(task: Task) -> None:
         bbox = task.bbox if margin_size is None else None
         task[output_name] = crop(task[input_name], margin_size, bbox)
+        if crop_bbox:
+            task.bbox = task[output_name].bbox
 
     return Stage(op_name, apply)

@@ -26,7 +26,11 @@ def _markers(task: Task, prefix: str, suffix: str):  # type: ignore[no-untyped-d
 @name_option("skip-task-by-file")
 @click.option("--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/")
 @click.option("--suffix", "-s", default="", help="Marker path after the bbox.")
-def skip_task_by_file(op_name, prefix, suffix) -> Stage:
+@click.option("--mode", "-m", type=click.Choice(["exist", "missing", "empty"]), default="exist", show_default=True,
+              help="Skip the task when its file exists, is missing, or is missing or empty (1.2.0's modes).")  # fmt: skip
+@click.option("--adjust-size", "-a", type=click.INT, default=None,
+              help="Grow (negative: shrink) the box naming the file by this many voxels on every side.")  # fmt: skip
+def skip_task_by_file(op_name, prefix, suffix, mode, adjust_size) -> Stage:
     """Skip the rest of the chain (but still acknowledge) when the task's marker exists.
 
     \b
@@ -36,8 +40,15 @@ def skip_task_by_file(op_name, prefix, suffix) -> Stage:
     """
 
     def apply(task: Task) -> None:
-        if _markers(task, prefix, suffix).is_done(task.bbox):
-            log.info("task %s already done; skipping", task.bbox)
+        markers = _markers(task, prefix, suffix)
+        bbox = task.bbox if adjust_size is None else task.bbox.grow(adjust_size)
+        if mode == "exist":
+            skip = markers.is_done(bbox)
+        else:
+            path = markers.path(bbox)
+            skip = not path.exists() or (mode == "empty" and path.stat().st_size == 0)
+        if skip:
+            log.info("task %s: file %s; skipping", task.bbox, "exists" if mode == "exist" else f"is {mode}")
             task.skip = True
 
     return Stage(op_name, apply)

@@ -31,7 +31,8 @@ def downsample(op_name, factor, input_name, output_name) -> Stage:
 
 @click.command("downsample-upload")
 @name_option("downsample-upload")
-@click.option("--volume-path", "-v", required=True, help="Precomputed volume to write the mips into.")
+@click.option("--volume-path", "-v", required=True,
+              help="Precomputed volume (sharded or unsharded scales) or OME-Zarr group to write the mips into.")
 @triple("--factor", "-f", default=(1, 2, 2), show_default=True,
         help="Factor between mips, used where the volume's info lacks them")  # fmt: skip
 @click.option("--chunk-mip", "-c", type=click.IntRange(min=0), default=0, show_default=True, help="Mip of the input chunk.")
@@ -42,13 +43,15 @@ def downsample(op_name, factor, input_name, output_name) -> Stage:
               "the pyramid is computed from the chunk, so nothing is read.")  # fmt: skip
 @input_option()
 def downsample_upload(op_name, volume_path, factor, chunk_mip, start_mip, stop_mip, fill_missing, input_name) -> Stage:
-    """Write the downsampled pyramid of a chunk into a precomputed volume (block-aligned).
+    """Write the downsampled pyramid of a chunk, in one pass, into a precomputed volume (whole blocks, or
+    whole shards of sharded scales) or an OME-Zarr group (levels plus their multiscales metadata).
 
     \b
     Example:
       chunkflow create-info -v file://$PWD/img -z 16 128 128 -s 40 4 4 -b 16 32 32 -d uint8 -t image
       chunkflow create-chunk -s 16 128 128 save-precomputed -v file://$PWD/img downsample-upload -v \\
           file://$PWD/img --stop-mip 3
+      chunkflow create-chunk -s 16 128 128 save-zarr -s $PWD/img.zarr --ome downsample-upload -v $PWD/img.zarr -p 3
     """
     from chunkflow.errors import InvalidParameterError
     from chunkflow.postprocess import downsample_upload as run

@@ -41,7 +41,7 @@ def evaluate_segmentation(op_name, segmentation_chunk_name, groundtruth_chunk_na
 
     \b
     Example:
-      chunkflow load-h5 -f demo-output/sample/labels.h5 -o gt \\
+      chunkflow load-h5 -f demo-output/sample/labels.h5 -t 196 160 160 -s 24 192 192 -o gt \\
           copy-var -f gt -t seg \\
           evaluate-segmentation -s seg -g gt --skeletons kimimaro -o /tmp/scores.json --csv-file /tmp/erl.csv
     """
@@ -60,8 +60,8 @@ def evaluate_segmentation(op_name, segmentation_chunk_name, groundtruth_chunk_na
         if skeletons == "kimimaro":
             return skeletons_from_labels(task[groundtruth_chunk_name], dust_threshold=skeleton_dust_threshold)
         if "loaded" not in cache:
-            voxel_size = tuple(task[segmentation_chunk_name].voxel_size)
-            cache["loaded"] = load_skeletons(skeletons, units=skeleton_units, voxel_size=voxel_size)
+            z, y, x = (float(v) for v in task[segmentation_chunk_name].voxel_size)
+            cache["loaded"] = load_skeletons(skeletons, units=skeleton_units, voxel_size=(z, y, x))
         return cache["loaded"]
 
     def apply(task: Task) -> None:

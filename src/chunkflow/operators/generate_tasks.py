@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 @triple("--roi-stop", "-r", signed=True, help="Stop of the region of interest")
 @triple("--roi-size", "-z", help="Size of the region of interest")
 @triple("--chunk-size", "-c", help="Size of each task's box")
-@triple("--grid-size", "-g", help="Number of tasks per axis (ROI size = grid x chunk size)")
+@triple("--grid-size", "-g", help="Number of tasks per axis: with --chunk-size, that many tasks from the region's "
+        "start (as 1.2.0), however the region is given; alone, the region is cut into that many")
 @click.option("--bounding-box", "-b", type=BoundingBoxType(), default=None, help="ROI as z0-z1_y0-y1_x0-x1.")
 @triple("--aligned-block-size", "-a", help="Align task boxes to this storage block grid")
 @click.option("--volume-path", "-v", default=None, help="Take the ROI (and block grid) from this volume.")
@@ -50,6 +51,11 @@ def generate_tasks(op_name, roi_start, roi_stop, roi_size, chunk_size, grid_size
         aligned_block_size = aligned_block_size if shard is None else tuple(shard)
     plan = plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_box, aligned_block_size,
                       volume_path, mip)  # fmt: skip
+    if grid_size is not None and chunk_size is not None:  # 1.2.0: -g tasks per axis from the region's start
+        from chunkflow.geometry import BoundingBox, Vec3
+        from chunkflow.queues.taskgen import TaskPlan
+
+        plan = TaskPlan(BoundingBox.from_size(plan.roi.start, Vec3.of(grid_size) * chunk_size), plan.size, plan.clip_to)
     count = count_tasks(plan, task_index_start, task_index_stop, max_tasks)  # a plan too large is refused here
     return Stage(op_name, produce=lambda: submit_or_yield(plan, queue_name, max_receive_count, file_path,
                                                           task_index_start, task_index_stop, max_tasks),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from chunkflow.operators._io import cutout_box, load_into, save_from, task_path
+from chunkflow.operators._io import cutout_box, load_into, task_path
 from chunkflow.operators._options import input_option, name_option, output_option, triple
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
@@ -20,15 +20,23 @@ from chunkflow.task import Task
 @triple("--cutout-stop", "-p", signed=True, help="Global stop of the box to read")
 @triple("--cutout-size", "-s", help="Size of the box to read")
 @click.option("--layer-type", "-l", type=click.Choice(["image", "segmentation", "probability_map", "affinity_map"]))
+@click.option("--dtype", "-e", type=click.Choice(["float32", "float64", "uint16", "uint32", "uint64", "uint8"]),
+              default=None, help="Convert the chunk to this data type after reading.")  # fmt: skip
+@click.option("--channels", "-c", default=None,
+              help="Channels to keep of a 4D dataset: an index '0', a list '[0,2]' or a range '0:2'.")  # fmt: skip
+@click.option("--set-bbox/--no-set-bbox", default=False, show_default=True,
+              help="Set the task's box to the loaded chunk's.")  # fmt: skip
+@click.option("--remove-empty/--do-not-remove", default=False, show_default=True,
+              help="Delete the file when the chunk read is all zero.")  # fmt: skip
 @output_option()
 def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_start, cutout_stop, cutout_size,
-            layer_type, output_name) -> Stage:  # fmt: skip
+            layer_type, dtype, channels, set_bbox, remove_empty, output_name) -> Stage:  # fmt: skip
     """Read a chunk from an HDF5 file (the task's box, a cutout, or all of it).
 
     \b
     Example:
       chunkflow create-chunk -s 16 64 64 save-h5 -f a.h5
-      chunkflow load-h5 -f a.h5 --cutout-start 0 0 0 --cutout-size 8 32 32 save-h5 -f part.h5
+      chunkflow load-h5 -f a.h5 --cutout-start 0 0 0 --cutout-size 8 32 32 -e float32 save-h5 -f part.h5
     """
 
     def apply(task: Task) -> None:
@@ -36,6 +44,24 @@ def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_s
         url = task_path(file_name, task, bbox, ".h5")
         load_into(task, output_name, url, bbox, dataset_path=dataset_path, voxel_offset=voxel_offset,
                   voxel_size=voxel_size, layer_type=layer_type)  # fmt: skip
+        chunk = task[output_name]
+        if channels is not None:
+            from chunkflow.chunk._compat import _channel_index
+
+            if chunk.ndim != 4:
+                from chunkflow.errors import IncompatibleChunkError
+
+                raise IncompatibleChunkError(f"load-h5 --channels {channels}: {url} holds a 3D dataset")
+            chunk = chunk.with_array(chunk.array[_channel_index(channels)])
+        if dtype is not None:
+            chunk = chunk.astype(dtype)
+        task[output_name] = chunk
+        if remove_empty and not chunk.array.any():
+            import os
+
+            os.remove(url.removeprefix("file://"))
+        if set_bbox:
+            task.bbox = chunk.bbox
 
     return Stage(op_name, apply)
 
@@ -44,15 +70,41 @@ def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_s
 @name_option("save-h5")
 @input_option()
 @click.option("--file-name", "-f", required=True, help="Output file; a path ending in / writes <dir>/<bbox>.h5.")
-def save_h5(op_name, input_name, file_name) -> Stage:
+@click.option("--chunk-size", "-s", type=click.INT, nargs=3, default=None,
+              help="HDF5 storage chunk shape (Z Y X; default: h5py's choice).")  # fmt: skip
+@click.option("--compression", "-c", type=click.Choice(["none", "gzip", "lzf", "szip"]), default="none",
+              show_default=True, help="Dataset compression (1.2.0 wrote gzip; pass -c gzip for the same files).")  # fmt: skip
+@click.option("--with-offset/--without-offset", default=True, show_default=True, help="Write the voxel_offset dataset.")
+@click.option("--voxel-size", "-v", type=click.INT, nargs=3, default=None, help="Voxel size to record (Z Y X, nm).")
+@click.option("--dtype", "-d", default=None, help="Convert to this data type before writing.")
+@click.option("--touch/--no-touch", default=True, show_default=True,
+              help="Where the input is None (a plugin found nothing), create an empty file instead.")  # fmt: skip
+def save_h5(op_name, input_name, file_name, chunk_size, compression, with_offset, voxel_size, dtype, touch) -> Stage:
     """Write a chunk to an HDF5 file (dataset main + voxel_offset + voxel_size).
 
     \b
     Example:
       chunkflow create-chunk -s 8 64 64 -t 8 0 64 save-h5 -f out/
+      chunkflow create-chunk -s 8 64 64 save-h5 -f small.h5 -c gzip -s 8 32 32 -d float32
     """
+    plain = chunk_size is None and compression == "none" and with_offset and voxel_size is None
 
     def apply(task: Task) -> None:
-        save_from(task, input_name, task_path(file_name, task, task[input_name].bbox, ".h5"))
+        chunk = task.chunks.get(input_name)
+        if chunk is None and input_name in task.chunks:
+            if touch:
+                from chunkflow.lib.operations import touch as touch_file
+
+                touch_file(task_path(file_name, task, task.bbox, ".h5"))
+            return
+        chunk = task[input_name] if dtype is None else task[input_name].astype(dtype)
+        path = task_path(file_name, task, chunk.bbox, ".h5")
+        if plain:
+            from chunkflow.volumes import save_chunk
+
+            save_chunk(path, chunk)
+        else:
+            chunk.to_h5(path, with_offset=with_offset, chunk_size=chunk_size,
+                        compression=None if compression == "none" else compression, voxel_size=voxel_size)  # fmt: skip
 
     return Stage(op_name, apply)

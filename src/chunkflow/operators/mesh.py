@@ -1,4 +1,4 @@
-"""``mesh`` and ``mesh-manifest``: meshes of segmentation chunks (zmesh)."""
+"""``mesh`` and ``mesh-manifest``: meshes of segmentation chunks (zmesh), legacy or multi-resolution."""
 
 from __future__ import annotations
 
@@ -22,19 +22,32 @@ def _ids(ctx, param, value):  # type: ignore[no-untyped-def]
 @triple("--voxel-size", "-v", help="Voxel size in nm (default: the chunk's)")
 @click.option("--output-path", "-o", default="file:///tmp/mesh/", show_default=True,
               help="Precomputed segmentation volume (meshes go to its mesh/ dir), or a directory for ply/obj.")  # fmt: skip
-@click.option("--output-format", "-t", type=click.Choice(["precomputed", "ply", "obj"]), default="precomputed", show_default=True)
-@click.option("--simplification-factor", "-f", type=click.IntRange(min=0), default=100, show_default=True)
-@click.option("--max-simplification-error", "-e", type=click.IntRange(min=0), default=40, show_default=True)
+@click.option("--output-format", "-t", type=click.Choice(["precomputed", "ply", "obj"]), default="precomputed",
+              show_default=True, help="precomputed (neuroglancer, cloud-volume), or one ply/obj file per object.")  # fmt: skip
+@click.option("--simplification-factor", "-f", type=click.IntRange(min=0), default=100, show_default=True,
+              help="Target reduction of the number of triangles (0: no simplification).")  # fmt: skip
+@click.option("--max-simplification-error", "-e", type=click.IntRange(min=0), default=40, show_default=True,
+              help="Largest distance (nm) simplification may move the surface.")  # fmt: skip
 @click.option("--skip-ids", "-s", callback=_ids, default=None, help="Comma-separated ids not to mesh.")
-@click.option("--dust-size-threshold", "-d", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--dust-size-threshold", "-d", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Do not mesh objects with fewer voxels than this in the chunk.")  # fmt: skip
 @click.option("--mip", "-m", type=click.IntRange(min=0), default=None,
               help="Take the voxel size from the output volume at this mip (default: the chunk's).")  # fmt: skip
 @click.option("--manifest/--no-manifest", default=False, show_default=True,
               help="Also write manifests for the objects of this chunk (one-chunk runs; else use mesh-manifest).")  # fmt: skip
-@click.option("--shard/--no-shard", default=False, help="Sharded meshes (chunkflow 1.2.0): not supported.")
+@click.option("--multires/--no-multires", default=False, show_default=True,
+              help="Multi-resolution meshes (neuroglancer_multilod_draco): per-task fragments, merged by mesh-manifest.")  # fmt: skip
+@click.option("--shard/--no-shard", default=False, show_default=True,
+              help="Sharded multi-resolution meshes (implies --multires): mesh-manifest writes shard files.")  # fmt: skip
+@click.option("--is-segmentation", is_flag=True, default=False,
+              help="Mesh the chunk even though it is an image or 8-bit: its values are object ids.")  # fmt: skip
 def mesh(op_name, input_name, voxel_size, output_path, output_format, simplification_factor, max_simplification_error,
-         skip_ids, dust_size_threshold, mip, manifest, shard) -> Stage:  # fmt: skip
+         skip_ids, dust_size_threshold, mip, manifest, multires, shard, is_segmentation) -> Stage:  # fmt: skip
     """Mesh every object of a segmentation chunk.
+
+    Writing into a precomputed volume, a task meshes its box plus one voxel on its high faces (load
+    it with --expand-margin-size 1 1 1) and leaves the faces it shares with neighbouring tasks open;
+    mesh-manifest then welds each object's fragments into one seam-free mesh.
 
     \b
     Example:
@@ -42,26 +55,44 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
           save-precomputed -i seg -v file://$PWD/seg mesh -i seg -o file://$PWD/seg --manifest
     """
     from chunkflow.errors import InvalidParameterError
-    from chunkflow.postprocess import mesh_chunk, write_manifests
 
-    if shard:
-        raise InvalidParameterError("--shard: sharded meshes are not supported; write unsharded fragments and "
-                                    "shard them afterwards (igneous), or drop --shard")  # fmt: skip
+    multires = multires or shard
     if manifest and output_format != "precomputed":
         raise InvalidParameterError(f"--manifest applies to precomputed meshes, not {output_format}")
+    if multires and output_format != "precomputed":
+        raise InvalidParameterError(f"--multires/--shard write precomputed meshes, not {output_format}")
+    state: dict = {"size": voxel_size or None}
 
-    size = voxel_size or None
+    def volume_box(task: Task):  # type: ignore[no-untyped-def]
+        """The output volume's box and voxel size, read once at the first task."""
+        if "volume" not in state:
+            from pathlib import Path
 
-    def apply(task: Task) -> None:
-        nonlocal size
-        if size is None and mip is not None:  # read the volume's voxel size once, at the first task
             from chunkflow.volumes.precomputed import PrecomputedVolume
 
-            size = tuple(PrecomputedVolume.open(output_path, mip=mip).voxel_size)
-        ids = mesh_chunk(task[input_name], output_path, output_format, size, simplification_factor,
-                         max_simplification_error, skip_ids, dust_size_threshold)  # fmt: skip
+            is_volume = (Path(output_path.removeprefix("file://")) / "info").exists() and output_format == "precomputed"
+            volume = PrecomputedVolume.open(output_path, mip=mip or 0) if is_volume or mip is not None else None
+            state["volume"] = volume.bbox if is_volume else None
+            if state["size"] is None and mip is not None:
+                state["size"] = tuple(volume.voxel_size)
+        return state["volume"]
+
+    def apply(task: Task) -> None:
+        from chunkflow.postprocess import mesh_chunk, write_manifests
+        from chunkflow.postprocess.multires import mesh_task_fragments
+
+        volume_bbox = volume_box(task)
+        chunk = task[input_name]
+        if multires:
+            mesh_task_fragments(chunk, output_path, task.bbox, volume_bbox, shard, mip or 0, skip_ids,
+                                dust_size_threshold, is_segmentation)  # fmt: skip
+            return
+        ids = mesh_chunk(chunk, output_path, output_format, state["size"], simplification_factor,
+                         max_simplification_error, skip_ids, dust_size_threshold, task_bbox=task.bbox,
+                         volume_bbox=volume_bbox, is_segmentation=is_segmentation)  # fmt: skip
         if manifest:
-            write_manifests(output_path, ids=ids)
+            write_manifests(output_path, ids=ids, simplification_factor=simplification_factor,
+                            max_simplification_error=max_simplification_error, voxel_size=state["size"], mip=mip or 0)  # fmt: skip
 
     return Stage(op_name, apply)
 
@@ -69,25 +100,55 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
 @click.command("mesh-manifest")
 @name_option("mesh-manifest")
 @click.option("--volume-path", "-v", required=True, help="Precomputed segmentation volume with a mesh/ dir.")
-@click.option("--prefix", "-p", default="", help="Only ids starting with this (to split the work).")
+@click.option("--prefix", "-p", default="", help="Only ids starting with this (to split the work; unsharded).")
 @click.option("--digits", "-d", type=click.IntRange(min=1), default=None,
               help="Zero-pad an integer --prefix to this many digits (chunkflow 1.2.0's form).")  # fmt: skip
-def mesh_manifest(op_name, volume_path, prefix, digits) -> Stage:
-    """Gather mesh fragments of every object (across chunks) into neuroglancer manifests.
+@click.option("--merge/--no-merge", default=True, show_default=True,
+              help="Weld each object's fragments into one simplified mesh (legacy meshes; else list the fragments).")  # fmt: skip
+@click.option("--simplification-factor", "-f", type=click.IntRange(min=0), default=100, show_default=True,
+              help="Target reduction of the number of triangles of a merged mesh (finest level).")  # fmt: skip
+@click.option("--max-simplification-error", "-e", type=click.IntRange(min=0), default=40, show_default=True,
+              help="Largest distance (nm) simplification may move the surface (finest level; doubles per level).")  # fmt: skip
+@click.option("--mip", "-m", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Mip whose voxel size the legacy meshes were made at.")  # fmt: skip
+@click.option("--shard-number", "shard_numbers", type=click.IntRange(min=0), multiple=True,
+              help="Only write this shard (repeatable; sharded multi-resolution meshes; default: all).")  # fmt: skip
+@click.option("--num-lods", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Levels of detail of multi-resolution meshes (fewer for small objects).")  # fmt: skip
+@click.option("--min-chunk-size", type=click.IntRange(min=1), default=128, show_default=True,
+              help="Smallest octree cell (voxels) of multi-resolution meshes; sets how many levels an object gets.")  # fmt: skip
+@click.option("--draco-level", type=click.IntRange(0, 10), default=7, show_default=True,
+              help="Draco compression level of multi-resolution fragments.")  # fmt: skip
+def mesh_manifest(op_name, volume_path, prefix, digits, merge, simplification_factor, max_simplification_error, mip,
+                  shard_numbers, num_lods, min_chunk_size, draco_level) -> Stage:  # fmt: skip
+    """Join the mesh fragments of every object across tasks: manifests, or multi-resolution meshes.
 
     \b
     Example:
-      chunkflow create-info -v file://$PWD/seg -z 16 64 128 -s 40 4 4 -b 16 64 64 -d uint32 -t segmentation
-      chunkflow generate-tasks -b 0-16_0-64_0-128 -c 16 64 64 create-chunk -e 40 4 4 --pattern sin \\
-          connected-components -t 128 -o seg relabel -i seg -o seg mesh -i seg -o file://$PWD/seg
+      chunkflow create-chunk -s 16 64 128 -e 40 4 4 --pattern sin connected-components -t 128 -o seg \\
+          save-precomputed -i seg -v file://$PWD/seg -b 16 64 64
+      chunkflow generate-tasks -v file://$PWD/seg -c 16 64 64 \\
+          load-precomputed -v file://$PWD/seg -e 1 1 1 --fill-missing -o seg mesh -i seg -o file://$PWD/seg
       chunkflow mesh-manifest -v file://$PWD/seg
     """
-    from chunkflow.postprocess import write_manifests
+    import json
+    from pathlib import Path
 
     if digits and prefix:
         prefix = prefix.zfill(digits)
 
     def apply(task: Task) -> None:
-        click.echo(f"wrote {write_manifests(volume_path, prefix)} mesh manifests")
+        from chunkflow.postprocess import write_manifests
+        from chunkflow.postprocess.multires import MULTILOD, write_multires
+
+        info = Path(volume_path.removeprefix("file://")) / "mesh" / "info"
+        if info.exists() and json.loads(info.read_text()).get("@type") == MULTILOD:
+            count = write_multires(volume_path, shard_numbers or None, prefix, num_lods, min_chunk_size,
+                                   simplification_factor, max_simplification_error, draco_level)  # fmt: skip
+            click.echo(f"wrote the multi-resolution meshes of {count} objects")
+            return
+        count = write_manifests(volume_path, prefix, merge=merge, simplification_factor=simplification_factor,
+                                max_simplification_error=max_simplification_error, mip=mip)  # fmt: skip
+        click.echo(f"wrote {count} mesh manifests")
 
     return Stage(op_name, apply)

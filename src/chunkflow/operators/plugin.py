@@ -24,7 +24,8 @@ def plugin(op_name, file, input_names, output_names, args) -> Stage:
     \b
     Example:
       chunkflow create-chunk -s 8 64 64 -o img plugin -f inverse -i img -o inv \\
-          plugin -f median_filter -i inv -o smooth -a 'size=(3,3,3)' plugin -f print_max_id -i smooth
+          plugin -f median_filter -i inv -o smooth -a 'size=(3,3,3)' plugin -f print_max_id -i smooth \\
+          save-h5 -i smooth -f smooth.h5
     """
     from chunkflow.plugins import load_plugin, run_plugin
 

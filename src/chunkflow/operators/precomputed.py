@@ -98,8 +98,10 @@ def load_precomputed(op_name, volume_path, mip, chunk_start, chunk_size, expand_
 @click.option("--volume-path", "-v", required=True, help="Precomputed URL; created from the chunk if missing.")
 @click.option("--mip", "-m", type=click.IntRange(min=0), default=0, show_default=True)
 @triple("--block-size", "-b", default=(64, 64, 64), help="Block size when the volume is created here")
+@click.option("--fill-missing/--no-fill", default=False, show_default=True,
+              help="Accepted for 1.2.0 command lines; no effect: writes are block-aligned, so no missing block is read.")  # fmt: skip
 @input_option()
-def save_precomputed(op_name, volume_path, mip, block_size, input_name) -> Stage:
+def save_precomputed(op_name, volume_path, mip, block_size, fill_missing, input_name) -> Stage:
     """Write a chunk into a precomputed volume at its global offset (block-aligned).
 
     \b

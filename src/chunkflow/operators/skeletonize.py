@@ -45,19 +45,24 @@ def skeletonize(op_name, input_name, volume_path, voxel_size, dust_threshold, sc
 @name_option("aggregate-skeleton-fragments")
 @click.option("--volume-path", "--output-path", "-v", "volume_path", required=True,
               help="Volume whose skeletons/fragments to merge into skeletons/<id>.")  # fmt: skip
-@click.option("--prefix", "-p", default="", help="Only ids starting with this (to split the work).")
-def aggregate_skeleton_fragments(op_name, volume_path, prefix) -> Stage:
+@click.option("--prefix", "-p", default="", help="Only ids starting with this (to split the work; unsharded).")
+@click.option("--shard/--no-shard", default=False, show_default=True,
+              help="Write sharded skeletons (neuroglancer_uint64_sharded_v1 shard files) instead of one file per object.")  # fmt: skip
+@click.option("--shard-number", "shard_numbers", type=click.IntRange(min=0), multiple=True,
+              help="With --shard: only write this shard (repeatable, to split the work; default: all).")  # fmt: skip
+def aggregate_skeleton_fragments(op_name, volume_path, prefix, shard, shard_numbers) -> Stage:
     """Merge skeleton fragments of every object across chunks (after all skeletonize tasks).
 
     \b
     Example:
       chunkflow generate-tasks -b 0-16_0-64_0-128 -c 16 64 64 create-chunk -e 40 4 4 --pattern sin \\
           connected-components -t 128 -o seg skeletonize -i seg -v file://$PWD/seg
-      chunkflow aggregate-skeleton-fragments -v file://$PWD/seg
+      chunkflow aggregate-skeleton-fragments -v file://$PWD/seg --shard
     """
     from chunkflow.postprocess import aggregate_fragments
 
     def apply(task: Task) -> None:
-        click.echo(f"merged the skeletons of {aggregate_fragments(volume_path, prefix)} objects")
+        count = aggregate_fragments(volume_path, prefix, shard=shard, shard_numbers=shard_numbers or None)
+        click.echo(f"merged the skeletons of {count} objects")
 
     return Stage(op_name, apply)

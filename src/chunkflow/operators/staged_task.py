@@ -26,8 +26,10 @@ def _command(command_name: str) -> click.Command:
 
         \b
         Example:
-          chunkflow fetch-task -q file:///tmp/cf/seg-queue -r 1 --retry-interval 0.2 \\
-              staged-task --job /tmp/cf/seg.agglomerate-work delete-task-in-queue
+          chunkflow create-chunk -s 16 64 64 -o image save-precomputed -i image -v file://$PWD/image
+          chunkflow global-connected-components -v file://$PWD/image -o file://$PWD/cc -b 8 32 32 -t 120 \\
+              -q file://$PWD/q --prepare
+          chunkflow fetch-task -q file://$PWD/q -r 0 staged-task --job $PWD/cc.cc-work delete-task-in-queue
         """
         from chunkflow.jobs.staged import load_job, manifest_path, run_message
 

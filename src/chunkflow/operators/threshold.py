@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from chunkflow.operators._options import input_option, name_option, output_option
+from chunkflow.operators._options import FINITE_FLOAT, input_option, name_option, output_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
 
 @click.command("threshold")
 @name_option("threshold")
-@click.option("--threshold", "-t", "value", type=float, default=0.5, show_default=True)
+@click.option("--threshold", "-t", "value", type=FINITE_FLOAT, default=0.5, show_default=True)
 @input_option()
 @output_option()
 def threshold(op_name, value, input_name, output_name) -> Stage:

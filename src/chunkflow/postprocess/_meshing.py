@@ -94,24 +94,28 @@ def mesh_task(
         labels = fastremap.mask(labels, list(drop), in_place=False)
     if any(pad_low) or any(pad_high):
         labels = np.pad(labels, list(zip(pad_low, pad_high)))
+    # objects on a face shared with a neighbouring task stay unsimplified until their fragments are
+    # welded; the others are finished here (zmesh's own simplification, as for a whole volume)
+    on_open_faces: set[int] = set()
+    for axis in range(3):
+        index = [slice(None)] * 3
+        if not pad_low[axis]:
+            index[axis] = slice(pad_low[axis], pad_low[axis] + 1)
+            on_open_faces |= set(fastremap.unique(labels[tuple(index)]).tolist())
+        if not pad_high[axis]:
+            index[axis] = slice(labels.shape[axis] - 1, labels.shape[axis])
+            on_open_faces |= set(fastremap.unique(labels[tuple(index)]).tolist())
     mesher = zmesh.Mesher(tuple(res.tolist()))
     mesher.mesh(labels.T)  # an XYZ view (no copy): zmesh returns vertices in the array's axis order
     origin = np.asarray((region.start - Vec3.of(pad_low)).xyz, dtype=np.float32) * res
-    # planes of voxel centres where the task is open (shared with a neighbour): high faces inside the
-    # volume, low faces inside the volume
-    open_planes = [(axis, (region.stop[2 - axis] - 0.5) * res[axis]) for axis in range(3) if not pad_high[2 - axis]]
-    open_planes += [(axis, (core.start[2 - axis] + 0.5) * res[axis]) for axis in range(3) if not pad_low[2 - axis]]
     for obj in mesher.ids():
-        mesh = mesher.get(obj, reduction_factor=0, voxel_centered=True)
+        raw = int(obj) in on_open_faces or simplification_factor <= 0
+        mesh = mesher.get(obj, reduction_factor=0 if raw else simplification_factor,
+                          max_error=max_simplification_error, voxel_centered=True)  # fmt: skip
         mesher.erase(obj)
         if len(mesh.faces) == 0:
             continue
-        vertices = mesh.vertices + origin
-        raw = any(np.any(vertices[:, axis] == plane) for axis, plane in open_planes)
-        faces = mesh.faces.astype(np.uint32, copy=False)
-        if not raw:
-            vertices, faces = simplify(vertices, faces, res, simplification_factor, max_simplification_error)
-        yield Fragment(int(obj), vertices.astype(np.float32, copy=False), faces, raw)
+        yield Fragment(int(obj), (mesh.vertices + origin).astype(np.float32), mesh.faces.astype(np.uint32), raw)
     mesher.clear()
 
 
@@ -142,10 +146,14 @@ def simplify(vertices: np.ndarray, faces: np.ndarray, res: np.ndarray, factor: i
     return (out.vertices - quarter).astype(np.float32), out.faces.astype(np.uint32)
 
 
-def merge_fragments(parts: list[tuple[np.ndarray, np.ndarray]], res: np.ndarray, factor: int, max_error: float):  # type: ignore[no-untyped-def]
-    """One object's fragments from several tasks welded into one mesh and simplified once."""
+def weld_fragments(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """One object's fragments from several tasks welded into one mesh (shared border vertices fused)."""
     offsets = np.cumsum([0] + [len(v) for v, _ in parts[:-1]])
     vertices = np.concatenate([v for v, _ in parts]).astype(np.float32)
     faces = np.concatenate([f.astype(np.int64) + o for (_, f), o in zip(parts, offsets)])
-    vertices, faces = weld(vertices, faces)
-    return simplify(vertices, faces, res, factor, max_error)
+    return weld(vertices, faces)
+
+
+def merge_fragments(parts: list[tuple[np.ndarray, np.ndarray]], res: np.ndarray, factor: int, max_error: float):  # type: ignore[no-untyped-def]
+    """One object's fragments from several tasks welded into one mesh and simplified once."""
+    return simplify(*weld_fragments(parts), res, factor, max_error)

@@ -32,7 +32,12 @@ def mesh_dir(path: str) -> Path:
     """The mesh directory of a precomputed volume (a plain directory path is used as is)."""
     local = Path(path.removeprefix("file://"))
     if (local / "info").exists():
-        return declare_subdir(local, "mesh", {"@type": "neuroglancer_legacy_mesh"})
+        directory = declare_subdir(local, "mesh", {"@type": "neuroglancer_legacy_mesh"})
+        kind = json.loads((directory / "info").read_text()).get("@type")
+        if kind != "neuroglancer_legacy_mesh":
+            raise InvalidParameterError(f"{directory} holds {kind} (multi-resolution) meshes; add --multires, or mesh "
+                                        "into another volume")  # fmt: skip
+        return directory
     return local
 
 

@@ -135,7 +135,9 @@ def aggregate_levels(levels_path: str | Path) -> int:
     root = Path(str(levels_path).removeprefix("file://"))
     fragments = sorted(p for p in (root / _FRAGMENTS).glob("*") if p.is_file() and not p.name.startswith("."))
     if not fragments:
-        raise VolumeNotFoundError(f"no luminance-level fragments in {root / _FRAGMENTS}; run compute-luminance-levels first")
+        raise VolumeNotFoundError(
+            f"no luminance-level fragments in {root / _FRAGMENTS}; run compute-luminance-levels first"
+        )
     sums: dict[int, np.ndarray] = {}
     area: dict[int, int] = {}
     for fragment in fragments:

@@ -59,7 +59,7 @@ def plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_bo
 def count_tasks(plan: TaskPlan, index_start: int = 0, index_stop: int | None = None,
                 max_tasks: int = DEFAULT_MAX_TASKS) -> int:  # fmt: skip
     """How many tasks ``plan[index_start:index_stop]`` makes; more than ``max_tasks`` is refused."""
-    total = len(plan)
+    total = plan.count()
     stop = total if index_stop is None else min(index_stop, total)
     count = max(0, stop - index_start)
     if count > max_tasks:
@@ -86,8 +86,11 @@ def submit_or_yield(plan: TaskPlan, queue_name: str | None, max_receive_count: i
     if file_path is not None:
         from chunkflow.volumes.base import atomic_path
 
-        with atomic_path(Path(file_path)) as tmp, open(tmp, "w") as out:
-            out.writelines(f"{b}\n" for b in boxes())
+        try:
+            with atomic_path(Path(file_path)) as tmp, open(tmp, "w") as out:
+                out.writelines(f"{b}\n" for b in boxes())
+        except OSError as exc:
+            raise InvalidParameterError(f"cannot write the task file {file_path}: {exc.strerror or exc}") from None
         log.info("wrote %d task boxes to %s", count, file_path)
     if queue_name is not None:
         from chunkflow.queues import open_queue

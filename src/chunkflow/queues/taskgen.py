@@ -31,6 +31,10 @@ def _axis_starts(start: int, stop: int, step: int, lo: int | None, hi: int | Non
     return range(start + first * step, start + max(first, last) * step, step)
 
 
+def _range_len(r: range) -> int:
+    return max(0, -(-(r.stop - r.start) // r.step))
+
+
 @dataclass(frozen=True)
 class TaskPlan:
     """The boxes of ``roi`` cut by ``size`` (clipped to ``roi`` and ``clip_to``), generated on demand."""
@@ -49,15 +53,19 @@ class TaskPlan:
             )
         ]  # fmt: skip
 
-    def __len__(self) -> int:
-        z, y, x = (len(r) for r in self._ranges())
+    def count(self) -> int:
+        """How many boxes (any size: ``len()`` is limited to ``sys.maxsize``)."""
+        z, y, x = (_range_len(r) for r in self._ranges())
         return z * y * x
+
+    def __len__(self) -> int:
+        return self.count()
 
     @property
     def region(self) -> BoundingBox | None:
         """The union of all boxes (``None`` when there are none)."""
         region = self.roi if self.clip_to is None else self.roi.intersection(self.clip_to)
-        return region if len(self) else None
+        return region if self.count() else None
 
     def __iter__(self) -> Iterator[BoundingBox]:
         for z, y, x in itertools.product(*self._ranges()):

@@ -14,7 +14,7 @@ from chunkflow._quiet import quiet_stdout
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
 
-__all__ = ["agglomerate", "agglomerate_thresholds", "watershed", "scoring_function", "as_affinities", "SCORING_FUNCTIONS"]
+__all__ = ["agglomerate", "agglomerate_thresholds", "waterz_buffers", "watershed", "scoring_function", "as_affinities", "SCORING_FUNCTIONS"]
 
 _QUANTILE = "OneMinus<HistogramQuantileAffinity<RegionGraphType, {q}, ScoreValue, 256, {init}>>"
 
@@ -129,6 +129,23 @@ def agglomerate_thresholds(
     waterz merges up to each threshold in turn, continuing from the previous one, so all the
     thresholds cost about as much as the highest alone.
     """
+    for threshold, labels in waterz_buffers(affs, thresholds, aff_threshold_low, aff_threshold_high, scoring, fragments):
+        out = _smallest_uint(labels)
+        # waterz reuses its buffer for the next threshold: every yielded array must be our own
+        yield threshold, Chunk(out.copy() if out is labels else out, affs.voxel_offset, affs.voxel_size, "segmentation")
+
+
+def waterz_buffers(
+    affs: Chunk,
+    thresholds: list[float],
+    aff_threshold_low: float = 0.0001,
+    aff_threshold_high: float = 0.9999,
+    scoring: str = "mean",
+    fragments: Chunk | None = None,
+) -> Iterator[tuple[float, np.ndarray]]:
+    """Like :func:`agglomerate_thresholds`, but yields waterz's own uint64 buffer, which the next
+    step overwrites: use or copy it before asking for the next threshold. Threshold 0 gives the
+    watershed fragments."""
     import waterz
 
     _check_thresholds(aff_threshold_low, aff_threshold_high)
@@ -146,10 +163,8 @@ def agglomerate_thresholds(
     )  # fmt: skip
     for threshold in ordered:
         with quiet_stdout():  # only around waterz's own work, so the caller may print between thresholds
-            labels = next(results)
-        out = _smallest_uint(labels)
-        # waterz reuses its buffer for the next threshold: every yielded array must be our own
-        yield threshold, Chunk(out.copy() if out is labels else out, affs.voxel_offset, affs.voxel_size, "segmentation")
+            labels = np.asarray(next(results))
+        yield threshold, labels
 
 
 def watershed(affs: Chunk, aff_threshold_low: float = 0.0001, aff_threshold_high: float = 0.9999) -> Chunk:

@@ -66,7 +66,9 @@ class Skeletons:
             raise InvalidParameterError("skeleton ids must be unique; merge the skeletons of one object first")
         counts = [len(p[1]) for p in parts]
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if parts else np.zeros(0, np.int64)
-        vertices = np.concatenate([np.asarray(p[1], np.float64).reshape(-1, 3) for p in parts]) if parts else np.zeros((0, 3))
+        vertices = (
+            np.concatenate([np.asarray(p[1], np.float64).reshape(-1, 3) for p in parts]) if parts else np.zeros((0, 3))
+        )
         owner = np.repeat(np.arange(len(parts), dtype=np.int64), counts)
         edges = [np.asarray(p[2], np.int64).reshape(-1, 2) + s for p, s in zip(parts, starts)]
         edge_array = np.concatenate(edges) if edges else np.zeros((0, 2), np.int64)

@@ -16,7 +16,7 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError
 
-__all__ = ["ContingencyTable", "contingency_table", "evaluate_segmentation", "SegmentationScores", "RenumberedLabels"]
+__all__ = ["ContingencyTable", "contingency_table", "evaluate_segmentation", "SegmentationScores", "RenumberedLabels", "merge_columns"]
 
 _DENSE_LIMIT = 2**26  # above this many (gt, seg) id pairs, count with a sort instead of a dense bincount
 
@@ -70,11 +70,14 @@ class RenumberedLabels:
         return cls(*_renumber(np.ascontiguousarray(labels)))
 
 
-def contingency_table(segmentation: np.ndarray, ground_truth: np.ndarray | RenumberedLabels) -> ContingencyTable:
+def contingency_table(
+    segmentation: np.ndarray | RenumberedLabels, ground_truth: np.ndarray | RenumberedLabels
+) -> ContingencyTable:
     """The sparse table of (ground truth, segmentation) overlaps, ground truth 0 left out."""
     truth = ground_truth if isinstance(ground_truth, RenumberedLabels) else RenumberedLabels.of(ground_truth)
     gt, gt_ids = truth.labels, truth.ids
-    seg, seg_ids = _renumber(np.ascontiguousarray(segmentation))
+    mine = segmentation if isinstance(segmentation, RenumberedLabels) else RenumberedLabels.of(segmentation)
+    seg, seg_ids = mine.labels, mine.ids
     n_gt, n_seg = len(gt_ids), len(seg_ids)
     key = gt.astype(np.int64).ravel()
     key *= n_seg
@@ -88,6 +91,18 @@ def contingency_table(segmentation: np.ndarray, ground_truth: np.ndarray | Renum
     rows, cols = np.divmod(pairs, n_seg)
     keep = gt_ids[rows] != 0
     return ContingencyTable(rows[keep], cols[keep], counts[keep].astype(np.float64), gt_ids, seg_ids)
+
+
+def merge_columns(table: ContingencyTable, new_ids: np.ndarray) -> ContingencyTable:
+    """The table of a coarser segmentation, each of whose segments is a union of this table's:
+    ``new_ids[c]`` is the new id of column ``c``. Costs O(table), not O(voxels) (threshold sweeps
+    over one set of watershed fragments)."""
+    ids, inverse = np.unique(new_ids, return_inverse=True)
+    key = table.rows.astype(np.int64) * len(ids) + inverse[table.cols]
+    pairs, where = np.unique(key, return_inverse=True)
+    counts = np.bincount(where, weights=table.counts, minlength=len(pairs))
+    rows, cols = np.divmod(pairs, len(ids))
+    return ContingencyTable(rows, cols, counts, table.gt_ids, ids.astype(np.uint64))
 
 
 @dataclass

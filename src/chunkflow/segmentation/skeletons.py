@@ -88,7 +88,9 @@ def load_skeletons(path: str | Path, units: str = "nm",
         raise VolumeNotFoundError(f"skeletons not found at {path}; give a precomputed skeleton directory or SWC files")
     if local.is_file():
         if local.suffix.lower() != ".swc":
-            raise InvalidParameterError(f"{path} is not an .swc file; give SWC files or a precomputed skeleton directory")
+            raise InvalidParameterError(
+                f"{path} is not an .swc file; give SWC files or a precomputed skeleton directory"
+            )
         parts = _read_swc([local])
     elif (found := _precomputed_dir(local)) is not None:
         parts = _read_precomputed(*found)
@@ -112,5 +114,7 @@ def skeletons_from_labels(labels: Chunk, dust_threshold: int = 1000, scale: floa
         anisotropy=labels.voxel_size.xyz, dust_threshold=dust_threshold, progress=False, parallel=1,
     )  # fmt: skip
     offset_nm = np.asarray(labels.voxel_offset, np.float64) * np.asarray(labels.voxel_size, np.float64)
-    parts = [(int(obj), s.vertices[:, ::-1].astype(np.float64) + offset_nm, s.edges) for obj, s in sorted(skeletons.items())]
+    parts = [
+        (int(obj), s.vertices[:, ::-1].astype(np.float64) + offset_nm, s.edges) for obj, s in sorted(skeletons.items())
+    ]
     return Skeletons.from_parts(parts)

@@ -43,29 +43,47 @@ def sweep_thresholds(
     fragments: Chunk | None = None,
 ) -> tuple[SweepResult, Chunk]:
     """Agglomerate ``affs`` at every threshold in one waterz run and score each against
-    ``ground_truth`` (label 0 ignored). Returns the table and the best segmentation."""
-    from chunkflow.segmentation.agglomerate import agglomerate_thresholds
-    from chunkflow.segmentation.evaluate import RenumberedLabels, evaluate_segmentation
+    ``ground_truth`` (label 0 ignored). Returns the table and the best segmentation.
+
+    Every segmentation is a union of watershed fragments, so the (ground truth, fragment)
+    overlap table is built once from the voxels and each threshold's table is that one with its
+    columns merged: scoring a threshold costs O(fragments), not O(voxels). The scores equal
+    :func:`~chunkflow.segmentation.evaluate_segmentation` of each segmentation.
+    """
+    import numpy as np
+
+    from chunkflow.segmentation.agglomerate import _smallest_uint, waterz_buffers
+    from chunkflow.segmentation.evaluate import RenumberedLabels, contingency_table, merge_columns, scores_from_table
 
     if ground_truth.bbox != affs.bbox:
         raise InvalidParameterError(
             f"ground truth at {ground_truth.bbox} and affinities at {affs.bbox} do not cover the same box; crop first"
         )
+    if ground_truth.ndim != 3 or ground_truth.dtype.kind not in "ui":
+        raise InvalidParameterError(f"ground truth must be 3D integer labels; got {ground_truth.dtype}")
+    wanted = sorted({float(t) for t in thresholds})
+    steps = wanted if fragments is not None else sorted({0.0, *wanted})  # threshold 0: the fragments
     prepared = RenumberedLabels.of(ground_truth.array)
     result = SweepResult(scoring=scoring)
-    best: tuple[tuple[float, float, float], Chunk] | None = None
-    for threshold, segmentation in agglomerate_thresholds(
-        affs, thresholds, aff_threshold_low, aff_threshold_high, scoring, fragments
-    ):
-        scores = evaluate_segmentation(segmentation, ground_truth, prepared).to_dict()
+    best: tuple[tuple[float, float, float], np.ndarray] | None = None
+    table = representative = None
+    for threshold, labels in waterz_buffers(affs, steps, aff_threshold_low, aff_threshold_high, scoring, fragments):
+        if table is None:  # the first buffer: fragments, or already merged when fragments were given
+            pieces = RenumberedLabels.of(labels)
+            table = contingency_table(pieces, prepared)
+            representative = np.empty(len(pieces.ids), dtype=np.int64)
+            representative[pieces.labels.ravel()] = np.arange(pieces.labels.size)  # one voxel of each piece
+        if threshold not in wanted:
+            continue
+        scores = scores_from_table(merge_columns(table, labels.ravel()[representative])).to_dict()
         row = {"threshold": threshold, **{k: float(scores[k]) for k in _COLUMNS}}  # type: ignore[arg-type]
         result.rows.append(row)
         rank = (row["adapted_rand_error"], row["variation_of_information"], threshold)
         if best is None or rank < best[0]:
-            best = (rank, segmentation)
+            best = (rank, _smallest_uint(labels).copy())  # waterz overwrites its buffer at the next threshold
     assert best is not None
     result.best_threshold = best[0][2]
-    return result, best[1]
+    return result, Chunk(best[1], affs.voxel_offset, affs.voxel_size, "segmentation")
 
 
 def plot_sweep(result: SweepResult, path: str | Path, title: str = "") -> None:
@@ -80,7 +98,9 @@ def plot_sweep(result: SweepResult, path: str | Path, title: str = "") -> None:
     thresholds = [r["threshold"] for r in result.rows]
     figure = Figure(figsize=(7, 4.8), dpi=100)
     left = figure.add_subplot(1, 1, 1)
-    left.plot(thresholds, [r["adapted_rand_error"] for r in result.rows], "o-", color="tab:red", label="adapted Rand error")
+    left.plot(
+        thresholds, [r["adapted_rand_error"] for r in result.rows], "o-", color="tab:red", label="adapted Rand error"
+    )
     left.set_xlabel(f"agglomeration threshold ({result.scoring})")
     left.set_ylabel("adapted Rand error", color="tab:red")
     right = left.twinx()

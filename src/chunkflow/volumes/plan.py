@@ -80,7 +80,7 @@ def plan_volume(url: str, chunk_mip: int = 0, stop_mip: int = 3, factor: Vec3Lik
     sharded = isinstance(base, ShardedPrecomputedVolume)
     pyramid_bytes = sum(1 / _prod_steps(steps[:k]).prod() for k in range(1, len(steps) + 1))  # mips / task array
 
-    if sharded:
+    if isinstance(base, ShardedPrecomputedVolume):
         unit = base.shard_shape
     else:
         unit = _grow(base.block_size, base.bbox.size, voxel_bytes, memory_target)
@@ -91,7 +91,7 @@ def plan_volume(url: str, chunk_mip: int = 0, stop_mip: int = 3, factor: Vec3Lik
     if not steps:
         return layouts
 
-    if sharded:
+    if isinstance(base, ShardedPrecomputedVolume):
         shape, reached, note = base.shard_shape, chunk_mip, ""
         tasks = base.shard_boxes()
         for mip in range(chunk_mip + 1, stop_mip + 1):
@@ -110,7 +110,12 @@ def plan_volume(url: str, chunk_mip: int = 0, stop_mip: int = 3, factor: Vec3Lik
             need = _lcm(need, volume.block_size * _prod_steps(steps[: mip - chunk_mip]))
         shape = _grow(need, base.bbox.size, voxel_bytes * (1 + pyramid_bytes), memory_target)
         tasks = base.bbox.aligned_to(shape, base.bbox.start).split(shape)
-        reached, note = stop_mip, ""
+        reached = stop_mip
+        note = (
+            ""
+            if shape != need or need.prod() * voxel_bytes <= memory_target
+            else (f"the smallest aligned task, {tuple(need)}, is above the memory target; write fewer mips per pass")
+        )
     files = {mip: _files(volumes[mip], tasks) for mip in range(chunk_mip + 1, reached + 1)}
     memory = int(shape.prod() * voxel_bytes * (2 + pyramid_bytes))
     layouts.append(TaskLayout("pyramid", shape, len(tasks), memory, (chunk_mip + 1, reached), files, note))

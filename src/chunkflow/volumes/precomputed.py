@@ -15,6 +15,7 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import InvalidParameterError, VolumeFormatError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
+from chunkflow.redact import redact
 from chunkflow.volumes.base import check_dtype
 from chunkflow.volumes.base_block import BlockVolume
 
@@ -172,6 +173,56 @@ def ensure_mips(url: str, stop_mip: int, factor: Vec3Like = (1, 2, 2)) -> list[V
     return [b // a for a, b in zip(resolutions, resolutions[1:])]
 
 
+def _cannot_open(url: str, exc: BaseException) -> VolumeFormatError:
+    name = type(exc).__name__
+    if "JSONDecode" in name or isinstance(exc, (ValueError, TypeError, KeyError, IndexError, AttributeError)):
+        what = f"its info file is not valid precomputed metadata ({name}: {exc}); fix it, or recreate it with create-info"
+    elif "Credential" in name or "Auth" in name:
+        what = f"no usable credentials ({name}: {exc}); set up access to this bucket first"
+    else:
+        what = f"{name}: {exc}; check the URL and that the server is reachable"
+    return VolumeFormatError(redact(f"cannot open precomputed volume {url}: {what}")[:1000].replace("\n", " "))
+
+
+_LIMIT = 2**31 - 1  # cloud-volume computes with int32 in places
+
+
+def check_info(info: Any, url: str) -> None:
+    """Refuse metadata that would fail later deep inside cloud-volume (or read wrong data)."""
+
+    def bad(why: str) -> VolumeFormatError:
+        return VolumeFormatError(f"the info file of {redact(url)} is invalid: {why}; fix it, or recreate it with create-info")
+
+    if not isinstance(info, dict):
+        raise bad(f"a JSON {type(info).__name__}, not an object")
+    scales = info.get("scales")
+    if not isinstance(scales, list) or not scales:
+        raise bad("'scales' is empty or missing")
+    try:
+        dtype = np.dtype(info.get("data_type"))
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.name not in PrecomputedVolume.dtypes:
+        raise bad(f"data_type {info.get('data_type')!r} is not one of {', '.join(PrecomputedVolume.dtypes)}")
+    channels = info.get("num_channels", 1)
+    if not isinstance(channels, int) or not 1 <= channels <= 4096:
+        raise bad(f"num_channels {channels!r} is not a positive integer")
+    for i, scale in enumerate(scales):
+        if not isinstance(scale, dict):
+            raise bad(f"scale {i} is not an object")
+        for key, positive in (("size", True), ("voxel_offset", False), ("resolution", True)):
+            value = scale.get(key, [0, 0, 0] if key == "voxel_offset" else None)
+            if not (isinstance(value, list) and len(value) == 3 and all(isinstance(v, (int, float)) for v in value)):
+                raise bad(f"scale {i} {key} {value!r} is not three numbers")
+            if any((positive and v <= 0) or abs(v) > _LIMIT for v in value):
+                raise bad(f"scale {i} {key} {value} is out of range (positive where a size, below 2**31)")
+        chunks = scale.get("chunk_sizes")
+        if not (isinstance(chunks, list) and chunks and all(
+            isinstance(c, list) and len(c) == 3 and all(isinstance(v, int) and 0 < v <= _LIMIT for v in c) for c in chunks
+        )):  # fmt: skip
+            raise bad(f"scale {i} chunk_sizes {chunks!r} is not a list of three positive integers")
+
+
 class PrecomputedVolume(BlockVolume):
     dtypes = ("uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64", "float32", "float64")
 
@@ -197,10 +248,13 @@ class PrecomputedVolume(BlockVolume):
             cv = _cloudvolume()(url, mip=mip, progress=False, fill_missing=False, bounded=True)
         except InfoUnavailableError:
             raise VolumeNotFoundError(
-                f"no precomputed volume at {url} (no info file); create it with create-info, or let save-precomputed create it"
+                f"no precomputed volume at {redact(url)} (no info file); create it with create-info, or let save-precomputed create it"
             ) from None
         except ScaleUnavailableError:
-            raise InvalidParameterError(f"volume {url} has no mip {mip}") from None
+            raise InvalidParameterError(f"volume {redact(url)} has no mip {mip}") from None
+        except Exception as exc:  # noqa: BLE001 - unreadable info, unreachable server, no credentials
+            raise _cannot_open(url, exc) from None
+        check_info(cv.info, url)
         if "sharding" in cv.info["scales"][mip] and cls is PrecomputedVolume:
             from chunkflow.volumes.sharded import ShardedPrecomputedVolume
 

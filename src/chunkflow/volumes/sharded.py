@@ -203,12 +203,14 @@ class ShardedPrecomputedVolume(PrecomputedVolume):
 
             from chunkflow.volumes.base import atomic_path
 
-            with atomic_path(Path(self.url[len("file://"):]) / key / filename) as tmp:
+            with atomic_path(Path(self.url[len("file://") :]) / key / filename) as tmp:
                 tmp.write_bytes(data)
         else:
             from cloudfiles import CloudFiles
 
-            CloudFiles(self.cv.meta.join(self.cv.meta.cloudpath, key), progress=False).put(filename, data, compress=None)
+            CloudFiles(self.cv.meta.join(self.cv.meta.cloudpath, key), progress=False).put(
+                filename, data, compress=None
+            )
 
 
 def create_sharded(url: str, like: Chunk | None = None, shard_bytes: int = DEFAULT_SHARD_BYTES,
@@ -230,7 +232,9 @@ def create_sharded(url: str, like: Chunk | None = None, shard_bytes: int = DEFAU
     return volume
 
 
-def pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Like) -> tuple[list[Vec3], dict[int, Any], Any]:
+def pyramid_volumes(
+    url: str, start_mip: int, stop_mip: int, factor: Vec3Like
+) -> tuple[list[Vec3], dict[int, Any], Any]:
     """The scales ``start_mip+1 .. stop_mip`` of a precomputed volume, as volumes, with the scales it
     lacks added (``factor`` apart) *in memory only*; and a function that commits those new scales.
 
@@ -243,7 +247,7 @@ def pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Like) -
     base = PrecomputedVolume.open(url, mip=start_mip)  # refuses a missing volume or mip with one line
     info = copy.deepcopy(base.cv.info)
     count = len(info["scales"])
-    memory = CloudVolume(base.url, info=info, progress=False)
+    memory = CloudVolume(base.url, info=info, progress=False)  # adds scales to ``info`` only
     step = Vec3.of(factor)
     while len(info["scales"]) <= stop_mip:
         first = Vec3.from_xyz(int(round(r)) for r in info["scales"][0]["resolution"])
@@ -261,7 +265,25 @@ def pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Like) -
 
     def commit(chosen: dict[int, Any]) -> dict[int, Any]:
         if count <= stop_mip:
-            memory.commit_info()
+            _add_scales(base.url, info["scales"], stop_mip)
         return chosen
 
     return factors, volumes, commit
+
+
+def _add_scales(url: str, planned: list[dict[str, Any]], stop_mip: int) -> None:
+    """Append the scales of ``planned`` the stored info lacks, re-reading it under a lock (on local
+    disks), so a concurrent writer's additions (other scales, mesh or skeleton keys) are kept."""
+    from contextlib import nullcontext
+    from pathlib import Path
+
+    from cloudvolume import CloudVolume
+
+    from chunkflow.volumes.base import locked
+
+    guard = locked(Path(url[len("file://") :]) / "info") if url.startswith("file://") else nullcontext()
+    with guard:
+        cv = CloudVolume(url, progress=False)
+        if len(cv.info["scales"]) <= stop_mip:
+            cv.info["scales"].extend(planned[len(cv.info["scales"]) : stop_mip + 1])
+            cv.commit_info()

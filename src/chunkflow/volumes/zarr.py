@@ -108,6 +108,8 @@ class ZarrVolume(BlockVolume):
                 raise InvalidParameterError(f"OME-Zarr {path!r} has {len(datasets)} scales; mip {mip} is out of range")
             node = node[datasets[mip]["path"]]
             return cls(url, node, str(Path(path) / datasets[mip]["path"]))
+        if mip != 0:
+            raise InvalidParameterError(f"zarr array {path!r} is a single scale (not an OME-Zarr group); mip {mip} does not exist")
         return cls(url, node, path)
 
     @classmethod
@@ -182,11 +184,42 @@ class ZarrVolume(BlockVolume):
         return self._ts or None
 
     def _read(self, bbox: BoundingBox) -> np.ndarray:
+        from chunkflow.volumes.base import reading_fill_missing
+
+        try:
+            return self._read_now(bbox)
+        except Exception as exc:  # noqa: BLE001 - an undecodable block: found and named below
+            return self._read_block_by_block(bbox, reading_fill_missing.get(), exc)
+
+    def _read_now(self, bbox: BoundingBox) -> np.ndarray:
         index = (..., *bbox.slices(self.bbox))
         store = self._tensorstore()
         if store is not None:
             return np.asarray(store[index].read().result())
         return np.asarray(self.array[index])
+
+    def _read_block_by_block(self, bbox: BoundingBox, fill_missing: bool, first_error: BaseException) -> np.ndarray:
+        """After a failed read: name the corrupt block, or (``fill_missing``) read it as zeros.
+        A missing block is the fill value in zarr (no error), as the format defines."""
+        out = np.zeros(self._array_shape(bbox), dtype=self.dtype)
+        grid = bbox.aligned_to(self.block_size, self.bbox.start).intersection(self.bbox)
+        for block in grid.split(self.block_size) if grid is not None else []:
+            part = block.intersection(bbox)
+            if part is None:
+                continue
+            try:
+                out[(..., *part.slices(bbox))] = self._read_now(part)
+            except Exception as exc:  # noqa: BLE001 - truncated, garbled, wrong codec
+                if not fill_missing:
+                    index = ".".join(str((a - o) // b) for a, o, b in zip(block.start, self.bbox.start, self.block_size))
+                    raise VolumeFormatError(
+                        f"block {index} (voxels {block}) of zarr array {self._path or self.url} is corrupt "
+                        f"({type(exc).__name__}: {str(exc)[:200]}); rerun the task that writes it, or pass "
+                        "--fill-missing to read it as zeros"
+                    ) from None
+        if not fill_missing:  # every block alone was fine: the first failure was elsewhere
+            raise VolumeFormatError(f"cannot read {bbox} of {self.url}: {type(first_error).__name__}: {first_error}")
+        return out
 
     def _write(self, chunk: Chunk) -> None:
         index = (..., *chunk.bbox.slices(self.bbox))
@@ -255,8 +288,8 @@ def ome_pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Lik
             shape = box.shape if base.num_channels == 1 else (base.num_channels, *box.shape)
             chunks = tuple(base.block_size.minimum(box.size))
             chunks = chunks if base.num_channels == 1 else (base.num_channels, *chunks)
-            attrs = {"chunkflow": {"voxel_offset": list(box.start), "voxel_size": list(size),
-                                   "layer_type": base.layer_type}}  # fmt: skip
+            attrs: dict[str, Any] = {"chunkflow": {"voxel_offset": list(box.start), "voxel_size": list(size),
+                                                   "layer_type": base.layer_type}}  # fmt: skip
             group.create_array(name, shape=shape, chunks=chunks, dtype=base.dtype, fill_value=0, attributes=attrs,
                                overwrite=True)  # fmt: skip
             datasets.append(_ome_dataset(name, box.start, size, ndim))

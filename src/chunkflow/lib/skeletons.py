@@ -1,0 +1,84 @@
+"""Skeleton and mesh files for 1.2.0's ``load-skeleton``, ``save-swc`` and ``download-mesh``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chunkflow.errors import InvalidParameterError, VolumeFormatError
+
+__all__ = ["load_swc_skeletons", "save_swc_skeletons", "object_ids", "download_meshes"]
+
+
+def load_swc_skeletons(path: str, offset: Any = None) -> dict[int, Any]:
+    """{id: cloud-volume Skeleton} from an ``<id>.swc`` file or a folder of them; ``offset`` (Z Y X, nm)
+    is added to the vertices (which cloud-volume holds as X Y Z)."""
+    from cloudvolume import Skeleton
+
+    files = sorted(Path(path).glob("*.swc")) if os.path.isdir(path) else [Path(path)]
+    skeletons = {}
+    for file in files:
+        if file.suffix != ".swc":
+            raise VolumeFormatError(f"load-skeleton reads .swc files, not {file}")
+        try:
+            object_id = int(file.stem)
+        except ValueError:
+            raise VolumeFormatError(f"skeleton file {file.name!r} is not named <object id>.swc") from None
+        skeleton = Skeleton.from_swc(file.read_text())
+        if offset is not None:
+            skeleton.vertices += np.asarray(tuple(offset)[::-1], dtype=skeleton.vertices.dtype)
+        skeleton.id = object_id
+        skeletons[object_id] = skeleton
+    return skeletons
+
+
+def save_swc_skeletons(skeletons: dict[int, Any], prefix: str) -> list[str]:
+    """Write ``<prefix><id>.swc`` for each skeleton; returns the file names."""
+    if not isinstance(skeletons, dict):
+        raise InvalidParameterError(f"save-swc needs an {{id: skeleton}} dict, got {type(skeletons).__name__}")
+    names = []
+    for object_id, skeleton in skeletons.items():
+        name = f"{prefix}{object_id}.swc"
+        Path(name).parent.mkdir(parents=True, exist_ok=True)
+        aside = f"{name}.{os.getpid()}.tmp"
+        with open(aside, "w", encoding="utf-8") as f:
+            f.write(skeleton.to_swc())
+        os.replace(aside, name)
+        names.append(name)
+    return names
+
+
+def object_ids(text: str, segmentation: Any, start_rank: int, stop_rank: int | None) -> list[int]:
+    """Ids from a segmentation chunk ranked by voxel count (largest first), a file or '3,4,5'."""
+    if segmentation is not None:
+        ids, counts = np.unique(np.asarray(segmentation), return_counts=True)
+        counts, ids = counts[ids != 0], ids[ids != 0]
+        return [int(i) for i in ids[np.argsort(-counts, kind="stable")][start_rank:stop_rank]]
+    if os.path.isfile(text):
+        text = Path(text).read_text()
+    try:
+        return [int(i) for i in text.replace(" ", "").replace("\n", ",").split(",") if i]
+    except ValueError:
+        raise InvalidParameterError(f"download-mesh -i {text!r}: give ids like 34,25,38, a file of them, or a chunk "
+                                    "name with --stop-rank") from None  # fmt: skip
+
+
+def download_meshes(volume_path: str, ids: list[int], prefix: str, out_format: str = "ply") -> list[str]:
+    """Write ``<prefix><id>.<ply|obj>`` for each object's mesh; returns the file names."""
+    from cloudvolume import CloudVolume
+
+    volume = CloudVolume(volume_path, progress=False)
+    meshes = volume.mesh.get(ids, fuse=False)
+    names = []
+    for object_id, mesh in meshes.items():
+        name = f"{prefix}{object_id}.{out_format}"
+        data = mesh.to_ply() if out_format == "ply" else mesh.to_obj()
+        aside = f"{name}.{os.getpid()}.tmp"
+        with open(aside, "wb") as f:
+            f.write(data if isinstance(data, (bytes, bytearray)) else data.encode())
+        os.replace(aside, name)
+        names.append(name)
+    return names

@@ -1,0 +1,253 @@
+"""Multi-resolution meshes (``neuroglancer_multilod_draco``), sharded or not, readable by neuroglancer
+and cloud-volume.
+
+Two stages, like igneous's forge and merge:
+
+1. ``mesh --multires`` (:func:`mesh_task_fragments`): each task meshes its box plus one voxel on the high
+   faces (open where neighbouring tasks continue; :mod:`chunkflow.postprocess._meshing`) and writes
+   every object's unsimplified fragment into ONE file per task, ``mesh/fragments/<task bbox>.frags``
+   (an ``.npz``: arrays ``v<id>`` (N, 3) float32 nanometres XYZ and ``f<id>`` (M, 3) uint32).
+2. ``mesh-manifest`` (:func:`write_multires`): per object, the fragments are welded (they share their
+   border vertices exactly), simplified by zmesh into levels of detail (LOD k: reduction factor and
+   maximum error times 2**k), each level cut into an octree grid (cells of ``chunk_shape * 2**k``
+   voxels, zmesh ``chunk_mesh``), Draco-encoded (DracoPy) and written as ``<id>`` + ``<id>.index``,
+   or, sharded, gathered into ``<shard>.shard`` files by cloud-volume's shard writer, one shard per
+   call if asked (``shard_numbers``) so shards can be written in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from chunkflow.chunk import Chunk
+from chunkflow.errors import InvalidParameterError, VolumeNotFoundError
+from chunkflow.geometry import BoundingBox
+from chunkflow.postprocess._layout import declare_subdir
+from chunkflow.postprocess._meshing import check_labels, mesh_task, simplify, weld_fragments
+from chunkflow.volumes.base import atomic_path
+
+__all__ = ["mesh_task_fragments", "write_multires", "multires_dir"]
+
+MULTILOD = "neuroglancer_multilod_draco"
+VERTEX_BITS = 16
+
+
+def _volume_info(volume_path: str) -> tuple[Path, dict[str, Any]]:
+    root = Path(volume_path.removeprefix("file://"))
+    if not (root / "info").exists():
+        raise VolumeNotFoundError(f"no precomputed volume at {volume_path}: multi-resolution meshes live in a "
+                                  "segmentation volume (save it with save-precomputed first)")  # fmt: skip
+    return root, json.loads((root / "info").read_text())
+
+
+def multires_dir(volume_path: str, sharded: bool = False, mip: int = 0) -> Path:
+    """``<volume>/mesh`` declared as multi-resolution (vertices in voxels of ``mip``, the transform scales
+    them to nanometres); refuses a volume whose mesh directory holds legacy meshes."""
+    root, info = _volume_info(volume_path)
+    res = info["scales"][mip]["resolution"]
+    sub = {"@type": MULTILOD, "vertex_quantization_bits": VERTEX_BITS, "lod_scale_multiplier": 1.0,
+           "transform": [res[0], 0, 0, 0, 0, res[1], 0, 0, 0, 0, res[2], 0], "mip": mip,
+           "chunkflow": {"sharded": sharded}}  # fmt: skip
+    directory = declare_subdir(root, "mesh", sub)
+    existing = json.loads((directory / "info").read_text())
+    if existing.get("@type") != MULTILOD:
+        raise InvalidParameterError(f"{directory} holds {existing.get('@type')} meshes; multi-resolution meshes "
+                                    "need their own mesh directory: remove it or mesh into another volume")  # fmt: skip
+    if existing.get("chunkflow", {}).get("sharded", bool(existing.get("sharding"))) != sharded:
+        raise InvalidParameterError(f"{directory} was started {'with' if not sharded else 'without'} --shard; "
+                                    "use the same --shard for every task of a volume")  # fmt: skip
+    (directory / "fragments").mkdir(exist_ok=True)
+    return directory
+
+
+def mesh_task_fragments(
+    chunk: Chunk,
+    volume_path: str,
+    task_bbox: BoundingBox | None = None,
+    volume_bbox: BoundingBox | None = None,
+    sharded: bool = False,
+    mip: int = 0,
+    skip_ids: set[int] | None = None,
+    dust_size_threshold: int = 0,
+    is_segmentation: bool = False,
+) -> list[int]:
+    """Stage 1: this task's unsimplified fragments, all objects in one file; returns the ids."""
+    check_labels(chunk, is_segmentation)
+    directory = multires_dir(volume_path, sharded, mip)
+    info = json.loads((directory / "info").read_text())
+    res_zyx = tuple(info["transform"][i] for i in (10, 5, 0))
+    arrays: dict[str, np.ndarray] = {}
+    for frag in mesh_task(chunk, res_zyx, task_bbox, volume_bbox, 0, 0, skip_ids, dust_size_threshold):
+        arrays[f"v{frag.obj}"], arrays[f"f{frag.obj}"] = frag.vertices, frag.faces
+    with atomic_path(directory / "fragments" / f"{task_bbox or chunk.bbox}.frags") as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    return sorted(int(k[1:]) for k in arrays if k[0] == "v")
+
+
+def _fragment_index(directory: Path) -> dict[int, list[Path]]:
+    """Which task files hold fragments of which object (reads only the .npz directories)."""
+    where: dict[int, list[Path]] = defaultdict(list)
+    for path in sorted((directory / "fragments").glob("*.frags")):
+        with np.load(path) as frags:
+            for key in frags.files:
+                if key[0] == "v":
+                    where[int(key[1:])].append(path)
+    return where
+
+
+def _morton(positions: np.ndarray) -> np.ndarray:
+    code = np.zeros(len(positions), dtype=np.uint64)
+    for bit in range(21):
+        for axis in range(3):
+            code |= ((positions[:, axis].astype(np.uint64) >> np.uint64(bit)) & np.uint64(1)) << np.uint64(3 * bit + axis)
+    return code
+
+
+def _encode(vertices: np.ndarray, faces: np.ndarray, origin: np.ndarray, cell: np.ndarray, position: np.ndarray,
+            level: int) -> bytes:  # fmt: skip
+    import DracoPy
+
+    if len(faces) == 0:
+        return b""
+    top = 2**VERTEX_BITS - 1
+    stored = np.clip(np.round(((vertices - origin) / cell - position) * top), 0, top)
+    return bytes(DracoPy.encode(stored.astype(np.float32), faces, quantization_bits=VERTEX_BITS,
+                                compression_level=level, quantization_range=top,
+                                quantization_origin=np.zeros(3), create_metadata=True))  # fmt: skip
+
+
+def multires_mesh(parts: list[tuple[np.ndarray, np.ndarray]], obj: int, res: np.ndarray, num_lods: int = 3,
+                  min_chunk_size: int = 128, simplification_factor: int = 100, max_simplification_error: float = 40,
+                  draco_level: int = 7) -> tuple[bytes, bytes] | None:  # fmt: skip
+    """(fragment data, manifest) of one object from its task fragments (nm), or None for an empty mesh."""
+    import zmesh
+    from cloudvolume.datasource.precomputed.mesh.multilod import MultiLevelPrecomputedMeshManifest
+
+    welded = weld_fragments(parts)
+    if len(welded[1]) == 0:
+        return None
+    origin = np.floor(welded[0].min(axis=0) / res)
+    shape = np.maximum(np.ceil(welded[0].max(axis=0) / res - origin), 1)
+    levels = 1 + max(0, min(num_lods - 1, int(math.floor(np.log2(shape / min_chunk_size).min()))))
+    chunk_shape = np.ceil(shape / 2 ** (levels - 1))
+    lods = [simplify(*welded, res, simplification_factor * 2**k, max_simplification_error * 2**k) for k in range(levels)]
+    cells: list[dict[tuple[int, int, int], Any]] = []
+    for k, (vertices, faces) in enumerate(lods):
+        mesh = zmesh.Mesh(vertices / res, faces, None)
+        if k == levels - 1:
+            cells.append({(0, 0, 0): mesh})
+        else:
+            cells.append(zmesh.chunk_mesh(mesh, tuple((chunk_shape * 2**k).tolist()), tuple(origin.tolist())))
+    for k in range(levels - 1):  # neuroglancer descends from parents: every fragment needs one
+        for pos in list(cells[k]):
+            parent = tuple(p // 2 for p in pos)
+            cells[k + 1].setdefault(parent, None)
+    positions, offsets, data = [], [], []
+    for k in range(levels):
+        pos = np.array(sorted(cells[k]), dtype=np.int64).reshape(-1, 3)
+        pos = pos[np.argsort(_morton(pos), kind="stable")]
+        cell = chunk_shape * 2**k
+        for p in pos:
+            mesh = cells[k][tuple(p)]
+            blob = b"" if mesh is None else _encode(mesh.vertices, mesh.faces, origin, cell, p, draco_level)
+            data.append(blob)
+            offsets.append(len(blob))
+        positions.append(pos)
+    manifest = MultiLevelPrecomputedMeshManifest(
+        segment_id=obj, chunk_shape=chunk_shape, grid_origin=origin, num_lods=levels,
+        lod_scales=[2**k for k in range(levels)], vertex_offsets=[[0, 0, 0]] * levels,
+        num_fragments_per_lod=[len(p) for p in positions], fragment_positions=positions, fragment_offsets=offsets,
+    )  # fmt: skip
+    return b"".join(data), manifest.to_binary()
+
+
+def _sharding_spec(num_labels: int) -> dict[str, Any]:
+    from cloudvolume.datasource.precomputed.sharding import compute_shard_params_for_hashed
+
+    shard_bits, minishard_bits, preshift_bits = compute_shard_params_for_hashed(num_labels)
+    return {"@type": "neuroglancer_uint64_sharded_v1", "hash": "murmurhash3_x86_128", "preshift_bits": preshift_bits,
+            "minishard_bits": minishard_bits, "shard_bits": shard_bits, "minishard_index_encoding": "gzip",
+            "data_encoding": "raw"}  # fmt: skip
+
+
+def write_multires(
+    volume_path: str,
+    shard_numbers: Iterable[int] | None = None,
+    prefix: str = "",
+    num_lods: int = 3,
+    min_chunk_size: int = 128,
+    simplification_factor: int = 100,
+    max_simplification_error: float = 40,
+    draco_level: int = 7,
+) -> int:
+    """Stage 2: merge the task fragments of every object (of the given shards, or ids starting with
+    ``prefix`` when unsharded) into multi-resolution meshes; returns the number of objects written.
+    The first call on a sharded volume fixes the shard spec from the number of objects."""
+    from cloudvolume.datasource.precomputed.sharding import ShardingSpecification, synthesize_shard_files
+
+    root, _ = _volume_info(volume_path)
+    directory = root / "mesh"
+    if not (directory / "info").exists() or json.loads((directory / "info").read_text()).get("@type") != MULTILOD:
+        raise InvalidParameterError(f"{volume_path} has no multi-resolution mesh fragments; run mesh --multires first")
+    info = json.loads((directory / "info").read_text())
+    res = np.asarray([info["transform"][i] for i in (0, 5, 10)], dtype=np.float32)
+    where = _fragment_index(directory)
+    sharded = info.get("chunkflow", {}).get("sharded", False)
+    if sharded and "sharding" not in info:
+        info["sharding"] = _sharding_spec(len(where))
+        with atomic_path(directory / "info") as tmp:
+            tmp.write_text(json.dumps(info))
+    options = dict(num_lods=num_lods, min_chunk_size=min_chunk_size, simplification_factor=simplification_factor,
+                   max_simplification_error=max_simplification_error, draco_level=draco_level)  # fmt: skip
+
+    def build(obj: int) -> tuple[bytes, bytes] | None:
+        parts = []
+        for path in where[obj]:
+            with np.load(path) as frags:
+                parts.append((frags[f"v{obj}"], frags[f"f{obj}"]))
+        return multires_mesh(parts, obj, res, **options)  # type: ignore[arg-type]
+
+    if not sharded:
+        done = 0
+        for obj in sorted(o for o in where if str(o).startswith(prefix)):
+            built = build(obj)
+            if built is None:
+                continue
+            with atomic_path(directory / str(obj)) as tmp:
+                tmp.write_bytes(built[0])
+            with atomic_path(directory / f"{obj}.index") as tmp:
+                tmp.write_bytes(built[1])
+            done += 1
+        return done
+    spec = ShardingSpecification.from_dict(info["sharding"])
+    by_shard: dict[int, list[int]] = defaultdict(list)
+    for obj in where:
+        by_shard[int(spec.compute_shard_location(obj).shard_number, 16)].append(obj)
+    wanted = set(by_shard) if shard_numbers is None else set(shard_numbers)
+    done = 0
+    for shard in sorted(wanted & set(by_shard)):
+        data, offsets = {}, {}
+        for obj in by_shard[shard]:
+            built = build(obj)
+            if built is not None:
+                data[obj], offsets[obj] = built[0] + built[1], len(built[1])
+        for name, blob in synthesize_shard_files(spec, data, offsets).items():
+            with atomic_path(directory / name) as tmp:
+                tmp.write_bytes(blob)
+        done += len(data)
+    return done
+
+
+def shard_count(volume_path: str) -> int:
+    """Number of shard files a sharded multi-resolution mesh directory has room for (2**shard_bits)."""
+    _, info = _volume_info(volume_path)
+    mesh_info = json.loads((Path(volume_path.removeprefix("file://")) / "mesh" / "info").read_text())
+    return 2 ** mesh_info["sharding"]["shard_bits"] if "sharding" in mesh_info else 0
