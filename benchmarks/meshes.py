@@ -98,7 +98,7 @@ def main() -> None:
             list(pool.map(_forge_task, [(urls["ours"], b) for b in tasks]))
         forge = time.perf_counter() - t
         t = time.perf_counter()
-        written = write_multires(urls["ours"], num_lods=3, min_chunk_size=64)
+        written = write_multires(urls["ours"], num_lods=3, min_chunk_size=64, workers=args.workers)
         merge = time.perf_counter() - t
         files, size = _files(root / "ours" / "mesh")
         ours = {"forge_s": forge, "merge_s": merge, "total_s": forge + merge, "files": files, "mib": size / 2**20}

@@ -26,14 +26,29 @@ DIFFERENT: dict[tuple[str, str | None], str] = {
     ("downsample", "--factor"): "default `1 2 2` (anisotropic EM: z is not downsampled), 1.2.0 used `2 2 2`",
     ("downsample-upload", "--factor"): "default `1 2 2` (anisotropic EM), 1.2.0 used `2 2 2`",
     ("generate-tasks", "--disbatch/--no-disbatch"): "disBatch task files are not written; `-f FILE` writes the boxes",
-    ("generate-tasks", "--use-https/--use-credential"): "cloud-volume picks credentials from the URL; use `https://` URLs",
+    (
+        "generate-tasks",
+        "--use-https/--use-credential",
+    ): "cloud-volume picks credentials from the URL; use `https://` URLs",
     ("generate-tasks", "--respect-chunk-size/--respect-stop"): "tasks keep the chunk size and stop at the region edge",
     ("save-h5", "--compression"): "default `none` (gzip costs seconds per float chunk); `-c gzip` writes 1.2.0's files",
-    ("save-precomputed", "--fill-missing/--no-fill"): "accepted, no effect: writes are block-aligned, so no missing block is read",
-    ("crop-margin", "--crop-bbox/--no-crop-bbox"): "sets the task's box to the cropped chunk's (1.2.0 computed it and dropped it)",
-    ("load-skeleton", "--output-name"): "`--output-name` only: 1.2.0 gave `-o` to both this and `--offset`; `-o` is the offset",
+    (
+        "save-precomputed",
+        "--fill-missing/--no-fill",
+    ): "accepted, no effect: writes are block-aligned, so no missing block is read",
+    (
+        "crop-margin",
+        "--crop-bbox/--no-crop-bbox",
+    ): "sets the task's box to the cropped chunk's (1.2.0 computed it and dropped it)",
+    (
+        "load-skeleton",
+        "--output-name",
+    ): "`--output-name` only: 1.2.0 gave `-o` to both this and `--offset`; `-o` is the offset",
     ("mask-out-objects", "--output_chunk_name"): "1.2.0 spelled it with underscores; `--output-chunk-name`/`-o` here",
-    ("view", "--name"): "1.2.0's `view` showed a task's chunks (the `neuroglancer` operator here); `chunkflow view` serves volumes",
+    (
+        "view",
+        "--name",
+    ): "1.2.0's `view` showed a task's chunks (the `neuroglancer` operator here); `chunkflow view` serves volumes",
     ("view", "--image-chunk-name"): "see `--name`: `neuroglancer -i NAME` shows named chunks",
     ("view", "--segmentation-chunk-name"): "see `--name`: `neuroglancer -i NAME` shows named chunks",
     ("napari", None): "needs `pip install napari`; without it the command says so (use `neuroglancer`)",
@@ -64,7 +79,11 @@ def extract(flow_py: str) -> dict[str, list[dict[str, Any]]]:
                 name = _value(deco.args[0]) if deco.args else node.name.replace("_", "-")
             elif func == "click.option":
                 decls = [a for a in (_value(arg) for arg in deco.args) if isinstance(a, str)]
-                kw = {k.arg: _value(k.value) for k in deco.keywords if k.arg in ("default", "nargs", "type", "is_flag", "required")}
+                kw = {
+                    k.arg: _value(k.value)
+                    for k in deco.keywords
+                    if k.arg in ("default", "nargs", "type", "is_flag", "required")
+                }
                 options.append({"decls": decls, **{k: v for k, v in kw.items() if v is not None}})
         if name is not None:
             commands[name] = options

@@ -29,7 +29,9 @@ class Synapses:
         if post is not None:
             post = np.asarray(post)
             if post.ndim != 2 or post.shape[1] != 4 or not np.issubdtype(post.dtype, np.integer):
-                raise IncompatibleChunkError(f"post-synaptic points must be integer (M, 4), got {post.dtype} {post.shape}")
+                raise IncompatibleChunkError(
+                    f"post-synaptic points must be integer (M, 4), got {post.dtype} {post.shape}"
+                )
         self.pre, self.post = pre, post
         self.pre_confidence = None if pre_confidence is None else np.asarray(pre_confidence)
         self.post_confidence = None if post_confidence is None else np.asarray(post_confidence)

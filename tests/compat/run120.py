@@ -1,4 +1,5 @@
 """Run chunkflow 1.2.0's CLI on a CPU: its inference asks torch.cuda for a device name."""
+
 import sys
 
 import torch

@@ -8,7 +8,6 @@ device name even on a CPU; ``run120.py`` patches that and runs 1.2.0's command l
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +54,9 @@ def test_identity_workload_equals_120(image_file, tmp_path):
 
 def test_trained_120_model_file_single_patch_voxels_equal_120(image_file, tmp_path):
     model = demo_model()
-    ours, theirs = run_both(image_file, tmp_path, "-f", "pytorch", "-m", str(model["model"]), "-w", str(model["weights"]))
+    ours, theirs = run_both(
+        image_file, tmp_path, "-f", "pytorch", "-m", str(model["model"]), "-w", str(model["weights"])
+    )
     assert ours.bbox == theirs.bbox
     diff = np.abs(ours.array - theirs.array).max(axis=0)
     # voxels inside exactly one output patch (patch starts 0, 12 in z and 0, 48 in y, x; output cropped by overlap)

@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,7 @@ from chunkflow.chunk import Chunk
 from chunkflow.datasets import pinky40_labels, sample_image
 from chunkflow.errors import VolumeNotFoundError
 from chunkflow.geometry import BoundingBox
-from chunkflow.plugins import PluginError, find_plugin, load_plugin, run_plugin
+from chunkflow.plugins import find_plugin, load_plugin, run_plugin
 from chunkflow.task import Task
 
 BOX = BoundingBox.from_string("200-208_200-264_200-264")
@@ -115,8 +114,6 @@ def test_fill_segmentation_holes(labels):
 def test_agglomerate_against_waterz(labels):
     import waterz
 
-    from chunkflow.segmentation.affinities import affinities_from_labels  # noqa: F401  (ours, not under test)
-
     seg = labels.array
     affs = np.zeros((3, *seg.shape), np.float32)  # x, y, z channels as 1.2.0 orders them
     affs[2, 1:] = seg[1:] == seg[:-1]
@@ -183,7 +180,7 @@ def test_lookup_order(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("CHUNKFLOW_PLUGIN_DIR")
     assert find_plugin("mine").resolve() == (tmp_path / "mine.py").resolve()
-    with pytest.raises(VolumeNotFoundError, match="'nothing' not found"):
+    with pytest.raises(VolumeNotFoundError, match="'nothing' does not exist"):
         find_plugin("nothing")
 
 

@@ -229,6 +229,7 @@ def test_inference_boxes_take_one_gpu_each(run_cli, tmp_path, gpus):
     assert (overlaps == 0) if gpus else (overlaps > 0), spans
 
 
+@pytest.mark.slow
 def test_existing_scheduler_address(run_cli, tmp_path):
     """--dask tcp://...: boxes run on the workers of a scheduler that was already running."""
     import h5py
@@ -247,6 +248,7 @@ def test_existing_scheduler_address(run_cli, tmp_path):
         np.testing.assert_array_equal(right["main"][()], whole["main"][()][:, :, 32:])
 
 
+@pytest.mark.slow  # distributed retries the connection for 10 s
 def test_unreachable_scheduler_is_one_line(cli_runner, capsys):
     import socket
 

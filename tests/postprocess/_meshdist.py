@@ -24,11 +24,13 @@ def _point_triangle_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.
         t_ac = np.clip(d2 / (d2 - d6), 0, 1)
         t_bc = np.clip((d4 - d3) / ((d4 - d3) + (d5 - d6)), 0, 1)
     inside = (va >= 0) & (vb >= 0) & (vc >= 0) & np.isfinite(v) & np.isfinite(w)
-    edges = np.stack([
-        np.linalg.norm(p - (a + ab * np.nan_to_num(t_ab)[:, None]), axis=1),
-        np.linalg.norm(p - (a + ac * np.nan_to_num(t_ac)[:, None]), axis=1),
-        np.linalg.norm(p - (b + (c - b) * np.nan_to_num(t_bc)[:, None]), axis=1),
-    ])
+    edges = np.stack(
+        [
+            np.linalg.norm(p - (a + ab * np.nan_to_num(t_ab)[:, None]), axis=1),
+            np.linalg.norm(p - (a + ac * np.nan_to_num(t_ac)[:, None]), axis=1),
+            np.linalg.norm(p - (b + (c - b) * np.nan_to_num(t_bc)[:, None]), axis=1),
+        ]
+    )
     return np.where(inside, np.linalg.norm(p - closest, axis=1), edges.min(0))
 
 
@@ -43,7 +45,7 @@ def vertex_to_surface(points: np.ndarray, vertices: np.ndarray, faces: np.ndarra
     best = np.empty(len(points))
     step = max(1, 2_000_000 // k)  # point-triangle pairs per batch
     for start in range(0, len(points), step):
-        p = np.repeat(points[start:start + step], k, axis=0)
-        t = tri[nearest[start:start + step].reshape(-1)]
-        best[start:start + step] = _point_triangle_distance(p, t[:, 0], t[:, 1], t[:, 2]).reshape(-1, k).min(1)
+        p = np.repeat(points[start : start + step], k, axis=0)
+        t = tri[nearest[start : start + step].reshape(-1)]
+        best[start : start + step] = _point_triangle_distance(p, t[:, 0], t[:, 1], t[:, 2]).reshape(-1, k).min(1)
     return best

@@ -68,7 +68,9 @@ def test_seam_free_mesh_matches_whole_and_borders_carry_no_extra_vertices(tmp_pa
     raw = {f.obj: f for f in mesh_task(seg, simplification_factor=0)}[biggest]
     # the same surface both ways, within one voxel (40 nm, the largest voxel side)
     assert vertex_to_surface(got.vertices, raw.vertices, raw.faces).max() <= 40
-    assert vertex_to_surface(raw.vertices[::29], got.vertices, got.faces, k=1000).max() <= 40  # big triangles: many candidates
+    assert (
+        vertex_to_surface(raw.vertices[::29], got.vertices, got.faces, k=1000).max() <= 40
+    )  # big triangles: many candidates
     assert len(got.vertices) < len(raw.vertices) / 5  # simplified once, as a whole
     # vertices per plane of voxel centres along y and x: the task border (global 192) has no wall
     for axis, voxel in ((1, 4.0), (0, 4.0)):
@@ -77,8 +79,10 @@ def test_seam_free_mesh_matches_whole_and_borders_carry_no_extra_vertices(tmp_pa
         counts_per_plane = np.bincount(planes[on_plane] - 128, minlength=128)
         border = counts_per_plane[[191 - 128, 192 - 128]].max()
         interior = np.delete(counts_per_plane, [191 - 128, 192 - 128])
-        print(f"axis {'xyz'[axis]}: border planes {counts_per_plane[[63, 64]].tolist()}, "
-              f"interior max {interior.max()}, median {np.median(interior[interior > 0])}")
+        print(
+            f"axis {'xyz'[axis]}: border planes {counts_per_plane[[63, 64]].tolist()}, "
+            f"interior max {interior.max()}, median {np.median(interior[interior > 0])}"
+        )
         assert border <= interior.max()
 
 

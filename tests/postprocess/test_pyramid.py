@@ -96,7 +96,7 @@ def test_sharded_pyramid_deeper_than_a_shard_is_refused_with_the_fix(tmp_path, i
     url = f"file://{tmp_path / 'img'}"
     volume = create_sharded(url, like=image, block_size=BLOCK, shard_bytes=np.prod(BLOCK) * 16)  # 16 blocks a shard
     box = volume.shard_boxes()[0]
-    with pytest.raises(IncompatibleChunkError, match=r"reaches mip \d.*--chunk-mip"):
+    with pytest.raises(IncompatibleChunkError, match=r"tasks must be multiples of .* \(whole shards at every mip\)"):
         downsample_upload(image.cutout(box), url, 0, 4)
     assert len(json.loads((tmp_path / "img" / "info").read_text())["scales"]) == 1
 
@@ -156,3 +156,57 @@ def test_plan_of_an_unsharded_volume_keeps_every_mip_block_aligned(tmp_path, cap
     assert pyramid["files_per_mip"] == {"1": 64, "2": 16, "3": 4}
     assert not (tmp_path / "img" / "8_8_1").exists()  # planning writes nothing
     assert len(json.loads((tmp_path / "img" / "info").read_text())["scales"]) == 1
+
+
+def test_small_shards_pyramid_tasks_of_several_whole_shards_equal_tinybrain(tmp_path, image):
+    """Shards too small for a one-shard pyramid: plan names a task of several whole shards, generate-tasks
+    accepts it (it splits no shard) and refuses one that would, and those tasks write mip 0 and mips 1-3."""
+    from chunkflow.volumes.plan import plan_volume
+
+    url = f"file://{tmp_path / 'img'}"
+    volume = create_sharded(url, like=image, block_size=BLOCK, shard_bytes=np.prod(BLOCK) * 16, max_mip=3)
+    pyramid = plan_volume(url, 0, 3)[1]
+    shape = pyramid.task_shape
+    assert pyramid.mips == (1, 3) and shape != volume.shard_shape and "shards of mip 0" in pyramid.note
+    tasks = tmp_path / "tasks.txt"
+    assert main(["generate-tasks", "-v", url, "-c", *map(str, shape), "-f", str(tasks)]) == 0
+    boxes = [BoundingBox.from_string(line) for line in tasks.read_text().split()]
+    assert len(boxes) == pyramid.task_count > 1
+    for box in boxes:
+        part = image.cutout(box)
+        save_chunk(url, part)
+        downsample_upload(part, url, 0, 3)
+    np.testing.assert_array_equal(_tensorstore(tmp_path / "img", 0), image.array)
+    for mip, expected in enumerate(_whole(image, 3), start=1):
+        np.testing.assert_array_equal(_tensorstore(tmp_path / "img", mip), expected)
+    half = (volume.shard_shape[0], volume.shard_shape[1], volume.shard_shape[2] // 2)
+    assert main(["generate-tasks", "-v", url, "-c", *map(str, half), "-f", str(tmp_path / "bad.txt")]) == 1
+    assert not (tmp_path / "bad.txt").exists()
+
+
+def _pyramid_task(path: str, array: np.ndarray, box: str) -> None:
+    chunk = Chunk(array, (0, 0, 0), (40, 4, 4), "image")
+    downsample_upload(chunk.cutout(BoundingBox.from_string(box)), path, 0, 2)
+
+
+def test_ome_zarr_levels_added_by_concurrent_tasks_keep_both_tasks_data(tmp_path):
+    """Two processes add the same missing levels at once: the first creates them, the other reuses them."""
+    import multiprocessing
+
+    from chunkflow.volumes.zarr import ZarrVolume
+
+    array = np.random.default_rng(2).integers(0, 256, (16, 256, 256), dtype=np.uint8)
+    chunk = Chunk(array, (0, 0, 0), (40, 4, 4), "image")
+    path = str(tmp_path / "img.zarr")
+    ZarrVolume.create(path, like=chunk, block_size=(16, 32, 32), ome=True).write(chunk)
+    context = multiprocessing.get_context("spawn")  # tensorstore forbids fork
+    workers = [
+        context.Process(target=_pyramid_task, args=(path, array, str(box))) for box in chunk.bbox.split((16, 128, 256))
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [worker.exitcode for worker in workers] == [0, 0]
+    for mip, expected in enumerate(_whole(chunk, 2), start=1):
+        np.testing.assert_array_equal(open_volume(path, mip=mip).read().array, expected)

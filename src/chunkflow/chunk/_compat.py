@@ -68,7 +68,9 @@ class Chunk120Methods:
             elif np.issubdtype(dtype, np.floating):
                 array = array.astype(dtype)
             else:
-                raise InvalidParameterError(f"pattern 'sin' does not support dtype {dtype}; use uint8, uint16-64 or float")
+                raise InvalidParameterError(
+                    f"pattern 'sin' does not support dtype {dtype}; use uint8, uint16-64 or float"
+                )
         elif pattern == "random":
             if np.issubdtype(dtype, np.floating):
                 array = np.random.rand(*size).astype(dtype)
@@ -122,7 +124,9 @@ class Chunk120Methods:
                 stop = start + size
             box = BoundingBox(start, stop)
             if not BoundingBox.from_shape(dset.shape, offset).contains(box):
-                raise IncompatibleChunkError(f"cutout {box} is outside {file_name} ({BoundingBox.from_shape(dset.shape, offset)})")
+                raise IncompatibleChunkError(
+                    f"cutout {box} is outside {file_name} ({BoundingBox.from_shape(dset.shape, offset)})"
+                )
             index = (_channel_index(channels), *box.slices(offset))
             array = np.asarray(dset[index])
         if dtype is not None:
@@ -139,7 +143,9 @@ class Chunk120Methods:
             file_name += f"{self.bbox}.h5"  # type: ignore[attr-defined]
         chunks = None
         if chunk_size:
-            chunks = tuple(min(int(c), n) for c, n in zip((1,) * (self.array.ndim - 3) + tuple(chunk_size), self.array.shape))
+            chunks = tuple(
+                min(int(c), n) for c, n in zip((1,) * (self.array.ndim - 3) + tuple(chunk_size), self.array.shape)
+            )
             chunks = chunks[-self.array.ndim :]
         directory = os.path.dirname(os.path.abspath(file_name))
         aside = os.path.join(directory, f".{os.path.basename(file_name)}.{os.getpid()}.tmp")
@@ -258,7 +264,9 @@ class Chunk120Methods:
     def channel_voting(self) -> Chunk:
         """Per voxel, 1 + the index of the largest channel (uint8 segmentation)."""
         if self.array.ndim != 4 or self.array.shape[0] > 255:
-            raise IncompatibleChunkError(f"channel voting needs a 4D chunk of at most 255 channels, got {self.array.shape}")
+            raise IncompatibleChunkError(
+                f"channel voting needs a 4D chunk of at most 255 channels, got {self.array.shape}"
+            )
         out = np.argmax(self.array, axis=0).astype(np.uint8)
         out += 1
         return self._placed(out, layer_type="segmentation")  # type: ignore[attr-defined,no-any-return]
@@ -301,7 +309,9 @@ class Chunk120Methods:
         """Multiply ``chunk`` (a finer voxel size dividing this one's) by this mask, in place."""
         factor = Vec3.of(self.voxel_size) // chunk.voxel_size
         if any(a % b for a, b in zip(self.voxel_size, chunk.voxel_size)) or any(f < 1 for f in factor):
-            raise IncompatibleChunkError(f"mask voxel size {tuple(self.voxel_size)} must be a multiple of {tuple(chunk.voxel_size)}")
+            raise IncompatibleChunkError(
+                f"mask voxel size {tuple(self.voxel_size)} must be a multiple of {tuple(chunk.voxel_size)}"
+            )
         for oz, oy, ox in np.ndindex(*factor):
             target = chunk.array[..., oz :: factor.z, oy :: factor.y, ox :: factor.x]
             target *= self.array[..., : target.shape[-3], : target.shape[-2], : target.shape[-1]]

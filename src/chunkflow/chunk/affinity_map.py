@@ -18,7 +18,9 @@ class AffinityMap(Chunk):
     def __init__(self, array: Any, voxel_offset: Any = None, voxel_size: Any = None, layer_type: str | None = None):
         super().__init__(array, voxel_offset=voxel_offset, voxel_size=voxel_size, layer_type="affinity_map")
         if self.array.ndim != 4 or self.array.shape[0] != 3 or self.array.dtype != np.float32:
-            raise IncompatibleChunkError(f"an affinity map is (3, Z, Y, X) float32, got {self.array.dtype} {self.array.shape}")
+            raise IncompatibleChunkError(
+                f"an affinity map is (3, Z, Y, X) float32, got {self.array.dtype} {self.array.shape}"
+            )
 
     @classmethod
     def from_chunk(cls, chk: Chunk) -> AffinityMap:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from chunkflow.chunk.base import Chunk
 
 __all__ = ["Image"]

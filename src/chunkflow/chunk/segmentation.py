@@ -18,7 +18,9 @@ class Segmentation(Chunk):
     def __init__(self, array: Any, voxel_offset: Any = None, voxel_size: Any = None, layer_type: str | None = None):
         super().__init__(array, voxel_offset=voxel_offset, voxel_size=voxel_size, layer_type="segmentation")
         if self.array.ndim != 3 or not np.issubdtype(self.array.dtype, np.integer):
-            raise IncompatibleChunkError(f"a segmentation is a 3D integer array, got {self.array.dtype} {self.array.shape}")
+            raise IncompatibleChunkError(
+                f"a segmentation is a 3D integer array, got {self.array.dtype} {self.array.shape}"
+            )
 
     @classmethod
     def from_chunk(cls, chunk: Chunk) -> Segmentation:

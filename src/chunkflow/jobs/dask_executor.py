@@ -137,8 +137,19 @@ def open_client(options: DaskOptions) -> Iterator[Any]:
 
         workers = options.workers or os.cpu_count() or 1
         # forkserver: worker processes fork from one process that imported distributed, numpy and the
-        # chain runner once, instead of each importing them (spawn): 2-3 s less start-up on 2 cores
-        with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        # chain runner once, instead of each importing them (spawn): 2-3 s less start-up on 2 cores.
+        # No MALLOC_TRIM_THRESHOLD_ (dask sets 64 KiB): setting it turns off glibc's adaptive mmap
+        # threshold, so every chunk-sized array is a fresh mmap and page-faults again; the benchmark's
+        # CPU-bound boxes ran ~1.5-2x slower per box with it. One BLAS/OpenMP thread per worker stays.
+        config = {
+            "distributed.worker.multiprocessing-method": "forkserver",
+            "distributed.nanny.pre-spawn-environ": {
+                "OMP_NUM_THREADS": 1,
+                "MKL_NUM_THREADS": 1,
+                "OPENBLAS_NUM_THREADS": 1,
+            },
+        }
+        with dask.config.set(config):
             _preload_forkserver()
             cluster = LocalCluster(
                 n_workers=workers,

@@ -100,34 +100,55 @@ class GlobalCCJob(StagedJob):
         labels, fg, count = self._components(block)
         _save_npz(self.work_dir / "faces" / f"{block}.npz", count=np.array(count), **block_faces(block, labels, fg))
 
-    def _faces(self, block: BoundingBox) -> Any:
-        key = f"faces:{block}"
-        if key not in self._cache:
-            self._cache[key] = dict(np.load(self.work_dir / "faces" / f"{block}.npz"))
-        return self._cache[key]
+    def _faces(self, name: str) -> Any:
+        faces: dict[str, Any] = self._cache.setdefault("faces", {})
+        if name not in faces:
+            if len(faces) >= 64:  # bounded: a pairs task needs at most 18 blocks' faces
+                faces.pop(next(iter(faces)))
+            faces[name] = dict(np.load(self.work_dir / "faces" / f"{name}.npz"))
+        return faces[name]
 
     def _plane(self, region: BoundingBox, axis: int, side: int) -> tuple[np.ndarray, np.ndarray]:
-        """Labels (globally unique) and foreground of the plane ``region`` from the blocks' faces."""
-        from chunkflow.segmentation.global_cc import face_box, gather_plane
+        """Labels (globally unique) and foreground of the plane ``region`` from the blocks' faces.
 
+        Plain integer arithmetic: this runs for every face of every block.
+        """
         key = f"{axis}{'+' if side > 0 else '-'}"
-        labels, fgs = [], []
-        grid = (region.start - self.bbox.start) // self.block_size
-        last = (region.stop - 1 - self.bbox.start) // self.block_size
-        for gz in range(grid.z, last.z + 1):
-            for gy in range(grid.y, last.y + 1):
-                for gx in range(grid.x, last.x + 1):
-                    block = self.block_at(Vec3(gz, gy, gx))
-                    if block is None:
+        if "grid" not in self._cache:
+            self._cache["grid"] = (tuple(self.bbox.start), tuple(self.bbox.stop), tuple(self.block_size), tuple(self.grid_shape()))
+        origin, stop, size, shape = self._cache["grid"]
+        r0, r1 = tuple(region.start), tuple(region.stop)
+        labels = np.zeros(region.shape, np.uint64)
+        fg: np.ndarray | None = None
+        ranges = [range((r0[a] - origin[a]) // size[a], (r1[a] - 1 - origin[a]) // size[a] + 1) for a in range(3)]
+        for gz in ranges[0]:
+            for gy in ranges[1]:
+                for gx in ranges[2]:
+                    g = (gz, gy, gx)
+                    b0 = [origin[a] + g[a] * size[a] for a in range(3)]
+                    b1 = [min(b0[a] + size[a], stop[a]) for a in range(3)]
+                    f0, f1 = list(b0), list(b1)  # the face: one voxel thick along axis
+                    if side > 0:
+                        f0[axis] = b1[axis] - 1
+                    else:
+                        f1[axis] = b0[axis] + 1
+                    lo = [max(f0[a], r0[a]) for a in range(3)]
+                    hi = [min(f1[a], r1[a]) for a in range(3)]
+                    if any(lo[a] >= hi[a] for a in range(3)):
                         continue
-                    faces = self._faces(block)
-                    box = face_box(block, axis, side)
-                    local = faces[f"labels_{key}"].astype(np.uint64)
-                    local[local != 0] += np.uint64(self.block_index(block) * self.stride)
-                    labels.append((box, local))
-                    fgs.append((box, faces[f"fg_{key}"]))
-        fg_dtype = fgs[0][1].dtype if fgs else np.bool_
-        return gather_plane(region, labels, np.uint64).squeeze(axis), gather_plane(region, fgs, fg_dtype).squeeze(axis)
+                    faces = self._faces("_".join(f"{b0[a]}-{b1[a]}" for a in range(3)))
+                    into = tuple(slice(lo[a] - r0[a], hi[a] - r0[a]) for a in range(3))
+                    src = tuple(slice(lo[a] - f0[a], hi[a] - f0[a]) for a in range(3))
+                    local = faces[f"labels_{key}"][src].astype(np.uint64)
+                    index = (gz * shape[1] + gy) * shape[2] + gx
+                    labels[into] = np.where(local != 0, local + np.uint64(index * self.stride), np.uint64(0))
+                    values = faces[f"fg_{key}"]
+                    if fg is None:
+                        fg = np.zeros(region.shape, values.dtype)
+                    fg[into] = values[src]
+        if fg is None:
+            fg = np.zeros(region.shape, np.bool_)
+        return labels.squeeze(axis), fg.squeeze(axis)
 
     def _pairs(self, block: BoundingBox) -> None:
         from chunkflow.segmentation.global_cc import plane_contacts

@@ -251,7 +251,7 @@ def run_local(job: StagedJob, workers: int = 1, stages: Sequence[str] | None = N
     return seconds
 
 
-def run_queue(job: StagedJob, queue_name: str, poll_s: float = 1.0, timeout_s: float | None = None) -> dict[str, float]:
+def run_queue(job: StagedJob, queue_name: str, poll_s: float | None = None, timeout_s: float | None = None) -> dict[str, float]:
     """Send each stage's missing tasks to a queue and wait until workers have done them all.
 
     A stage is finished when the queue has nothing waiting or in flight; it succeeded when every
@@ -260,6 +260,8 @@ def run_queue(job: StagedJob, queue_name: str, poll_s: float = 1.0, timeout_s: f
     from chunkflow.queues import open_queue
 
     queue = open_queue(queue_name)
+    if poll_s is None:  # a file queue is polled with a few stats; SQS requests cost money
+        poll_s = 0.2 if queue_name.startswith("file://") else 1.0
     seconds: dict[str, float] = {}
     for stage in job.stages:
         start = time.perf_counter()

@@ -290,10 +290,14 @@ class BoundingBox:
         return BoundingBox(self.start + tuple(corner_offset[:3]), self.stop + tuple(corner_offset[-3:]))
 
     def union(self, other: Any) -> BoundingBox:
-        return BoundingBox(_cart(np.minimum(self.start, tuple(other.start))), _cart(np.maximum(self.stop, tuple(other.stop))))
+        return BoundingBox(
+            _cart(np.minimum(self.start, tuple(other.start))), _cart(np.maximum(self.stop, tuple(other.stop)))
+        )
 
     def intersection(self, other: Any) -> BoundingBox:
-        return BoundingBox(_cart(np.maximum(self.start, tuple(other.start))), _cart(np.minimum(self.stop, tuple(other.stop))))
+        return BoundingBox(
+            _cart(np.maximum(self.start, tuple(other.start))), _cart(np.minimum(self.stop, tuple(other.stop)))
+        )
 
     def contains(self, point: Any) -> bool:
         """Whether a point lies in the box (1.2.0 included the stop)."""

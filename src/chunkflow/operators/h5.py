@@ -10,9 +10,18 @@ from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
 
+def _h5_path(file_name: str, task: Task, bbox) -> str:  # type: ignore[no-untyped-def]
+    """1.2.0's naming: a name not ending in .h5 (a folder/ or a prefix) gets ``<bbox>.h5`` appended."""
+    if file_name.endswith((".h5", ".hdf5")) or (bbox is None and task.bbox is None and not file_name.endswith("/")):
+        return file_name
+    if bbox is None and task.bbox is None:
+        return task_path(file_name, task, bbox, ".h5")  # refuses: a folder needs a box to name the file
+    return f"{file_name}{bbox or task.bbox}.h5"
+
+
 @click.command("load-h5")
 @name_option("load-h5")
-@click.option("--file-name", "-f", required=True, help="HDF5 file; a path ending in / reads <dir>/<bbox>.h5.")
+@click.option("--file-name", "-f", required=True, help="HDF5 file; a name not ending in .h5 (dir/ or a prefix) reads <name><bbox>.h5.")
 @click.option("--dataset-path", "-d", default="main", show_default=True, help="Dataset inside the file.")
 @triple("--voxel-offset", "-v", signed=True, help="Override the stored voxel offset")
 @triple("--voxel-size", "-x", help="Override the stored voxel size")
@@ -41,7 +50,7 @@ def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_s
 
     def apply(task: Task) -> None:
         bbox = cutout_box(cutout_start, cutout_stop, cutout_size, task)
-        url = task_path(file_name, task, bbox, ".h5")
+        url = _h5_path(file_name, task, bbox)
         load_into(task, output_name, url, bbox, dataset_path=dataset_path, voxel_offset=voxel_offset,
                   voxel_size=voxel_size, layer_type=layer_type)  # fmt: skip
         chunk = task[output_name]
@@ -69,7 +78,7 @@ def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_s
 @click.command("save-h5")
 @name_option("save-h5")
 @input_option()
-@click.option("--file-name", "-f", required=True, help="Output file; a path ending in / writes <dir>/<bbox>.h5.")
+@click.option("--file-name", "-f", required=True, help="Output file; a name not ending in .h5 (dir/ or a prefix) writes <name><bbox>.h5.")
 @click.option("--chunk-size", "-s", type=click.INT, nargs=3, default=None,
               help="HDF5 storage chunk shape (Z Y X; default: h5py's choice).")  # fmt: skip
 @click.option("--compression", "-c", type=click.Choice(["none", "gzip", "lzf", "szip"]), default="none",
@@ -95,10 +104,10 @@ def save_h5(op_name, input_name, file_name, chunk_size, compression, with_offset
             if touch:
                 from chunkflow.lib.operations import touch as touch_file
 
-                touch_file(task_path(file_name, task, task.bbox, ".h5"))
+                touch_file(_h5_path(file_name, task, task.bbox))
             return
         chunk = task[input_name] if dtype is None else task[input_name].astype(dtype)
-        path = task_path(file_name, task, chunk.bbox, ".h5")
+        path = _h5_path(file_name, task, chunk.bbox)
         if plain:
             from chunkflow.volumes import save_chunk
 

@@ -42,7 +42,9 @@ def load_json(op_name, file_path, output_name, op_name_n) -> Stage:
 @click.command("save-nrrd")
 @name_option("save-nrrd")
 @input_option()
-@click.option("--file-name", "-f", default=None, help="NRRD file (default: <bbox>.nrrd); one leading channel is dropped.")
+@click.option(
+    "--file-name", "-f", default=None, help="NRRD file (default: <bbox>.nrrd); one leading channel is dropped."
+)
 def save_nrrd(op_name, input_name, file_name) -> Stage:
     """Write a chunk to an NRRD file (needs pynrrd).
 
@@ -112,7 +114,9 @@ def save_swc(op_name, input_name, output_prefix) -> Stage:
     def apply(task: Task) -> None:
         from chunkflow.lib.skeletons import save_swc_skeletons
 
-        prefix = output_prefix + "/" if os.path.isdir(output_prefix) and not output_prefix.endswith("/") else output_prefix
+        prefix = (
+            output_prefix + "/" if os.path.isdir(output_prefix) and not output_prefix.endswith("/") else output_prefix
+        )
         save_swc_skeletons(task.chunks[input_name], prefix)  # type: ignore[arg-type]
 
     return Stage(op_name, apply)
@@ -160,14 +164,18 @@ def _synapse_file(file_path: str, suffix: str | None, task: Task) -> str:
 @click.option("-n", "op_name_n", default=None, hidden=True, help="1.2.0's short form of --name.")
 @click.option("--file-path", "-f", required=True, help="HDF5 or JSON file, or a folder/prefix of <bbox><suffix> files.")
 @click.option("--suffix", "-s", default=None, help="File name after the bbox (e.g. .h5).")
-@click.option("--c-order/--f-order", default=True, show_default=True, help="ZYX (C) or XYZ (Fortran) coordinates in the file.")
+@click.option(
+    "--c-order/--f-order", default=True, show_default=True, help="ZYX (C) or XYZ (Fortran) coordinates in the file."
+)
 @triple("--resolution", "-r", help="Voxel size of the points (default: the file's)")
 @click.option("--remove-outside/--keep-all", default=False, show_default=True,
               help="Drop synapses outside the task's box.")  # fmt: skip
 @click.option("--set-bbox/--not-set-bbox", default=False, show_default=True,
               help="Set the task's box from the file name.")  # fmt: skip
 @click.option("--output-name", "-o", default="syns", show_default=True, help="Name of the synapses in the task.")
-def load_synapses(op_name, op_name_n, file_path, suffix, c_order, resolution, remove_outside, set_bbox, output_name) -> Stage:
+def load_synapses(
+    op_name, op_name_n, file_path, suffix, c_order, resolution, remove_outside, set_bbox, output_name
+) -> Stage:
     """Read synapses (1.2.0's HDF5 or JSON layout) into the task.
 
     \b
@@ -275,7 +283,9 @@ def log_summary(op_name, log_dir, output_size) -> Stage:
         click.echo(f"{'operator':<32} {'tasks':>6} {'mean s':>10} {'max s':>10} {'total h':>9}")
         for name, row in summary.items():
             if name != "_total":
-                click.echo(f"{name:<32} {row['count']:>6} {row['mean']:>10.2f} {row['max']:>10.2f} {row['total'] / 3600:>9.3f}")
+                click.echo(
+                    f"{name:<32} {row['count']:>6} {row['mean']:>10.2f} {row['max']:>10.2f} {row['total'] / 3600:>9.3f}"
+                )
         if "_total" in summary:
             click.echo(f"speed: {summary['_total']['voxels_per_second'] / 1e6:.3f} megavoxels per second of one worker")
         return [Task()]

@@ -30,7 +30,7 @@ def _ids(ctx, param, value):  # type: ignore[no-untyped-def]
               help="Largest distance (nm) simplification may move the surface.")  # fmt: skip
 @click.option("--skip-ids", "-s", callback=_ids, default=None, help="Comma-separated ids not to mesh.")
 @click.option("--dust-size-threshold", "-d", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Do not mesh objects with fewer voxels than this in the chunk.")  # fmt: skip
+              help="Do not mesh objects with fewer voxels than this (objects wholly inside the task; those crossing its faces are kept).")  # fmt: skip
 @click.option("--mip", "-m", type=click.IntRange(min=0), default=None,
               help="Take the voxel size from the output volume at this mip (default: the chunk's).")  # fmt: skip
 @click.option("--manifest/--no-manifest", default=False, show_default=True,
@@ -71,21 +71,25 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
             from chunkflow.volumes.precomputed import PrecomputedVolume
 
             is_volume = (Path(output_path.removeprefix("file://")) / "info").exists() and output_format == "precomputed"
-            volume = PrecomputedVolume.open(output_path, mip=mip or 0) if is_volume or mip is not None else None
-            state["volume"] = volume.bbox if is_volume else None
-            if state["size"] is None and mip is not None:
-                state["size"] = tuple(volume.voxel_size)
+            state["volume"] = None
+            if is_volume or mip is not None:
+                volume = PrecomputedVolume.open(output_path, mip=mip or 0)
+                state["volume"] = volume.bbox if is_volume else None
+                if state["size"] is None and mip is not None:
+                    state["size"] = tuple(volume.voxel_size)
         return state["volume"]
 
     def apply(task: Task) -> None:
         from chunkflow.postprocess import mesh_chunk, write_manifests
         from chunkflow.postprocess.multires import mesh_task_fragments
 
+        # without a task box (a one-chunk chain) the chunk is meshed whole, closed on every face
         volume_bbox = volume_box(task)
+        volume_bbox = volume_bbox if task.bbox is not None else None
         chunk = task[input_name]
         if multires:
             mesh_task_fragments(chunk, output_path, task.bbox, volume_bbox, shard, mip or 0, skip_ids,
-                                dust_size_threshold, is_segmentation)  # fmt: skip
+                                dust_size_threshold, is_segmentation, simplification_factor, max_simplification_error)  # fmt: skip
             return
         ids = mesh_chunk(chunk, output_path, output_format, state["size"], simplification_factor,
                          max_simplification_error, skip_ids, dust_size_threshold, task_bbox=task.bbox,

@@ -18,7 +18,9 @@ def _need_bbox(task: Task, what: str):  # type: ignore[no-untyped-def]
     from chunkflow.errors import InvalidParameterError
 
     if task.bbox is None:
-        raise InvalidParameterError(f"{what} needs the task's bounding box; start the chain with generate-tasks or create-bbox")
+        raise InvalidParameterError(
+            f"{what} needs the task's bounding box; start the chain with generate-tasks or create-bbox"
+        )
     return task.bbox
 
 

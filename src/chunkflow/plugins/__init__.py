@@ -50,7 +50,7 @@ def find_plugin(name: str) -> Path:
         if path.is_file() and path.name != "__init__.py":
             return path
     raise VolumeNotFoundError(
-        f"plugin {name!r} not found (looked in: {', '.join(str(p) for p in candidates)}); "
+        f"plugin {name!r} does not exist (looked in: {', '.join(str(p) for p in candidates)}); "
         "give a path to a .py file or set CHUNKFLOW_PLUGIN_DIR"
     )
 
@@ -65,7 +65,9 @@ def load_plugin(name: str) -> Callable[..., Any]:
     try:
         spec.loader.exec_module(module)  # type: ignore[union-attr]
     except ModuleNotFoundError as exc:
-        raise PluginError(f"plugin {name!r} ({file}) needs the package {exc.name!r}; install it (pip install ...)") from None
+        raise PluginError(
+            f"plugin {name!r} ({file}) needs the package {exc.name!r}; install it (pip install ...)"
+        ) from None
     except Exception as exc:
         raise PluginError(f"plugin {name!r} ({file}) failed to import: {type(exc).__name__}: {exc}") from None
     execute = getattr(module, "execute", None) or getattr(module, "exec", None)
@@ -89,7 +91,9 @@ def _input(task: Task, name: str) -> Any:
         return None
     if name == "bbox" and "bbox" not in task:
         if task.bbox is None:
-            raise InvalidParameterError("plugin -i bbox: this task has no bounding box; start the chain with generate-tasks")
+            raise InvalidParameterError(
+                "plugin -i bbox: this task has no bounding box; start the chain with generate-tasks"
+            )
         from chunkflow.lib.cartesian_coordinate import BoundingBox
 
         return BoundingBox.from_geometry(task.bbox)
@@ -108,7 +112,9 @@ def place_array(array: np.ndarray, like: Chunk | None, task: Task) -> Chunk:
 _STORABLE = (Chunk, np.ndarray, dict, list)
 
 
-def run_plugin(execute: Callable[..., Any], task: Task, inputs: list[str], outputs: list[str], args: str | None) -> None:
+def run_plugin(
+    execute: Callable[..., Any], task: Task, inputs: list[str], outputs: list[str], args: str | None
+) -> None:
     """Call the plugin on the task's inputs and store what it returns under ``outputs``."""
     name = getattr(execute, "__chunkflow_plugin__", getattr(execute, "__module__", "plugin"))
     values = [_input(task, n) for n in inputs]

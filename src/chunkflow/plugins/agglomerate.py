@@ -10,15 +10,30 @@ import waterz
 from chunkflow.chunk import Chunk
 
 
-def execute(affs, fragments=None, threshold=0.7, aff_threshold_low=0.001, aff_threshold_high=0.9999,
-            scoring_function="OneMinus<MeanAffinity<RegionGraphType, ScoreValue>>", flip_channel=True):
+def execute(
+    affs,
+    fragments=None,
+    threshold=0.7,
+    aff_threshold_low=0.001,
+    aff_threshold_high=0.9999,
+    scoring_function="OneMinus<MeanAffinity<RegionGraphType, ScoreValue>>",
+    flip_channel=True,
+):
     array = np.asarray(affs)
     if flip_channel:
         array = np.flip(array, axis=0)
     array = np.ascontiguousarray(array, dtype=np.float32)
     if fragments is not None:
         fragments = np.ascontiguousarray(np.asarray(fragments), dtype=np.uint64)
-    seg = next(waterz.agglomerate(array, [threshold], fragments=fragments, aff_threshold_low=aff_threshold_low,
-                                  aff_threshold_high=aff_threshold_high, scoring_function=scoring_function,
-                                  force_rebuild=False))
+    seg = next(
+        waterz.agglomerate(
+            array,
+            [threshold],
+            fragments=fragments,
+            aff_threshold_low=aff_threshold_low,
+            aff_threshold_high=aff_threshold_high,
+            scoring_function=scoring_function,
+            force_rebuild=False,
+        )
+    )
     return [Chunk(seg, affs.voxel_offset, affs.voxel_size, "segmentation")]

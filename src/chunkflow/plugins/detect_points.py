@@ -14,5 +14,6 @@ def execute(prob, min_distance=15.0, threshold_rel=0.3):
         raise ValueError(f"threshold_rel must be in (0, 1), got {threshold_rel}")
     array = np.asarray(prob, dtype=np.float32) / (255.0 if prob.dtype == np.uint8 else 1.0)
     points, _ = ProbabilityMap(array.copy(), prob.voxel_offset, prob.voxel_size).detect_points(
-        min_distance=int(min_distance), threshold_rel=threshold_rel)
+        min_distance=int(min_distance), threshold_rel=threshold_rel
+    )
     return PointCloud(np.zeros((0, 3), dtype=np.int64) if points is None else points, prob.voxel_size)

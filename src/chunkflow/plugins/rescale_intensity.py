@@ -5,7 +5,10 @@ from skimage.exposure import rescale_intensity
 
 
 def execute(img, low=None, high=None):
-    in_range = "image" if low is None and high is None else (
-        img.array.min() if low is None else low, img.array.max() if high is None else high)
+    in_range = (
+        "image"
+        if low is None and high is None
+        else (img.array.min() if low is None else low, img.array.max() if high is None else high)
+    )
     img.array = rescale_intensity(img.array, in_range=in_range, out_range=(0, 255))
     return img

@@ -86,25 +86,23 @@ def mesh_task(
     core, region, pad_low, pad_high = task_region(chunk, task_bbox, volume_bbox)
     res = voxel_size_xyz(chunk, voxel_size)
     labels = chunk.cutout(region).array
-    drop = {int(i) for i in (skip_ids or ())}
-    if dust_size_threshold:
-        ids, counts = fastremap.unique(labels, return_counts=True)
-        drop |= set(ids[counts < dust_size_threshold].tolist())
-    if drop:
-        labels = fastremap.mask(labels, list(drop), in_place=False)
-    if any(pad_low) or any(pad_high):
-        labels = np.pad(labels, list(zip(pad_low, pad_high)))
     # objects on a face shared with a neighbouring task stay unsimplified until their fragments are
     # welded; the others are finished here (zmesh's own simplification, as for a whole volume)
     on_open_faces: set[int] = set()
     for axis in range(3):
-        index = [slice(None)] * 3
-        if not pad_low[axis]:
-            index[axis] = slice(pad_low[axis], pad_low[axis] + 1)
-            on_open_faces |= set(fastremap.unique(labels[tuple(index)]).tolist())
-        if not pad_high[axis]:
-            index[axis] = slice(labels.shape[axis] - 1, labels.shape[axis])
-            on_open_faces |= set(fastremap.unique(labels[tuple(index)]).tolist())
+        for closed, layer in ((pad_low[axis], 0), (pad_high[axis], labels.shape[axis] - 1)):
+            if not closed:
+                index = [slice(None)] * 3
+                index[axis] = slice(layer, layer + 1)
+                on_open_faces |= set(fastremap.unique(labels[tuple(index)]).tolist())
+    drop = {int(i) for i in (skip_ids or ())}
+    if dust_size_threshold:  # only objects wholly inside the task: the others' size is not known here
+        ids, counts = fastremap.unique(labels, return_counts=True)
+        drop |= set(ids[counts < dust_size_threshold].tolist()) - on_open_faces
+    if drop:
+        labels = fastremap.mask(labels, list(drop), in_place=False)
+    if any(pad_low) or any(pad_high):
+        labels = np.pad(labels, list(zip(pad_low, pad_high)))
     mesher = zmesh.Mesher(tuple(res.tolist()))
     mesher.mesh(labels.T)  # an XYZ view (no copy): zmesh returns vertices in the array's axis order
     origin = np.asarray((region.start - Vec3.of(pad_low)).xyz, dtype=np.float32) * res
@@ -122,7 +120,7 @@ def mesh_task(
 def weld(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fuse vertices at the same position (to 1e-3 nm) and drop faces that become degenerate or repeated."""
     keys = np.round(vertices.astype(np.float64) * 1000).astype(np.int64)
-    unique, index, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    _, index, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     faces = inverse.reshape(-1)[faces]
     faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])]
     _, first = np.unique(np.sort(faces, axis=1), axis=0, return_index=True)

@@ -99,23 +99,20 @@ def _check_pyramid_boxes(chunk: Chunk, steps: list[Vec3], volumes: dict, start_m
                                          f"bounds {volume.bbox} ({url}); crop the chunk to the volume first")  # fmt: skip
         try:
             volume.check_aligned(box)
-        except IncompatibleChunkError as exc:
-            total = _total(steps[: mip - start_mip])
+        except IncompatibleChunkError:
+            from chunkflow.volumes import open_volume
+            from chunkflow.volumes.plan import pyramid_unit
+            from chunkflow.volumes.sharded import ShardedPrecomputedVolume
+
+            what = "shards" if isinstance(volume, ShardedPrecomputedVolume) else "blocks"
             unit = volume.shard_shape if isinstance(volume, ShardedPrecomputedVolume) else volume.block_size
-            need = unit * total
-            what = "shard" if isinstance(volume, ShardedPrecomputedVolume) else "block"
-            if isinstance(volume, ShardedPrecomputedVolume):
-                raise IncompatibleChunkError(
-                    f"chunk at {chunk.bbox} gives {box} at mip {mip}, which is not whole shards of {url} there "
-                    f"(shard size {tuple(volume.shard_shape)}, {tuple(need)} at mip {start_mip}); a one-pass pyramid "
-                    f"from this task reaches mip {mip - 1}: write up to mip {mip - 1} now and the rest in a second "
-                    f"pass from mip {mip - 1} (downsample-upload --chunk-mip {mip - 1}), or give the volume larger "
-                    "shards (create-info --sharded --shard-bytes); chunkflow plan -v URL prints what fits"
-                ) from None
+            need = pyramid_unit(open_volume(url, mip=start_mip), volumes, steps, start_mip)
             raise IncompatibleChunkError(
-                f"{exc}. For a pyramid up to mip {start_mip + len(steps)}, tasks must be multiples of {tuple(need)} "
-                f"voxels at mip {start_mip} ({what} size x {tuple(total)}), e.g. generate-tasks -c "
-                f"{' '.join(map(str, need))}; chunkflow plan -v URL prints the task size of a volume"
+                f"chunk at {chunk.bbox} gives {box} at mip {mip}, which is not whole {what} of {url} there "
+                f"({what[:-1]} size {tuple(unit)} from {tuple(volume.bbox.start)}). For a pyramid up to mip "
+                f"{start_mip + len(steps)}, tasks must be multiples of {tuple(need)} voxels at mip {start_mip} "
+                f"(whole {what} at every mip), e.g. generate-tasks -v URL -m {start_mip} -c {' '.join(map(str, need))}; "
+                "chunkflow plan -v URL prints the task size and its memory"
             ) from None
 
 

@@ -20,8 +20,8 @@ import numpy as np
 
 from chunkflow.chunk import Chunk
 from chunkflow.errors import InvalidParameterError
-from chunkflow.geometry import BoundingBox, Vec3Like
-from chunkflow.postprocess._layout import MESH_FRAGMENT, MERGED, declare_subdir, fragments_by_id
+from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
+from chunkflow.postprocess._layout import MERGED, MESH_FRAGMENT, declare_subdir, fragments_by_id
 from chunkflow.postprocess._meshing import check_labels, merge_fragments, mesh_task
 from chunkflow.volumes.base import atomic_path
 
@@ -68,7 +68,7 @@ def mesh_chunk(
         raise InvalidParameterError(f"mesh format {output_format!r} is not one of precomputed, ply, obj")
     if output_format != "precomputed" and volume_bbox is not None:
         raise InvalidParameterError(f"{output_format} files are whole meshes: mesh the whole volume in one chunk")
-    fragments = mesh_task(chunk, tuple(voxel_size) if voxel_size else None, task_bbox, volume_bbox,
+    fragments = mesh_task(chunk, tuple(Vec3.of(voxel_size)) if voxel_size else None, task_bbox, volume_bbox,
                           simplification_factor, max_simplification_error, skip_ids, dust_size_threshold)  # fmt: skip
     out = mesh_dir(output_path) if output_format == "precomputed" else Path(output_path.removeprefix("file://"))
     out.mkdir(parents=True, exist_ok=True)
@@ -118,6 +118,7 @@ def write_manifests(
     for obj, entries in fragments.items():
         names = sorted(e.name for e in entries)
         if merge and len(entries) > 1:
+            assert res is not None
             meshes = [Mesh.from_precomputed((directory / n).read_bytes()) for n in names]
             vertices, faces = merge_fragments([(m.vertices, m.faces) for m in meshes], res,
                                               simplification_factor, max_simplification_error)  # fmt: skip

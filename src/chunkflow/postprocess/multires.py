@@ -5,12 +5,14 @@ Two stages, like igneous's forge and merge:
 
 1. ``mesh --multires`` (:func:`mesh_task_fragments`): each task meshes its box plus one voxel on the high
    faces (open where neighbouring tasks continue; :mod:`chunkflow.postprocess._meshing`) and writes
-   every object's unsimplified fragment into ONE file per task, ``mesh/fragments/<task bbox>.frags``
-   (an ``.npz``: arrays ``v<id>`` (N, 3) float32 nanometres XYZ and ``f<id>`` (M, 3) uint32).
+   every object's fragment into ONE file per task, ``mesh/fragments/<task bbox>.frags`` (an ``.npz``:
+   arrays ``v<id>`` (N, 3) float32 nanometres XYZ, ``f<id>`` (M, 3) uint32, and ``raw``: the ids left
+   unsimplified because they continue in a neighbouring task; the others are simplified by zmesh here).
 2. ``mesh-manifest`` (:func:`write_multires`): per object, the fragments are welded (they share their
-   border vertices exactly), simplified by zmesh into levels of detail (LOD k: reduction factor and
-   maximum error times 2**k), each level cut into an octree grid (cells of ``chunk_shape * 2**k``
-   voxels, zmesh ``chunk_mesh``), Draco-encoded (DracoPy) and written as ``<id>`` + ``<id>.index``,
+   border vertices exactly) and, where unsimplified, simplified once by zmesh: the finest level of
+   detail. Coarser levels halve the triangles per level (zmesh's fast quadric simplification), each
+   level is cut into an octree grid (cells of ``chunk_shape * 2**k`` voxels, zmesh ``chunk_mesh``),
+   Draco-encoded (DracoPy) and written as ``<id>`` + ``<id>.index``,
    or, sharded, gathered into ``<shard>.shard`` files by cloud-volume's shard writer, one shard per
    call if asked (``shard_numbers``) so shards can be written in parallel.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,18 +79,26 @@ def mesh_task_fragments(
     skip_ids: set[int] | None = None,
     dust_size_threshold: int = 0,
     is_segmentation: bool = False,
+    simplification_factor: int = 100,
+    max_simplification_error: float = 40,
 ) -> list[int]:
-    """Stage 1: this task's unsimplified fragments, all objects in one file; returns the ids."""
+    """Stage 1: this task's fragments, all objects in one file (finished objects simplified, those on
+    faces shared with neighbouring tasks unsimplified); returns the ids."""
     check_labels(chunk, is_segmentation)
     directory = multires_dir(volume_path, sharded, mip)
     info = json.loads((directory / "info").read_text())
     res_zyx = tuple(info["transform"][i] for i in (10, 5, 0))
     arrays: dict[str, np.ndarray] = {}
-    for frag in mesh_task(chunk, res_zyx, task_bbox, volume_bbox, 0, 0, skip_ids, dust_size_threshold):
+    raw = []
+    for frag in mesh_task(chunk, res_zyx, task_bbox, volume_bbox, simplification_factor, max_simplification_error,
+                          skip_ids, dust_size_threshold):  # fmt: skip
         arrays[f"v{frag.obj}"], arrays[f"f{frag.obj}"] = frag.vertices, frag.faces
+        if frag.raw:
+            raw.append(frag.obj)
+    arrays["raw"] = np.asarray(raw, dtype=np.uint64)
     with atomic_path(directory / "fragments" / f"{task_bbox or chunk.bbox}.frags") as tmp:
         with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
+            np.savez(f, **arrays)  # type: ignore[arg-type]
     return sorted(int(k[1:]) for k in arrays if k[0] == "v")
 
 
@@ -107,7 +117,9 @@ def _morton(positions: np.ndarray) -> np.ndarray:
     code = np.zeros(len(positions), dtype=np.uint64)
     for bit in range(21):
         for axis in range(3):
-            code |= ((positions[:, axis].astype(np.uint64) >> np.uint64(bit)) & np.uint64(1)) << np.uint64(3 * bit + axis)
+            code |= ((positions[:, axis].astype(np.uint64) >> np.uint64(bit)) & np.uint64(1)) << np.uint64(
+                3 * bit + axis
+            )
     return code
 
 
@@ -126,20 +138,26 @@ def _encode(vertices: np.ndarray, faces: np.ndarray, origin: np.ndarray, cell: n
 
 def multires_mesh(parts: list[tuple[np.ndarray, np.ndarray]], obj: int, res: np.ndarray, num_lods: int = 3,
                   min_chunk_size: int = 128, simplification_factor: int = 100, max_simplification_error: float = 40,
-                  draco_level: int = 7) -> tuple[bytes, bytes] | None:  # fmt: skip
-    """(fragment data, manifest) of one object from its task fragments (nm), or None for an empty mesh."""
+                  draco_level: int = 7, raw: bool = True) -> tuple[bytes, bytes] | None:  # fmt: skip
+    """(fragment data, manifest) of one object from its task fragments (nm; ``raw``: some unsimplified),
+    or None for an empty mesh."""
     import zmesh
     from cloudvolume.datasource.precomputed.mesh.multilod import MultiLevelPrecomputedMeshManifest
 
     welded = weld_fragments(parts)
     if len(welded[1]) == 0:
         return None
-    origin = np.floor(welded[0].min(axis=0) / res)
-    shape = np.maximum(np.ceil(welded[0].max(axis=0) / res - origin), 1)
+    lod0 = simplify(*welded, res, simplification_factor, max_simplification_error) if raw else welded
+    origin = np.floor(lod0[0].min(axis=0) / res)
+    shape = np.maximum(np.ceil(lod0[0].max(axis=0) / res - origin), 1)
     levels = 1 + max(0, min(num_lods - 1, int(math.floor(np.log2(shape / min_chunk_size).min()))))
     chunk_shape = np.ceil(shape / 2 ** (levels - 1))
-    lods = [simplify(*welded, res, simplification_factor * 2**k, max_simplification_error * 2**k) for k in range(levels)]
-    cells: list[dict[tuple[int, int, int], Any]] = []
+    lods = [lod0]
+    for k in range(1, levels):
+        coarse = zmesh.simplify_fqmr(zmesh.Mesh(lod0[0].copy(), lod0[1].copy(), None),
+                                     target_count=max(len(lod0[1]) // 2**k, 4), aggressiveness=5.5)  # fmt: skip
+        lods.append((coarse.vertices, coarse.faces))
+    cells: list[dict[tuple[int, ...], Any]] = []
     for k, (vertices, faces) in enumerate(lods):
         mesh = zmesh.Mesh(vertices / res, faces, None)
         if k == levels - 1:
@@ -147,26 +165,38 @@ def multires_mesh(parts: list[tuple[np.ndarray, np.ndarray]], obj: int, res: np.
         else:
             cells.append(zmesh.chunk_mesh(mesh, tuple((chunk_shape * 2**k).tolist()), tuple(origin.tolist())))
     for k in range(levels - 1):  # neuroglancer descends from parents: every fragment needs one
-        for pos in list(cells[k]):
-            parent = tuple(p // 2 for p in pos)
-            cells[k + 1].setdefault(parent, None)
-    positions, offsets, data = [], [], []
+        for key in list(cells[k]):
+            cells[k + 1].setdefault(tuple(i // 2 for i in key), None)
+    positions: list[np.ndarray] = []
+    offsets: list[int] = []
+    data: list[bytes] = []
     for k in range(levels):
-        pos = np.array(sorted(cells[k]), dtype=np.int64).reshape(-1, 3)
-        pos = pos[np.argsort(_morton(pos), kind="stable")]
+        grid = np.array(sorted(cells[k]), dtype=np.int64).reshape(-1, 3)
+        grid = grid[np.argsort(_morton(grid), kind="stable")]
         cell = chunk_shape * 2**k
-        for p in pos:
-            mesh = cells[k][tuple(p)]
-            blob = b"" if mesh is None else _encode(mesh.vertices, mesh.faces, origin, cell, p, draco_level)
+        for position in grid:
+            mesh = cells[k][tuple(int(i) for i in position)]
+            blob = b"" if mesh is None else _encode(mesh.vertices, mesh.faces, origin, cell, position, draco_level)
             data.append(blob)
             offsets.append(len(blob))
-        positions.append(pos)
+        positions.append(grid)
     manifest = MultiLevelPrecomputedMeshManifest(
         segment_id=obj, chunk_shape=chunk_shape, grid_origin=origin, num_lods=levels,
         lod_scales=[2**k for k in range(levels)], vertex_offsets=[[0, 0, 0]] * levels,
         num_fragments_per_lod=[len(p) for p in positions], fragment_positions=positions, fragment_offsets=offsets,
     )  # fmt: skip
     return b"".join(data), manifest.to_binary()
+
+
+def _build(job: tuple[int, list[str], np.ndarray, dict[str, Any]]) -> tuple[bytes, bytes] | None:
+    """One object's multi-resolution mesh from the task files holding it (runs in worker processes)."""
+    obj, paths, res, options = job
+    parts, raw = [], False
+    for path in paths:
+        with np.load(path) as frags:
+            parts.append((frags[f"v{obj}"], frags[f"f{obj}"]))
+            raw = raw or bool(np.isin(np.uint64(obj), frags["raw"]))
+    return multires_mesh(parts, obj, res, raw=raw, **options)
 
 
 def _sharding_spec(num_labels: int) -> dict[str, Any]:
@@ -187,6 +217,7 @@ def write_multires(
     simplification_factor: int = 100,
     max_simplification_error: float = 40,
     draco_level: int = 7,
+    workers: int = 1,
 ) -> int:
     """Stage 2: merge the task fragments of every object (of the given shards, or ids starting with
     ``prefix`` when unsharded) into multi-resolution meshes; returns the number of objects written.
@@ -208,17 +239,19 @@ def write_multires(
     options = dict(num_lods=num_lods, min_chunk_size=min_chunk_size, simplification_factor=simplification_factor,
                    max_simplification_error=max_simplification_error, draco_level=draco_level)  # fmt: skip
 
-    def build(obj: int) -> tuple[bytes, bytes] | None:
-        parts = []
-        for path in where[obj]:
-            with np.load(path) as frags:
-                parts.append((frags[f"v{obj}"], frags[f"f{obj}"]))
-        return multires_mesh(parts, obj, res, **options)  # type: ignore[arg-type]
+    def build_all(objs: list[int]) -> Iterator[tuple[int, tuple[bytes, bytes] | None]]:
+        jobs = [(obj, [str(p) for p in where[obj]], res, options) for obj in objs]
+        if workers <= 1 or len(jobs) < 2:
+            yield from zip(objs, map(_build, jobs))
+            return
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(workers) as pool:
+            yield from zip(objs, pool.map(_build, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
 
     if not sharded:
         done = 0
-        for obj in sorted(o for o in where if str(o).startswith(prefix)):
-            built = build(obj)
+        for obj, built in build_all(sorted(o for o in where if str(o).startswith(prefix))):
             if built is None:
                 continue
             with atomic_path(directory / str(obj)) as tmp:
@@ -235,8 +268,7 @@ def write_multires(
     done = 0
     for shard in sorted(wanted & set(by_shard)):
         data, offsets = {}, {}
-        for obj in by_shard[shard]:
-            built = build(obj)
+        for obj, built in build_all(by_shard[shard]):
             if built is not None:
                 data[obj], offsets[obj] = built[0] + built[1], len(built[1])
         for name, blob in synthesize_shard_files(spec, data, offsets).items():

@@ -51,7 +51,9 @@ def skeletonize_chunk(chunk: Chunk, volume_path: str, dust_threshold: int = 1000
         np.asfortranarray(chunk.array.T), teasar_params={"scale": scale, "const": const},
         anisotropy=chunk.voxel_size.xyz, dust_threshold=dust_threshold, progress=False, parallel=1,
     )  # fmt: skip
-    offset_nm = np.asarray(chunk.voxel_offset.xyz, dtype=np.float32) * np.asarray(chunk.voxel_size.xyz, dtype=np.float32)
+    offset_nm = np.asarray(chunk.voxel_offset.xyz, dtype=np.float32) * np.asarray(
+        chunk.voxel_size.xyz, dtype=np.float32
+    )
     for obj, skeleton in skeletons.items():
         skeleton.vertices += offset_nm
         skeleton.id = obj

@@ -195,7 +195,7 @@ class FileQueue(TaskQueue):
 
         def n(d: Path, pattern: re.Pattern[str]) -> int:
             with os.scandir(d) as entries:
-                return sum(1 for e in entries if pattern.match(e.name))
+                return sum(1 for e in entries if pattern.match(e.name) and e.is_file(follow_symlinks=False))
 
         completed, rate = self._completion_stats()
         return QueueCounts(n(self.waiting, _WAITING), n(self.leased, _LEASED), n(self.dead, _WAITING), completed, rate)
@@ -220,7 +220,7 @@ class FileQueue(TaskQueue):
     def purge(self) -> None:
         for d, pattern in ((self.waiting, _WAITING), (self.leased, _LEASED), (self.dead, _WAITING)):
             for p in d.iterdir():
-                if pattern.match(p.name):
+                if pattern.match(p.name) and p.is_file():
                     p.unlink(missing_ok=True)
         (self.root / "completed.log").unlink(missing_ok=True)
 
@@ -228,6 +228,6 @@ class FileQueue(TaskQueue):
         moved = 0
         for p in self.dead.iterdir():
             match = _WAITING.match(p.name)
-            if match is not None:
+            if match is not None and p.is_file():
                 moved += self._try_rename(p, self.waiting / f"{match['ident']}__0")
         return moved

@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chunkflow.errors import IncompatibleChunkError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 
-__all__ = ["TaskLayout", "plan_volume"]
+__all__ = ["TaskLayout", "plan_volume", "pyramid_unit"]
 
 
 @dataclass(frozen=True)
@@ -65,11 +64,10 @@ def plan_volume(url: str, chunk_mip: int = 0, stop_mip: int = 3, factor: Vec3Lik
     """The transfer layout at ``chunk_mip`` and the one-pass pyramid layout for mips
     ``chunk_mip+1 .. stop_mip`` (inclusive; scales the info lacks are planned, not written).
 
-    A sharded ``chunk_mip`` fixes the task shape to one shard; its pyramid reaches as far as every
-    coarser mip's box stays whole shards. Unsharded tasks grow from the smallest aligned shape in
-    powers of two up to ``memory_target`` bytes of task array.
+    A sharded transfer task is one shard. A pyramid task is the smallest box that is whole blocks (or
+    whole shards) at every mip it writes (:func:`pyramid_unit`); unsharded ones then grow in powers of
+    two up to ``memory_target`` bytes of task array.
     """
-    from chunkflow.postprocess.downsample import pyramid_boxes
     from chunkflow.volumes.precomputed import PrecomputedVolume
     from chunkflow.volumes.sharded import ShardedPrecomputedVolume, pyramid_volumes
 
@@ -91,35 +89,45 @@ def plan_volume(url: str, chunk_mip: int = 0, stop_mip: int = 3, factor: Vec3Lik
     if not steps:
         return layouts
 
-    if isinstance(base, ShardedPrecomputedVolume):
-        shape, reached, note = base.shard_shape, chunk_mip, ""
-        tasks = base.shard_boxes()
-        for mip in range(chunk_mip + 1, stop_mip + 1):
-            try:
-                for task in tasks[:4096]:
-                    volumes[mip].check_aligned(pyramid_boxes(task, steps[: mip - chunk_mip])[-1])
-            except IncompatibleChunkError:
-                note = (f"from one shard a one-pass pyramid reaches mip {reached}; write the rest in a second pass "
-                        f"from mip {reached}, or use larger shards (create-info --shard-bytes)")  # fmt: skip
-                break
-            reached = mip
+    need = pyramid_unit(base, volumes, steps, chunk_mip)
+    if isinstance(base, ShardedPrecomputedVolume):  # whole shards at every mip; no bigger than that
+        covered = base.bbox.size.ceildiv(base.shard_shape) * base.shard_shape
+        shape = need.minimum(covered)
+        per_task = (shape // base.shard_shape).prod()
+        note = "" if per_task == 1 else (
+            f"a task holds {per_task} shards of mip {chunk_mip}: the smallest box of whole shards at every mip"
+        )  # fmt: skip
     else:
-        need = base.block_size
-        for mip in range(chunk_mip + 1, stop_mip + 1):
-            volume = volumes[mip]
-            need = _lcm(need, volume.block_size * _prod_steps(steps[: mip - chunk_mip]))
         shape = _grow(need, base.bbox.size, voxel_bytes * (1 + pyramid_bytes), memory_target)
-        tasks = base.bbox.aligned_to(shape, base.bbox.start).split(shape)
-        reached = stop_mip
-        note = (
-            ""
-            if shape != need or need.prod() * voxel_bytes <= memory_target
-            else (f"the smallest aligned task, {tuple(need)}, is above the memory target; write fewer mips per pass")
+        note = ""
+    if need.minimum(base.bbox.size).prod() * voxel_bytes > memory_target:
+        note = (note + "; " if note else "") + (
+            f"the smallest aligned task, {tuple(need.minimum(base.bbox.size))}, is above the memory target: "
+            "write fewer mips per pass (--stop-mip), then the rest from the last mip written (--chunk-mip)"
         )
+    tasks = base.bbox.aligned_to(shape, base.bbox.start).split(shape)
+    reached = stop_mip
     files = {mip: _files(volumes[mip], tasks) for mip in range(chunk_mip + 1, reached + 1)}
     memory = int(shape.prod() * voxel_bytes * (2 + pyramid_bytes))
     layouts.append(TaskLayout("pyramid", shape, len(tasks), memory, (chunk_mip + 1, reached), files, note))
     return layouts
+
+
+def _unit(volume) -> Vec3:  # type: ignore[no-untyped-def]
+    from chunkflow.volumes.sharded import ShardedPrecomputedVolume
+
+    return volume.shard_shape if isinstance(volume, ShardedPrecomputedVolume) else volume.block_size
+
+
+def pyramid_unit(base, volumes: dict, steps: list[Vec3], chunk_mip: int) -> Vec3:  # type: ignore[no-untyped-def,type-arg]
+    """The smallest task (ZYX voxels at ``chunk_mip``) that is whole blocks, or whole shards of sharded
+    scales, at ``chunk_mip`` and at every mip of ``volumes`` (by mip) it downsamples to by ``steps``."""
+    need, total = _unit(base), Vec3(1, 1, 1)
+    for mip, step in enumerate(steps, start=chunk_mip + 1):
+        total = total * step
+        if mip in volumes:
+            need = _lcm(need, _unit(volumes[mip]) * total)
+    return need
 
 
 def _prod_steps(steps: list[Vec3]) -> Vec3:

@@ -8,9 +8,11 @@ anything else with the task size that works. Shard files are built by cloud-volu
 
 Shard specs follow igneous's rules (cloud-volume's ``compute_shard_params_for_image``): uncompressed
 shards up to ``shard_bytes`` (default 3.5 GB, so compressed shards stay well under 2 GB), shard index
-≤ 8 KiB, minishard indices ≤ ~40 KB. Scales above the first are *nested*: each of their shards lies
-inside one shard of the scale below, so a task that writes one shard at mip ``c`` can write the whole
-pyramid above ``c`` in one pass (:func:`pyramid_task_size`).
+≤ 8 KiB, minishard indices ≤ ~40 KB. Scales above the first are *nested* where Morton order allows:
+each of their shards lies inside one shard of the scale below, so a task that writes one shard at mip
+``c`` writes whole shards of the pyramid above ``c`` in the same pass, as far as a mip-k block (block
+× factor^k voxels at ``c``) fits in it; beyond, pyramid tasks span several shards
+(:func:`chunkflow.volumes.plan.pyramid_unit`, printed by ``chunkflow plan``).
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def shard_info(info: dict[str, Any], mips: range | list[int] | None = None,
 
     A scale whose scale below is sharded gets the largest spec nested in it (each of its shards inside
     one shard below), so one task per shard below writes it whole; where none nests, igneous's spec
-    (and one-pass pyramids from below stop there).
+    (and pyramid tasks from below then span several shards: :func:`chunkflow.volumes.plan.pyramid_unit`).
     """
     scales = info["scales"]
     mips = range(len(scales)) if mips is None else mips
@@ -145,20 +147,25 @@ def is_sharded(url: str, mip: int = 0) -> bool:
 
 
 def sharded_task_size(url: str, mip: int, chunk_size: Vec3Like | None) -> Vec3 | None:
-    """For ``generate-tasks -v URL``: the shard shape when ``url``'s mip is sharded (``None`` when it is
-    not); a different ``chunk_size`` is refused, since a task must write exactly one whole shard."""
+    """For ``generate-tasks -v URL``: ``None`` when ``url``'s mip is not sharded; else the task size,
+    one shard by default. A given ``chunk_size`` must be whole shards (a multiple of the shard shape, or
+    the whole axis), so that no shard is ever split between tasks; anything else is refused."""
     from chunkflow.volumes import open_volume
 
     volume = open_volume(url, mip=mip)
     if not isinstance(volume, ShardedPrecomputedVolume):
         return None
-    if chunk_size is not None and Vec3.of(chunk_size) != volume.shard_shape:
+    if chunk_size is None:
+        return volume.shard_shape
+    size = Vec3.of(chunk_size)
+    if any(c % s and c < v for c, s, v in zip(size, volume.shard_shape, volume.bbox.size)):
         want = " ".join(map(str, volume.shard_shape))
         raise InvalidParameterError(
-            f"task size {tuple(Vec3.of(chunk_size))} does not match the shards of {url} mip {mip}: each task must "
-            f"write exactly one whole shard; use generate-tasks -c {want} (or leave out -c)"
+            f"task size {tuple(size)} would split shards of {url} mip {mip} (shard size {tuple(volume.shard_shape)}): "
+            f"a shard is written whole by one task; use generate-tasks -c {want} (one task per shard, the default) "
+            "or a multiple of it"
         )
-    return volume.shard_shape
+    return size
 
 
 class ShardedPrecomputedVolume(PrecomputedVolume):

@@ -281,22 +281,33 @@ def ome_pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Lik
                                          base.num_channels, base.dtype)  # fmt: skip
 
     def commit(chosen: dict[int, Any]) -> dict[int, Any]:
+        """Create the planned levels the group still lacks and list them, under a lock beside the group
+        (concurrent workers: the first adds them, the others find them listed and reuse them)."""
         if not planned:
             return chosen
+        from chunkflow.volumes.base import locked
+
         ndim = len(base.array.shape)
-        for name, box, size in planned:
-            shape = box.shape if base.num_channels == 1 else (base.num_channels, *box.shape)
-            chunks = tuple(base.block_size.minimum(box.size))
-            chunks = chunks if base.num_channels == 1 else (base.num_channels, *chunks)
-            attrs: dict[str, Any] = {"chunkflow": {"voxel_offset": list(box.start), "voxel_size": list(size),
-                                                   "layer_type": base.layer_type}}  # fmt: skip
-            group.create_array(name, shape=shape, chunks=chunks, dtype=base.dtype, fill_value=0, attributes=attrs,
-                               overwrite=True)  # fmt: skip
-            datasets.append(_ome_dataset(name, box.start, size, ndim))
-        multiscales[0] = {**multiscales[0], "datasets": datasets}
-        group.attrs.update(ome_attributes(multiscales, group.metadata.zarr_format))
-        if group.metadata.zarr_format == 3 and "multiscales" in group.attrs:
-            del group.attrs["multiscales"]  # 0.4 metadata an older chunkflow wrote; 0.5 keeps it under "ome"
+        with locked(Path(path)):
+            fresh = zarr.open_group(path, mode="r+")
+            current = ome_multiscales(fresh.attrs) or multiscales
+            listed = list(current[0]["datasets"])
+            for level, (name, box, size) in enumerate(planned, start=len(levels)):
+                if level < len(listed):
+                    continue  # another worker added it meanwhile
+                if name not in fresh:  # (an unlisted one is left from a commit cut short: reuse it)
+                    shape = box.shape if base.num_channels == 1 else (base.num_channels, *box.shape)
+                    chunks = tuple(base.block_size.minimum(box.size))
+                    chunks = chunks if base.num_channels == 1 else (base.num_channels, *chunks)
+                    attrs: dict[str, Any] = {"chunkflow": {"voxel_offset": list(box.start), "voxel_size": list(size),
+                                                           "layer_type": base.layer_type}}  # fmt: skip
+                    fresh.create_array(name, shape=shape, chunks=chunks, dtype=base.dtype, fill_value=0,
+                                       attributes=attrs)  # fmt: skip
+                listed.append(_ome_dataset(name, box.start, size, ndim))
+            current[0] = {**current[0], "datasets": listed}
+            fresh.attrs.update(ome_attributes(current, fresh.metadata.zarr_format))
+            if fresh.metadata.zarr_format == 3 and "multiscales" in fresh.attrs:
+                del fresh.attrs["multiscales"]  # 0.4 metadata an older chunkflow wrote; 0.5 keeps it under "ome"
         return {mip: ZarrVolume.open(url, mip=mip) for mip in chosen}
 
     return factors, volumes, commit
