@@ -2,13 +2,14 @@
 
 - ERL on the 512^3 pinky40 labels given their skeletons (target <= 5 s): the perfect segmentation
   and one with injected splits and merges; skeletons are made once with kimimaro and cached as
-  precomputed skeletons (``--cache DIR``, default ``/tmp/chunkflow-bench-skeletons``), reading
-  them back is timed apart;
+  precomputed skeletons (``--cache DIR``, default ``/tmp/chunkflow-bench-skeletons-<stride>``),
+  reading them back is timed apart; ``--skeleton-stride 4`` skeletonizes every 4th voxel in Y and X
+  (kimimaro on the whole 512^3 costs tens of CPU minutes);
 - a 6-threshold sweep (one waterz run, each scored) vs one agglomeration at the highest
   threshold on the 128x256x256 crop with noisy affinities (target <= 1.5x), paired and alternated;
 - normalize-contrast of a 128x256x256 uint8 image, own histograms vs levels read from disk.
 
-Usage: ``.venv/bin/python benchmarks/evaluation.py [--only erl|sweep|contrast] [--cache DIR]``
+Usage: ``.venv/bin/python benchmarks/evaluation.py [--only erl|sweep|contrast] [--cache DIR] [--skeleton-stride S]``
 """
 
 from __future__ import annotations
@@ -30,10 +31,9 @@ from chunkflow import Chunk  # noqa: E402
 from chunkflow.datasets import load_pinky40_512, pinky40_labels  # noqa: E402
 
 
-def _cached_skeletons(labels: Chunk, cache: Path):  # type: ignore[no-untyped-def]
-    from cloudvolume import Skeleton
-
+def _cached_skeletons(labels: Chunk, cache: Path, stride: int = 1):  # type: ignore[no-untyped-def]
     import kimimaro
+    from cloudvolume import Skeleton
 
     from chunkflow.postprocess.skeleton import skeleton_dir
     from chunkflow.segmentation.erl import Skeletons
@@ -41,13 +41,19 @@ def _cached_skeletons(labels: Chunk, cache: Path):  # type: ignore[no-untyped-de
 
     if not (cache / "skeletons" / "info").exists():
         # made once: quality does not matter for timing ERL, so kimimaro's fast settings
+        # --skeleton-stride S skeletonizes labels[:, ::S, ::S] with S times the voxel size in Y and X: every
+        # vertex still lands on a full-resolution voxel of its own object (kimimaro on the whole 512^3 takes
+        # tens of CPU minutes, too long for this shared machine)
         start = time.perf_counter()
-        made = kimimaro.skeletonize(np.asfortranarray(labels.array.T), teasar_params={"scale": 4, "const": 500},
-                                    anisotropy=labels.voxel_size.xyz, dust_threshold=5000, fix_branching=False,
-                                    progress=False, parallel=2)  # fmt: skip
+        sampled = labels.array[:, ::stride, ::stride]
+        z, y, x = labels.voxel_size
+        made = kimimaro.skeletonize(np.asfortranarray(sampled.T), teasar_params={"scale": 4, "const": 500},
+                                    anisotropy=(x * stride, y * stride, z), dust_threshold=5000 // stride**2,
+                                    fix_branching=False, progress=False, parallel=2)  # fmt: skip
         skeletons = Skeletons.from_parts([(int(k), s.vertices[:, ::-1].astype(np.float64), s.edges)
                                           for k, s in sorted(made.items())])  # fmt: skip
-        emit(benchmark="erl_skeletonize_512", seconds=time.perf_counter() - start, skeletons=len(skeletons.ids))
+        emit(benchmark="erl_skeletonize_512", seconds=time.perf_counter() - start, skeletons=len(skeletons.ids),
+             stride=stride)  # fmt: skip
         directory = skeleton_dir(str(cache))
         for i, obj in enumerate(skeletons.ids):
             index = np.flatnonzero(skeletons.owner == i)
@@ -61,11 +67,11 @@ def _cached_skeletons(labels: Chunk, cache: Path):  # type: ignore[no-untyped-de
     return skeletons
 
 
-def bench_erl(cache: Path) -> None:
+def bench_erl(cache: Path, stride: int) -> None:
     from chunkflow.segmentation.erl import expected_run_length
 
     labels = load_pinky40_512()
-    skeletons = _cached_skeletons(labels, cache)
+    skeletons = _cached_skeletons(labels, cache, stride)
     times = []
     for _ in range(3):
         start = time.perf_counter()
@@ -140,10 +146,12 @@ def bench_contrast() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=["erl", "sweep", "contrast"])
-    parser.add_argument("--cache", default="/tmp/chunkflow-bench-skeletons")
+    parser.add_argument("--cache", default=None, help="skeleton cache [/tmp/chunkflow-bench-skeletons-<stride>]")
+    parser.add_argument("--skeleton-stride", type=int, default=1, help="skeletonize every S-th voxel in Y and X")
     args = parser.parse_args()
     if args.only in (None, "erl"):
-        bench_erl(Path(args.cache))
+        cache = args.cache or f"/tmp/chunkflow-bench-skeletons-{args.skeleton_stride}"
+        bench_erl(Path(cache), args.skeleton_stride)
     if args.only in (None, "sweep"):
         bench_sweep()
     if args.only in (None, "contrast"):

@@ -22,7 +22,8 @@ DATA = ROOT / "tests" / "compat" / "data" / "flow120.json"
 # commands and flags that differ on purpose: (command, flag or None) -> why
 DIFFERENT: dict[tuple[str, str | None], str] = {
     ("debug", None): "1.2.0's `debug` only dropped into pdb; use `--log-level debug`",
-    ("setup-env", None): "not provided: run `create-info` for each output volume, then `generate-tasks -q`",
+    ("setup-env", "--channel-num"): "`--channel-num` only: 1.2.0 gave `-c` to it and to `--crop-chunk-margin`, which won",
+    ("setup-env", "--visibility-timeout"): "accepted, not used: workers extend their leases while a task runs",
     ("downsample", "--factor"): "default `1 2 2` (anisotropic EM: z is not downsampled), 1.2.0 used `2 2 2`",
     ("downsample-upload", "--factor"): "default `1 2 2` (anisotropic EM), 1.2.0 used `2 2 2`",
     ("generate-tasks", "--disbatch/--no-disbatch"): "disBatch task files are not written; `-f FILE` writes the boxes",

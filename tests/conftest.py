@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+# the volume conformance suite lives in the package (chunkflow.testing): keep pytest's assert messages
+pytest.register_assert_rewrite("chunkflow.testing")
+
 # shared machines are noisy: judge properties, not per-example speed
 settings.register_profile("chunkflow", deadline=None, max_examples=60)
 settings.load_profile("chunkflow")

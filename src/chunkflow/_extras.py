@@ -19,7 +19,8 @@ __all__ = ["EXTRA_MODULES", "COMMAND_EXTRAS", "MissingExtraError", "missing_modu
 #: extra -> top-level modules that must be importable (kept in step with pyproject.toml)
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "inference": ("torch", "onnxruntime"),
-    "segmentation": ("waterz", "cc3d", "fastremap", "scipy", "skimage"),
+    "segmentation": ("waterz", "cc3d", "fastremap", "scipy"),
+    "segmentation-skimage": ("skimage",),
     "mesh": ("zmesh", "kimimaro"),
     "viewer": ("neuroglancer",),
     "dask": ("dask", "distributed"),
@@ -27,7 +28,7 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
 }
 
 #: for extras whose modules are a subset of a bigger extra: which extra to name in the message
-_EXTRA_TO_INSTALL = {"dask-jobqueue": "dask"}
+_EXTRA_TO_INSTALL = {"dask-jobqueue": "dask", "segmentation-skimage": "segmentation"}
 
 #: chained operator or standalone command -> extra. Operators not listed run on the core install.
 COMMAND_EXTRAS: dict[str, str] = {
@@ -40,7 +41,7 @@ COMMAND_EXTRAS: dict[str, str] = {
     "global-cc-task": "segmentation",
     "global-connected-components": "segmentation",
     "agglomerate-volume": "segmentation",
-    "clahe": "segmentation",
+    "clahe": "segmentation-skimage",
     "gaussian-filter": "segmentation",
     "mesh": "mesh",
     "mesh-manifest": "mesh",

@@ -56,7 +56,7 @@ BUILTIN_OPERATORS: dict[str, str] = {
     "normalize-section-shang": "chunk_ops",
     "load-json": "io120", "save-nrrd": "io120", "load-skeleton": "io120", "save-swc": "io120",
     "save-points": "io120", "load-synapses": "io120", "save-synapses": "io120", "download-mesh": "io120",
-    "log-summary": "io120", "napari": "io120",
+    "log-summary": "io120", "napari": "io120", "setup-env": "setup_env",
 }  # fmt: skip
 
 ENTRY_POINT_GROUP = "chunkflow.operators"
@@ -304,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("chunkflow: aborted", err=True)
         return 130
     except ChunkflowError as exc:
-        click.echo(f"chunkflow: error: {exc}", err=True)
+        from chunkflow.redact import redact
+
+        click.echo(f"chunkflow: error: {redact(str(exc))}", err=True)  # no password or token of a URL in logs
         return 1
     except KeyboardInterrupt:
         click.echo("chunkflow: interrupted", err=True)

@@ -291,8 +291,8 @@ class _Slices(tuple):  # type: ignore[type-arg]
 
     def __new__(cls, box: BoundingBox) -> _Slices:
         self = super().__new__(cls, box._slices())
-        self._box = box  # type: ignore[misc]
+        self._box = box  # type: ignore[attr-defined]
         return self
 
     def __call__(self, relative_to: BoundingBox | Vec3Like | None = None) -> tuple[slice, slice, slice]:
-        return self._box._slices(relative_to)  # type: ignore[no-any-return]
+        return self._box._slices(relative_to)  # type: ignore[attr-defined,no-any-return]

@@ -100,7 +100,7 @@ class Synapses:
                 resolution = np.asarray(f["resolution"])
             users = f.attrs.get("users")
         data["resolution"] = resolution
-        data["users"] = users.split(";") if isinstance(users, str) else None
+        data["users"] = users.split(";") if isinstance(users, str) else None  # type: ignore[assignment]
         syns = cls.from_dict(data)
         if not c_order:
             syns.transpose_axis()

@@ -199,3 +199,25 @@ def test_napari_refused_with_the_extra_to_install(capsys):
     assert cf("create-chunk", "napari") == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "pip install 'napari[all]'" in err
+
+
+@pytest.mark.parametrize("args, patch_num, chunk, block", [
+    # values printed by chunkflow 1.2.0's setup_env.get_optimized_block_size for the same arguments
+    (["-z", 16, 128, 128, "-r", 1, "-x", 5], (9, 12, 12), (64, 704, 704), (64, 88, 88)),
+    (["-z", 20, 256, 256, "-o", 4, 64, 64, "-r", 15, "-x", 8, "-m", 1, "-b", 7], (9, 11, 11), (140, 2048, 2048), (70, 128, 128)),
+])  # fmt: skip
+def test_setup_env_plans_like_120(tmp_path, capsys, args, patch_num, chunk, block):
+    assert cf("setup-env", "--volume-start", 0, 0, 0, "-s", 64, 1024, 1024, "-l", f"file://{tmp_path}/out",
+              *args, "--channel-num", 3, "--overwrite-info") == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert f"--patch-num {' '.join(map(str, patch_num))}" in out
+    assert (
+        f"--output-chunk-size {' '.join(map(str, chunk))}" in out and f"block size {' '.join(map(str, block))}" in out
+    )
+    info = json.loads((tmp_path / "out" / "info").read_text())
+    assert info["num_channels"] == 3 and info["scales"][0]["chunk_sizes"] == [list(block[::-1])]
+    assert (tmp_path / "out" / "thumbnail" / "info").exists()
+    assert (
+        cf("setup-env", "--volume-start", 0, 0, 0, "-s", 64, 64, 64, "-l", f"file://{tmp_path}/none", "-z", 16, 64, 64)
+        == 1
+    )

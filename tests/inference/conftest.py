@@ -83,3 +83,11 @@ def conv_model_files(tmp_path_factory, torch):
     exec(CONV_SOURCE, namespace)
     torch.save(namespace["InstantiatedModel"].state_dict(), root / "net.pt")
     return root
+
+
+@pytest.fixture(scope="session")
+def sample():
+    """The synthetic-EM sample (= demo-output/image), made once: synthesising it takes seconds."""
+    from chunkflow.datasets import sample_image
+
+    return sample_image()

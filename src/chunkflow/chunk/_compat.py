@@ -290,7 +290,8 @@ class Chunk120Methods:
         import cc3d
 
         array = self.array if self.is_segmentation or threshold is None else self.threshold(threshold).array  # type: ignore[attr-defined]
-        return self._placed(cc3d.connected_components(array, connectivity=connectivity), layer_type="segmentation")  # type: ignore[attr-defined,no-any-return]
+        labels = cc3d.connected_components(array, connectivity=connectivity)  # type: ignore[call-overload]
+        return self._placed(labels, layer_type="segmentation")  # type: ignore[attr-defined,no-any-return]
 
     def where(self, mask: np.ndarray) -> tuple[np.ndarray, ...]:
         """Global coordinates of the voxels where ``mask`` is true."""

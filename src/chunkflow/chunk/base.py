@@ -127,7 +127,7 @@ class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
         check = _FIELDS.get(name)
         if name == "layer_type" and value is None:
             value = infer_layer_type(self.array)
-        object.__setattr__(self, name, value if check is None else check(value))
+        object.__setattr__(self, name, value if check is None else check(value))  # type: ignore[operator]
 
     def __getattr__(self, name: str) -> Any:
         # only reached when normal lookup fails: the array's public attributes (sum, mean, reshape...)
@@ -333,7 +333,7 @@ def _as_box(value: Any) -> BoundingBox:
         return value
     if isinstance(value, tuple) and value and all(isinstance(s, slice) for s in value):
         spatial = value[-3:]
-        return BoundingBox((s.start for s in spatial), (s.stop for s in spatial))
+        return BoundingBox(Vec3.of(tuple(s.start for s in spatial)), Vec3.of(tuple(s.stop for s in spatial)))
     start, stop = getattr(value, "start", None), getattr(value, "stop", None)
     if start is None or stop is None:  # cloud-volume's Bbox
         start, stop = getattr(value, "minpt", None), getattr(value, "maxpt", None)

@@ -59,7 +59,7 @@ class Cartesian(namedtuple("Cartesian", ["z", "y", "x"])):
         if isinstance(other, Number):
             return all(v == other for v in self)
         try:
-            items = tuple(other)  # type: ignore[call-overload]
+            items: tuple[object, ...] = tuple(other)  # type: ignore[call-overload,arg-type]
         except TypeError:
             return NotImplemented
         return len(items) == 3 and all(a == b for a, b in zip(self, items))
@@ -277,7 +277,7 @@ class BoundingBox:
         if size is None:
             return self
         if isinstance(size, Number):
-            size = (-size, -size, -size, size, size, size)
+            size = (-size, -size, -size, size, size, size)  # type: ignore[operator]
         elif len(size) == 3:
             size = (-size[0], -size[1], -size[2], *size)
         elif len(size) != 6:

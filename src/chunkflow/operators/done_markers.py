@@ -41,7 +41,7 @@ def skip_task_by_file(op_name, prefix, suffix, mode, adjust_size) -> Stage:
 
     def apply(task: Task) -> None:
         markers = _markers(task, prefix, suffix)
-        bbox = task.bbox if adjust_size is None else task.bbox.grow(adjust_size)
+        bbox = task.bbox if adjust_size is None else task.bbox.grow(adjust_size)  # type: ignore[union-attr]
         if mode == "exist":
             skip = markers.is_done(bbox)
         else:

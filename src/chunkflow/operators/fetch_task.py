@@ -37,8 +37,8 @@ def _fetch_command(command_name: str) -> click.Command:
 
         \b
         Example:
-          chunkflow generate-tasks -s 0 0 0 -r 16 64 64 -c 16 32 32 -q file:///tmp/cf/q1
-          chunkflow fetch-task -q file:///tmp/cf/q1 -r 1 --retry-interval 0.1 create-chunk --size 16 32 32 delete-task-in-queue
+          chunkflow generate-tasks -s 0 0 0 -r 16 64 64 -c 16 32 32 -q file://$PWD/q
+          chunkflow fetch-task -q file://$PWD/q -r 0 create-chunk save-h5 -f out/ delete-task-in-queue
         """
         from chunkflow.queues.worker import Worker
 
@@ -80,8 +80,8 @@ def fetch_task_from_file(op_name, file_path, job_index) -> Stage:
 
     \b
     Example:
-      chunkflow generate-tasks -s 0 0 0 -r 16 64 64 -c 16 32 32 -f /tmp/cf/tasks.txt
-      chunkflow fetch-task-from-file -f /tmp/cf/tasks.txt -i 1 create-chunk --size 16 32 32 save-h5 -f /tmp/cf/t1.h5
+      chunkflow generate-tasks -s 0 0 0 -r 16 64 64 -c 16 32 32 -f tasks.txt
+      chunkflow fetch-task-from-file -f tasks.txt -i 1 create-chunk save-h5 -f t1.h5
     """
     from chunkflow.errors import InvalidParameterError
     from chunkflow.queues.messages import decode

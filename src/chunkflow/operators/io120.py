@@ -92,7 +92,7 @@ def load_skeleton(op_name, path, offset, voxel_offset, voxel_size, output_name) 
     def apply(task: Task) -> None:
         from chunkflow.lib.skeletons import load_swc_skeletons
 
-        task[output_name] = load_swc_skeletons(path, offset)
+        task[output_name] = load_swc_skeletons(path, offset)  # type: ignore[assignment]
 
     return Stage(op_name, apply)
 

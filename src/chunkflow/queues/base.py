@@ -5,6 +5,9 @@ deletes it only when its task succeeded. A worker that dies loses nothing: the l
 and the message comes back. After ``max_receive_count`` receives a message moves to the
 dead-letter queue (SQS: the queue ``NAME-dead-letter``; file queue: the ``dead/`` directory)
 instead of poisoning the fleet; a message that cannot be parsed at all goes there at once.
+
+Backends are picked by URL scheme in :mod:`chunkflow.queues.registry` (``open_queue``); this module
+imports none of them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 from chunkflow.errors import QueueError
 
-__all__ = ["Message", "TaskQueue", "QueueCounts", "open_queue"]
+__all__ = ["Message", "TaskQueue", "QueueCounts", "DEFAULT_MAX_RECEIVE_COUNT"]
 
 
 @dataclass
@@ -120,23 +123,3 @@ class TaskQueue(ABC):
 
 #: receives before a message is dead-lettered, where the producer did not say
 DEFAULT_MAX_RECEIVE_COUNT = 5
-
-
-def open_queue(name: str, max_receive_count: int | None = None, create: bool = True) -> TaskQueue:
-    """``file:///path`` is a file queue; ``sqs://NAME`` or a bare ``NAME`` is AWS SQS.
-
-    ``max_receive_count`` is set by the producer (``generate-tasks --max-receive-count``) and kept
-    with the queue (SQS: its redrive policy; file queue: ``config.json``); ``None`` keeps what the
-    queue has (default 5).
-    """
-    if max_receive_count is not None and max_receive_count < 1:
-        raise QueueError(f"max receive count {max_receive_count} must be at least 1")
-    if name.startswith("file://"):
-        from chunkflow.queues.file_queue import FileQueue
-
-        return FileQueue(name[len("file://"):], max_receive_count=max_receive_count, create=create)
-    if "://" in name and not name.startswith("sqs://"):
-        raise QueueError(f"queue {name!r} has an unknown scheme; use sqs://NAME, a bare SQS name, or file:///path")
-    from chunkflow.queues.sqs import SQSQueue
-
-    return SQSQueue(name.removeprefix("sqs://"), max_receive_count=max_receive_count, create=create)

@@ -8,8 +8,9 @@ import time
 from collections.abc import Iterator
 
 from chunkflow.errors import QueueError
-from chunkflow.queues.base import Message, TaskQueue, open_queue
+from chunkflow.queues.base import Message, TaskQueue
 from chunkflow.queues.messages import decode
+from chunkflow.queues.registry import open_queue
 from chunkflow.task import Task
 
 __all__ = ["Worker", "Lease", "TasksFailedError", "DEFAULT_VISIBILITY_TIMEOUT_S", "DEFAULT_IDLE_TIMEOUT_S"]

@@ -14,7 +14,15 @@ from chunkflow._quiet import quiet_stdout
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
 
-__all__ = ["agglomerate", "agglomerate_thresholds", "waterz_buffers", "watershed", "scoring_function", "as_affinities", "SCORING_FUNCTIONS"]
+__all__ = [
+    "agglomerate",
+    "agglomerate_thresholds",
+    "waterz_buffers",
+    "watershed",
+    "scoring_function",
+    "as_affinities",
+    "SCORING_FUNCTIONS",
+]
 
 _QUANTILE = "OneMinus<HistogramQuantileAffinity<RegionGraphType, {q}, ScoreValue, 256, {init}>>"
 
@@ -129,7 +137,9 @@ def agglomerate_thresholds(
     waterz merges up to each threshold in turn, continuing from the previous one, so all the
     thresholds cost about as much as the highest alone.
     """
-    for threshold, labels in waterz_buffers(affs, thresholds, aff_threshold_low, aff_threshold_high, scoring, fragments):
+    for threshold, labels in waterz_buffers(
+        affs, thresholds, aff_threshold_low, aff_threshold_high, scoring, fragments
+    ):
         out = _smallest_uint(labels)
         # waterz reuses its buffer for the next threshold: every yielded array must be our own
         yield threshold, Chunk(out.copy() if out is labels else out, affs.voxel_offset, affs.voxel_size, "segmentation")

@@ -16,7 +16,14 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError
 
-__all__ = ["ContingencyTable", "contingency_table", "evaluate_segmentation", "SegmentationScores", "RenumberedLabels", "merge_columns"]
+__all__ = [
+    "ContingencyTable",
+    "contingency_table",
+    "evaluate_segmentation",
+    "SegmentationScores",
+    "RenumberedLabels",
+    "merge_columns",
+]
 
 _DENSE_LIMIT = 2**26  # above this many (gt, seg) id pairs, count with a sort instead of a dense bincount
 

@@ -163,7 +163,9 @@ def _start_neuroglancer(bind_address: str, port: int) -> Any:
 
 
 def _local_dir(url: str) -> Path:
-    path = Path(url.removeprefix("precomputed://").removeprefix("file://")).expanduser().resolve()
+    from chunkflow.volumes.base import strip_scheme
+
+    path = Path(strip_scheme(url)).expanduser().resolve()
     if not (path / "info").is_file():
         raise VolumeNotFoundError(f"no precomputed volume at {url} (no {path / 'info'}); pass a directory with an info file")
     return path

@@ -1,4 +1,5 @@
-"""Volume formats behind one interface. See :mod:`chunkflow.volumes.base`."""
+"""Volume formats behind one interface (:mod:`chunkflow.volumes.base`), picked from the URL by one
+registry (:mod:`chunkflow.volumes.registry`)."""
 
 from __future__ import annotations
 
@@ -18,20 +19,20 @@ def save_chunk(url: str, chunk: Chunk, **create_options: object) -> Volume:
     several processes would race to create it, each from its own chunk) a missing block volume is
     refused with the create-info command to run first.
     """
-    from chunkflow.errors import VolumeNotFoundError as _NotFound
     from chunkflow.volumes.arrayfile import ArrayFileVolume
-    from chunkflow.volumes.base import _volume_class, no_volume_creation, planned_region
+    from chunkflow.volumes.base import no_volume_creation, planned_region
+    from chunkflow.volumes.registry import volume_class
 
-    cls = _volume_class(url)
+    cls = volume_class(url)
     if issubclass(cls, ArrayFileVolume):
         cls.save(url, chunk)
-        return cls.open(url)  # type: ignore[attr-defined,no-any-return]
+        return cls.open(url)
     try:
         volume = open_volume(url, mip=create_options.pop("mip", 0))
     except VolumeNotFoundError:
         source = no_volume_creation.get()
         if source is not None:
-            raise _NotFound(
+            raise VolumeNotFoundError(
                 f"no volume at {url}; tasks from {source} run side by side and must not each create it: create it "
                 "for the whole region first (create-info -v URL -z SIZE -o OFFSET ..., or one local run)"
             ) from None

@@ -47,7 +47,7 @@ class ArrayFileVolume(Volume):
         if like is None:
             raise IncompatibleChunkError(f"{url}: a single-file volume is created by saving a chunk")
         cls.save(url, like)
-        return cls.open(url)  # type: ignore[attr-defined,no-any-return]
+        return cls.open(url)
 
     @classmethod
     def save(cls, url: str, chunk: Chunk) -> None:

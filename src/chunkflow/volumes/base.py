@@ -1,32 +1,34 @@
-"""The :class:`Volume` interface, the format registry and :func:`open_volume`.
+"""The :class:`Volume` interface and the file helpers every format shares.
 
-A new format is one module defining a :class:`Volume` subclass plus one line in
-``_REGISTRY``; the conformance suite (``tests/volumes/test_conformance.py``) tests it.
+A new format is one module defining a :class:`Volume` subclass (with the classmethods ``open`` and
+``create``) plus one entry in the format registry (:mod:`chunkflow.volumes.registry`, which also
+holds :func:`open_volume`, :func:`create_volume`, :func:`format_of` and :func:`strip_scheme`, re-exported
+here); the conformance suite (:mod:`chunkflow.testing.volume_conformance`) tests it.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import socket
-import tempfile
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, Self
 
 import numpy as np
 
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError, VolumeFormatError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox, Vec3
+from chunkflow.volumes.registry import create_volume, format_of, open_volume, strip_scheme
 
 __all__ = [
     "Volume", "open_volume", "create_volume", "atomic_path", "write_atomic", "locked", "file_mode", "sweep_debris",
-    "check_dtype", "strip_scheme", "planned_region", "no_volume_creation",
+    "check_dtype", "strip_scheme", "format_of", "planned_region", "no_volume_creation",
 ]  # fmt: skip
 
 
@@ -49,6 +51,17 @@ class Volume(ABC):
     block_size: Vec3
     num_channels: int
     layer_type: str
+
+    @classmethod
+    def open(cls, url: str, **options: Any) -> Self:
+        """Open the existing volume at ``url`` (what :func:`open_volume` calls); formats override it."""
+        raise VolumeFormatError(f"{cls.__name__} cannot open volumes ({url}); the format must define Volume.open")
+
+    @classmethod
+    def create(cls, url: str, like: Chunk | None = None, **options: Any) -> Self:
+        """Create a volume at ``url``, its bounds from ``options`` or from ``like`` (what :func:`create_volume`
+        calls); formats that can be written override it."""
+        raise VolumeFormatError(f"{cls.__name__} cannot create volumes ({url}); the format is read-only")
 
     def read(self, bbox: BoundingBox | None = None, fill_missing: bool = False) -> Chunk:
         """Read ``bbox`` (default: everything) as a :class:`Chunk`.
@@ -154,7 +167,7 @@ def sweep_debris(directory: str | os.PathLike[str], force: bool = False) -> int:
     Temporaries are named ``.<file>.<host>.<pid>.<random>.part``; one whose process is gone can
     never be renamed into place. Done once per directory and process (a scan of the directory).
     """
-    key = os.path.realpath(directory)
+    key = str(directory)
     if key in _swept and not force:
         return 0
     _swept.add(key)
@@ -182,23 +195,32 @@ def sweep_debris(directory: str | os.PathLike[str], force: bool = False) -> int:
     return removed
 
 
+def _open_aside(final: Path) -> tuple[int, Path]:
+    """Create the hidden temporary beside ``final`` (mode 0o666 less the umask); returns (fd, path)."""
+    directory = final.parent
+    if str(directory) not in _swept:
+        directory.mkdir(parents=True, exist_ok=True)
+        sweep_debris(directory)
+    tmp = directory / f".{final.name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:12]}.part"
+    try:
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+    except FileNotFoundError:  # the directory went away since it was swept: make it again
+        directory.mkdir(parents=True, exist_ok=True)
+        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
 
     A failed write leaves neither a partial file nor the temporary behind; a killed one leaves a
     hidden ``.<name>.<host>.<pid>.<random>.part`` that the next writer into the directory removes
-    (:func:`sweep_debris`). The file gets the umask's mode (0644 under 022), like any new file.
+    (:func:`sweep_debris`). The file gets the umask's mode (0644 under 022), like any new file:
+    it is created with ``open(..., 0o666)``, and the kernel applies the umask.
     """
     final = Path(path)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    sweep_debris(final.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.{_HOST}.{os.getpid()}.", suffix=".part", dir=final.parent)
-    try:
-        os.fchmod(fd, file_mode())
-    finally:
-        os.close(fd)
-    tmp = Path(tmp_name)
+    fd, tmp = _open_aside(final)
+    os.close(fd)
     try:
         yield tmp
         os.replace(tmp, final)
@@ -227,12 +249,19 @@ def locked(path: str | os.PathLike[str]) -> Iterator[None]:
 
 
 def write_atomic(path: str | os.PathLike[str], content: bytes | BinaryIO) -> None:
-    """Write ``content`` (bytes or a readable binary file) to ``path`` through :func:`atomic_path`."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as out:
-        if isinstance(content, (bytes, bytearray, memoryview)):
-            out.write(content)
-        else:
-            shutil.copyfileobj(content, out)
+    """Write ``content`` (bytes or a readable binary file) to ``path`` aside, then rename it into place."""
+    final = Path(path)
+    fd, tmp = _open_aside(final)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            if isinstance(content, (bytes, bytearray, memoryview)):
+                out.write(content)
+            else:
+                shutil.copyfileobj(content, out)
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 #: whether the running :meth:`Volume.read` was asked to fill missing data (block formats read it)
@@ -244,65 +273,6 @@ planned_region: ContextVar[BoundingBox | None] = ContextVar("planned_region", de
 #: set (to the task source) inside queue workers and task-file runs, where processes run tasks of one
 #: plan side by side: a missing output volume is refused instead of created from one chunk
 no_volume_creation: ContextVar[str | None] = ContextVar("no_volume_creation", default=None)
-
-
-# (predicate on the url, module, class). The first match wins.
-_REGISTRY: list[tuple[str, str, str]] = [
-    ("zarr", "chunkflow.volumes.zarr", "ZarrVolume"),
-    ("h5", "chunkflow.volumes.h5", "H5Volume"),
-    ("tif", "chunkflow.volumes.tiff", "TiffVolume"),
-    ("npy", "chunkflow.volumes.npy", "NpyVolume"),
-    ("png", "chunkflow.volumes.png", "PngVolume"),
-    ("precomputed", "chunkflow.volumes.precomputed", "PrecomputedVolume"),
-]
-
-_CLOUD_SCHEMES = ("file://", "gs://", "s3://", "http://", "https://", "precomputed://", "matrix://")
-
-
-def format_of(url: str) -> str:
-    """Name the format of ``url``: ``zarr``, ``h5``, ``tif``, ``npy``, ``png`` or ``precomputed``."""
-    lower = url.lower().rstrip("/")
-    if lower.startswith("zarr://") or lower.startswith("zarr3://") or lower.endswith((".zarr", ".ome.zarr")):
-        return "zarr"
-    if lower.endswith((".h5", ".hdf5")):
-        return "h5"
-    if lower.endswith((".tif", ".tiff")):
-        return "tif"
-    if lower.endswith(".npy"):
-        return "npy"
-    if lower.startswith("png://"):
-        return "png"
-    if lower.startswith(_CLOUD_SCHEMES):
-        return "precomputed"
-    raise VolumeFormatError(
-        f"cannot tell the format of {url!r}; use a file ending in .h5/.tif/.npy, a directory ending in "
-        ".zarr, zarr://PATH, png://DIR, or a precomputed URL (file://, gs://, s3://, https://)"
-    )
-
-
-def _volume_class(url: str) -> type[Volume]:
-    fmt = format_of(url)
-    for name, module, cls in _REGISTRY:
-        if name == fmt:
-            return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
-    raise AssertionError(fmt)  # format_of only returns registered names
-
-
-def open_volume(url: str, **options: object) -> Volume:
-    """Open an existing volume; the backend is picked from the URL."""
-    return _volume_class(url).open(url, **options)  # type: ignore[attr-defined,no-any-return]
-
-
-def create_volume(url: str, like: Chunk | None = None, **options: object) -> Volume:
-    """Create a volume (block formats: with bounds from ``options`` or from ``like``)."""
-    return _volume_class(url).create(url, like=like, **options)  # type: ignore[attr-defined,no-any-return]
-
-
-def strip_scheme(url: str) -> str:
-    for scheme in ("file://", "zarr://", "zarr3://", "png://", "precomputed://"):
-        if url.startswith(scheme):
-            return url[len(scheme):]
-    return url
 
 
 def require_exists(path: str | os.PathLike[str], what: str = "file") -> Path:

@@ -16,7 +16,7 @@ from chunkflow.chunk import Chunk
 from chunkflow.errors import InvalidParameterError, VolumeFormatError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 from chunkflow.redact import redact
-from chunkflow.volumes.base import check_dtype
+from chunkflow.volumes.base import check_dtype, strip_scheme
 from chunkflow.volumes.base_block import BlockVolume
 
 __all__ = ["PrecomputedVolume", "create_info", "ensure_mips", "info_update", "local_info_path"]
@@ -69,11 +69,9 @@ def _atomic_local_writes() -> None:
 
 
 def _normalise_url(url: str) -> str:
-    if url.startswith("precomputed://"):
-        url = url[len("precomputed://"):]
-    if "://" not in url:
-        url = "file://" + url
-    return url
+    """The cloud-volume URL of ``url``: ``precomputed://`` removed, a bare path made ``file://``."""
+    url = strip_scheme(url, keep_storage=True)
+    return url if "://" in url else "file://" + url
 
 
 def create_info(
@@ -126,7 +124,7 @@ def create_info(
 def local_info_path(url: str) -> Path | None:
     """The ``info`` file of a local (``file://``) precomputed volume, else ``None``."""
     url = _normalise_url(url)
-    return Path(url[len("file://"):]) / "info" if url.startswith("file://") else None
+    return Path(strip_scheme(url)) / "info" if url.startswith("file://") else None
 
 
 @contextmanager

@@ -208,9 +208,9 @@ class ShardedPrecomputedVolume(PrecomputedVolume):
         if self.url.startswith("file://"):
             from pathlib import Path
 
-            from chunkflow.volumes.base import atomic_path
+            from chunkflow.volumes.base import atomic_path, strip_scheme
 
-            with atomic_path(Path(self.url[len("file://") :]) / key / filename) as tmp:
+            with atomic_path(Path(strip_scheme(self.url)) / key / filename) as tmp:
                 tmp.write_bytes(data)
         else:
             from cloudfiles import CloudFiles
@@ -286,9 +286,9 @@ def _add_scales(url: str, planned: list[dict[str, Any]], stop_mip: int) -> None:
 
     from cloudvolume import CloudVolume
 
-    from chunkflow.volumes.base import locked
+    from chunkflow.volumes.base import locked, strip_scheme
 
-    guard = locked(Path(url[len("file://") :]) / "info") if url.startswith("file://") else nullcontext()
+    guard = locked(Path(strip_scheme(url)) / "info") if url.startswith("file://") else nullcontext()
     with guard:
         cv = CloudVolume(url, progress=False)
         if len(cv.info["scales"]) <= stop_mip:

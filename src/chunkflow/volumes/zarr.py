@@ -21,16 +21,10 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import InvalidParameterError, VolumeFormatError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
+from chunkflow.volumes.base import strip_scheme
 from chunkflow.volumes.base_block import BlockVolume
 
 __all__ = ["ZarrVolume", "ome_attributes", "ome_multiscales", "ome_pyramid_volumes"]
-
-
-def _path(url: str) -> str:
-    for scheme in ("zarr3://", "zarr://", "file://"):
-        if url.startswith(scheme):
-            return url[len(scheme):]
-    return url
 
 
 def _ome_axes(ndim: int) -> list[dict[str, Any]]:
@@ -92,7 +86,7 @@ class ZarrVolume(BlockVolume):
     def open(cls, url: str, mip: int = 0, **_: Any) -> ZarrVolume:
         import zarr
 
-        path = _path(url)
+        path = strip_scheme(url)
         if not Path(path).exists():
             raise VolumeNotFoundError(f"no zarr array at {path!r}; create it first (save-zarr creates it from the chunk)")
         try:
@@ -153,7 +147,7 @@ class ZarrVolume(BlockVolume):
                 "layer_type": layer_type or "unknown",
             }
         }
-        path = _path(url)
+        path = strip_scheme(url)
         if zarr_format not in (2, 3):
             raise InvalidParameterError(f"zarr format {zarr_format} is not 2 or 3")
         if ome:
@@ -250,7 +244,7 @@ def ome_pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Lik
     them and rewrites the group's ``multiscales`` (0.5 for Zarr v3, 0.4 for v2)."""
     import zarr
 
-    path = _path(url)
+    path = strip_scheme(url)
     try:
         group = zarr.open_group(path, mode="r+")
     except Exception:  # noqa: BLE001 - zarr raises several types for a missing or non-group store
