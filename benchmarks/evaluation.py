@@ -83,18 +83,21 @@ def bench_erl(cache: Path, stride: int) -> None:
          splits=perfect.splits, merges=perfect.merges)  # fmt: skip
     seg = labels.array.copy()
     order = np.argsort(lengths)[::-1]
+    section = np.rint(skeletons.vertices[:, 0] / labels.voxel_size[0]).astype(int)
+    spans = [i for i in order if section[skeletons.owner == i].min() < 256 <= section[skeletons.owner == i].max()]
     new_id = int(seg.max()) + 1
-    for i in order[:10]:  # split the 10 longest at the middle section, merge the next 10 in pairs
+    for i in spans[:10]:  # split 10 long objects whose skeleton crosses section 256 there; merge 10 others in pairs
         seg[256:][seg[256:] == skeletons.ids[i]] = new_id
         new_id += 1
-    for a, b in zip(order[10:20:2], order[11:20:2]):
+    others = [i for i in order if i not in set(spans[:10])][:10]
+    for a, b in zip(others[0::2], others[1::2]):
         seg[seg == skeletons.ids[b]] = skeletons.ids[a]
     broken = labels.with_array(seg)
     start = time.perf_counter()
     result = expected_run_length(skeletons, broken)
     emit(benchmark="erl_512_injected", seconds=time.perf_counter() - start, erl_nm=result.erl,
          normalized_erl=result.normalized_erl, splits=result.splits, merges=result.merges,
-         injected_merges=5)  # fmt: skip
+         injected_splits=10, injected_merges=5)  # fmt: skip
 
 
 def bench_sweep() -> None:

@@ -263,14 +263,23 @@ def bench_original(model_path, weight_path, array, patch, overlap, repeat, commo
     # 1.2.0 without --mask-output-chunk insists on cropping at least the overlap: both crop exactly that
     ours = Inferencer(make_engine("pytorch", model_path, weight_path, 3, "cpu"), patch, output_patch_overlap=overlap,
                       output_crop_margin=overlap, num_output_channels=3, progress=False)  # fmt: skip
+    from chunkflow.inference.engines import torch_to_onnx
+
+    via_onnx = Inferencer(torch_to_onnx(ours.engine, patch, 1, tmp), patch, output_patch_overlap=overlap,  # type: ignore[arg-type]
+                          output_crop_margin=overlap, num_output_channels=3, progress=False)  # fmt: skip
     chunk = Chunk(array)
-    t_ours, t_theirs, c_ours, c_theirs = [], [], [], []
+    t_ours, t_theirs, c_ours, c_theirs, t_onnx, c_onnx = [], [], [], [], [], []
     ours(chunk)
+    via_onnx(chunk)
     for _ in range(repeat):
         w, c = time.perf_counter(), time.process_time()
         ours(chunk)
         t_ours.append(time.perf_counter() - w)
         c_ours.append(time.process_time() - c)
+        w, c = time.perf_counter(), time.process_time()
+        via_onnx(chunk)
+        t_onnx.append(time.perf_counter() - w)
+        c_onnx.append(time.process_time() - c)
         out = subprocess.run([python, "-c", ORIGINAL, model_path, weight_path, json.dumps(list(patch)),
                               json.dumps(list(overlap)), "1", f"{tmp}/in.npy", f"{tmp}/theirs.npy"],
                              capture_output=True, text=True, cwd=tmp)  # fmt: skip
@@ -283,7 +292,8 @@ def bench_original(model_path, weight_path, array, patch, overlap, repeat, commo
     diff = np.abs(np.load(f"{tmp}/theirs.npy") - ours(chunk).array)
     emit(benchmark="inference_vs_chunkflow_1_2", batch_size=1, ours_s=median(t_ours), chunkflow_1_2_s=median(t_theirs),
          speedup=median(t_theirs) / median(t_ours), ours_cpu_s=median(c_ours), chunkflow_1_2_cpu_s=median(c_theirs),
-         speedup_cpu=median(c_theirs) / median(c_ours), max_abs_diff=float(diff.max()), mean_abs_diff=float(diff.mean()),
+         speedup_cpu=median(c_theirs) / median(c_ours), ours_via_onnx_s=median(t_onnx), ours_via_onnx_cpu_s=median(c_onnx),
+         speedup_via_onnx_cpu=median(c_theirs) / median(c_onnx), max_abs_diff=float(diff.max()), mean_abs_diff=float(diff.mean()),
          target_speedup_min=1.2, **common)  # fmt: skip
 
 

@@ -95,7 +95,7 @@ def main() -> None:
     core = closure("chunkflow", set())
     everything = closure("chunkflow", {"all"})
     extras = {}
-    for extra in ("inference", "segmentation", "mesh", "viewer", "dask", "tensorstore"):
+    for extra in ("inference", "segmentation", "mesh", "viewer", "dask", "tensorstore", "plugins"):
         only = closure("chunkflow", {extra})
         extras[extra] = sum(v for k, v in only.items() if k not in core) / 2**20
     biggest = sorted(((v, k) for k, v in everything.items() if k not in core), reverse=True)[:5]

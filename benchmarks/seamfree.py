@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import _WRAPPER, emit  # noqa: E402
+from _common import _WRAPPER, emit  # noqa: E402, I001  (first: it takes this folder off sys.path)
 
 import numpy as np  # noqa: E402
 

@@ -13,10 +13,11 @@ from chunkflow import _extras
 
 ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-ROLE_EXTRAS = ("inference", "segmentation", "mesh", "viewer", "dask", "tensorstore")
+ROLE_EXTRAS = ("inference", "segmentation", "mesh", "viewer", "dask", "tensorstore", "plugins")
 # distribution -> top-level module (where they differ)
 MODULE_OF = {"connected-components-3d": "cc3d", "dask[distributed]": "distributed", "dask-jobqueue": "dask_jobqueue",
-             "onnx": None, "bokeh": None, "scikit-image": "skimage", "matplotlib": None}  # fmt: skip
+             "onnx": None, "bokeh": None, "scikit-image": "skimage", "matplotlib": None,
+             "opencv-python-headless": "cv2", "pynrrd": "nrrd", "DracoPy": None}  # fmt: skip
 
 
 def _dist(requirement: str) -> str:

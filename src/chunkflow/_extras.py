@@ -25,10 +25,12 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
     "viewer": ("neuroglancer",),
     "dask": ("dask", "distributed"),
     "dask-jobqueue": ("dask_jobqueue",),
+    "plugins": ("cv2", "mrcfile", "nrrd"),
+    "plugins-nrrd": ("nrrd",),
 }
 
 #: for extras whose modules are a subset of a bigger extra: which extra to name in the message
-_EXTRA_TO_INSTALL = {"dask-jobqueue": "dask", "segmentation-skimage": "segmentation"}
+_EXTRA_TO_INSTALL = {"dask-jobqueue": "dask", "segmentation-skimage": "segmentation", "plugins-nrrd": "plugins"}
 
 #: chained operator or standalone command -> extra. Operators not listed run on the core install.
 COMMAND_EXTRAS: dict[str, str] = {
@@ -49,6 +51,7 @@ COMMAND_EXTRAS: dict[str, str] = {
     "aggregate-skeleton-fragments": "mesh",
     "neuroglancer": "viewer",
     "view": "viewer",
+    "save-nrrd": "plugins-nrrd",
 }
 
 

@@ -114,3 +114,14 @@ def test_unavailable_cuda_device_refused(conv_model_files, torch):
 
 def test_batch_size_auto_is_one_on_the_cpu(engine):
     assert Inferencer(engine, (4, 16, 16), batch_size="auto", progress=False).batch_size == 1
+
+
+def test_via_onnx_equals_torch(engine, tmp_path):
+    from chunkflow.inference.engines import OnnxEngine, torch_to_onnx
+
+    onnx = torch_to_onnx(engine, (4, 16, 16), 1, str(tmp_path))
+    assert isinstance(onnx, OnnxEngine)
+    kwargs = dict(output_patch_overlap=(2, 8, 8), num_output_channels=3, batch_size=3, progress=False)
+    chunk = image()
+    np.testing.assert_allclose(Inferencer(onnx, (4, 16, 16), **kwargs)(chunk).array,
+                               Inferencer(engine, (4, 16, 16), **kwargs)(chunk).array, rtol=1e-5, atol=1e-6)  # fmt: skip

@@ -43,8 +43,19 @@ def tiles(engine, volume, task_size, global_bbox, margin=MARGIN):
     return total
 
 
-def test_ragged_tiles_with_global_bbox_equal_the_whole_run(engine, sample):
-    volume = sample.cutout(BoundingBox.from_size((200, 130, 140), (10, 30, 34)))
+def membranes(box: BoundingBox) -> Chunk:
+    """A uint8 EM-like image of the real pinky40 labels in ``box``: dark where the label changes."""
+    from chunkflow.datasets import pinky40_labels
+
+    labels = pinky40_labels().cutout(box).array
+    edge = np.zeros(labels.shape, bool)
+    edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+    edge[:, :, 1:] |= labels[:, :, 1:] != labels[:, :, :-1]
+    return Chunk(np.where(edge, 40, 190).astype(np.uint8), box.start)
+
+
+def test_ragged_tiles_with_global_bbox_equal_the_whole_run(engine):
+    volume = membranes(BoundingBox.from_size((200, 130, 140), (10, 30, 34)))
     whole = Inferencer(engine, PATCH, output_patch_overlap=OVERLAP, num_output_channels=3, output_crop_margin=(0, 0, 0),
                        progress=False)(volume)  # fmt: skip
     assert whole.bbox == volume.bbox

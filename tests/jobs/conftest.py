@@ -17,7 +17,9 @@ def job_labels() -> Chunk:
 
 @pytest.fixture(scope="session")
 def job_affs(job_labels) -> Chunk:
-    return Chunk(noisy_affinities(job_labels.array, seed=1), job_labels.voxel_offset, job_labels.voxel_size, "affinity_map")
+    return Chunk(
+        noisy_affinities(job_labels.array, seed=1), job_labels.voxel_offset, job_labels.voxel_size, "affinity_map"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -123,8 +123,8 @@ def test_forged_messages_are_refused_and_touch_nothing(affs_url, tmp_path, caplo
     queue = f"file://{tmp_path}/q"
     open_queue(queue, max_receive_count=1).send(forged)
     with caplog.at_level(logging.ERROR):
-        code = main(["fetch-task", "-q", queue, "-r", "0", "--retry-interval", "0", "staged-task", "--job",
-                     str(tmp_path / "work"), "delete-task-in-queue"])  # fmt: skip
+        main(["fetch-task", "-q", queue, "-r", "0", "--retry-interval", "0", "staged-task", "--job",
+              str(tmp_path / "work"), "delete-task-in-queue"])  # fmt: skip
     assert sum("refused" in r.getMessage() for r in caplog.records) >= len(forged)
     counts = open_queue(queue).counts()
     assert counts.waiting + counts.in_flight + counts.dead == len(forged)  # none acknowledged
@@ -135,13 +135,31 @@ def test_forged_messages_are_refused_and_touch_nothing(affs_url, tmp_path, caplo
 
 def test_bad_job_inputs(affs_url, tmp_path, job_affs, run_cli):
     with pytest.raises(InvalidParameterError, match="margin"):
-        AgglomerateJob({"affs_url": affs_url, "output_url": "x", "block_size": [8, 8, 8], "margin": [0, 4, 4]}, str(tmp_path))
+        AgglomerateJob(
+            {"affs_url": affs_url, "output_url": "x", "block_size": [8, 8, 8], "margin": [0, 4, 4]}, str(tmp_path)
+        )
     one = f"zarr://{tmp_path}/one"
     create_volume(one, like=job_affs.with_array(job_affs.array[0]))
-    r = run_cli("agglomerate-volume", "-v", one, "-o", f"zarr://{tmp_path}/seg", "-b", "16", "32", "32", "-m", "4", "8", "8")
+    r = run_cli(
+        "agglomerate-volume", "-v", one, "-o", f"zarr://{tmp_path}/seg", "-b", "16", "32", "32", "-m", "4", "8", "8"
+    )
     assert r.returncode == 1 and "1 channel(s), not 3" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "seg").exists()
-    r = run_cli("agglomerate-volume", "-v", affs_url, "-o", f"zarr://{tmp_path}/seg", "-b", "16", "32", "32", "-m", "0", "8", "8")
+    r = run_cli(
+        "agglomerate-volume",
+        "-v",
+        affs_url,
+        "-o",
+        f"zarr://{tmp_path}/seg",
+        "-b",
+        "16",
+        "32",
+        "32",
+        "-m",
+        "0",
+        "8",
+        "8",
+    )
     assert r.returncode == 2 and "must be positive" in r.stderr
     with pytest.raises(InvalidParameterError, match="no job manifest"):
         load_job(tmp_path / "nowhere")

@@ -236,7 +236,9 @@ def test_existing_scheduler_address(run_cli, tmp_path):
     from distributed import LocalCluster
 
     source = tmp_path / "in.h5"
-    assert run_cli("create-chunk", "-s", "8", "32", "64", "--pattern", "sin", "save-h5", "-f", str(source)).returncode == 0
+    assert (
+        run_cli("create-chunk", "-s", "8", "32", "64", "--pattern", "sin", "save-h5", "-f", str(source)).returncode == 0
+    )
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
                       dashboard_address=None) as cluster:  # fmt: skip
         proc = run_cli("run", "--dask", cluster.scheduler_address, "--", "generate-tasks", "-b", "0-8_0-32_0-64",
@@ -255,7 +257,9 @@ def test_unreachable_scheduler_is_one_line(cli_runner, capsys):
     with socket.socket() as s:  # a free port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    code = cli_runner(["run", "--dask", f"tcp://127.0.0.1:{port}", "--", "generate-tasks", "-b", "0-8_0-8_0-8", "-c", "8", "8", "8"])
+    code = cli_runner(
+        ["run", "--dask", f"tcp://127.0.0.1:{port}", "--", "generate-tasks", "-b", "0-8_0-8_0-8", "-c", "8", "8", "8"]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1, err
     assert err[0].startswith(f"chunkflow: error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")

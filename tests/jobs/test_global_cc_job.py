@@ -22,8 +22,14 @@ from chunkflow.segmentation.unionfind import merge_consecutive, merge_pairs
 from chunkflow.volumes import create_volume, open_volume
 
 
-@given(st.integers(0, 40).flatmap(lambda n: st.tuples(st.just(n), st.lists(
-    st.tuples(st.integers(1, max(n, 1)), st.integers(1, max(n, 1))), max_size=60 if n else 0))))
+@given(
+    st.integers(0, 40).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(st.tuples(st.integers(1, max(n, 1)), st.integers(1, max(n, 1))), max_size=60 if n else 0),
+        )
+    )
+)
 def test_merge_consecutive_equals_scipy_union_find(case):
     count, pairs = case
     table = merge_consecutive(count, np.array(pairs, np.int64).reshape(-1, 2))

@@ -242,3 +242,21 @@ def test_soak_module_is_importable():
 
     spec = importlib.util.spec_from_file_location("soak", Path(__file__).resolve().parents[2] / "benchmarks" / "soak.py")
     assert spec is not None
+
+
+def test_a_poison_message_error_is_dead_lettered_at_once(tmp_path):
+    """A chain that knows a message can never succeed (PoisonMessageError, e.g. another job's task)
+    sends it to the dead letters on the first receive, not after max-receive-count retries."""
+    from chunkflow.queues.messages import PoisonMessageError
+    from chunkflow.task import Task
+
+    queue = f"file://{tmp_path}/q"
+    open_queue(queue, max_receive_count=5).send(["0-4_0-8_0-8"])
+    worker = Worker(queue, visibility_timeout=5, retry_times=0, retry_interval=0.05)
+    tasks = worker.tasks()
+    task: Task = next(tasks)
+    assert worker.failed(task, PoisonMessageError("not this worker's job; refused"))
+    with pytest.raises(QueueError, match="1 task\\(s\\) failed"):
+        next(tasks)
+    counts = open_queue(queue).counts()
+    assert (counts.waiting, counts.in_flight, counts.dead) == (0, 0, 1) and task.lease.message.receive_count == 1

@@ -19,7 +19,9 @@ from chunkflow.operators._options import triple
               help="Agglomeration threshold (1 - mean affinity), as `agglomerate -t`.")  # fmt: skip
 @click.option("--aff-threshold-low", type=float, default=0.0001, show_default=True, help="Watershed low threshold.")
 @click.option("--aff-threshold-high", type=float, default=0.9999, show_default=True, help="Watershed high threshold.")
-@click.option("--scoring", default="mean", show_default=True, help="mean, quantile-10 .. quantile-95, or a waterz type.")
+@click.option(
+    "--scoring", default="mean", show_default=True, help="mean, quantile-10 .. quantile-95, or a waterz type."
+)
 @click.option("--min-contact", type=click.IntRange(min=1), default=1, show_default=True,
               help="Voxel pairs two blocks' segments must share on a face to be joined.")  # fmt: skip
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,

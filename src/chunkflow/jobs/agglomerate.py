@@ -126,7 +126,9 @@ class AgglomerateJob(StagedJob):
                 if f"pairs_{axis}" in found:
                     pairs.append((k, position[int(found[f"neighbour_{axis}"])], found[f"pairs_{axis}"]))
         table = merge_blocks(counts, pairs)
-        _save_npz(self.work_dir / "table.npz", table=table, offsets=block_offsets(counts), counts=np.array(counts, np.int64))
+        _save_npz(
+            self.work_dir / "table.npz", table=table, offsets=block_offsets(counts), counts=np.array(counts, np.int64)
+        )
 
     def _relabel(self, block: BoundingBox) -> None:
         from chunkflow.segmentation.stitch import relabel_block

@@ -148,6 +148,9 @@ def open_client(options: DaskOptions) -> Iterator[Any]:
                 "MKL_NUM_THREADS": 1,
                 "OPENBLAS_NUM_THREADS": 1,
             },
+            # the statistical profiler samples the box's thread every 10 ms (GIL hand-offs) for a
+            # dashboard page chunkflow does not need
+            "distributed.worker.profile.enabled": False,
         }
         with dask.config.set(config):
             _preload_forkserver()

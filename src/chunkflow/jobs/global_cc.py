@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     with atomic_path(path) as tmp, tmp.open("wb") as f:
-        np.savez(f, **arrays)
+        np.savez(f, **arrays)  # type: ignore[arg-type]
 
 
 def open_or_create(url: str, like_url: str, dtype: str, block_size: Vec3Like, layer_type: str = "segmentation") -> None:
@@ -115,7 +115,12 @@ class GlobalCCJob(StagedJob):
         """
         key = f"{axis}{'+' if side > 0 else '-'}"
         if "grid" not in self._cache:
-            self._cache["grid"] = (tuple(self.bbox.start), tuple(self.bbox.stop), tuple(self.block_size), tuple(self.grid_shape()))
+            self._cache["grid"] = (
+                tuple(self.bbox.start),
+                tuple(self.bbox.stop),
+                tuple(self.block_size),
+                tuple(self.grid_shape()),
+            )
         origin, stop, size, shape = self._cache["grid"]
         r0, r1 = tuple(region.start), tuple(region.stop)
         labels = np.zeros(region.shape, np.uint64)
@@ -164,7 +169,11 @@ class GlobalCCJob(StagedJob):
             shift = [0, 0, 0]
             shift[axis] = 1
             after = before.translate(shift)
-            found.append(plane_contacts(self._plane(before, axis, 1), self._plane(after, axis, -1), int(self.params["connectivity"])))
+            found.append(
+                plane_contacts(
+                    self._plane(before, axis, 1), self._plane(after, axis, -1), int(self.params["connectivity"])
+                )
+            )
         with atomic_path(self.work_dir / "pairs" / f"{block}.npy") as tmp, tmp.open("wb") as f:
             np.save(f, np.unique(np.concatenate(found), axis=0))
 

@@ -168,12 +168,18 @@ def load_job(where: str | os.PathLike[str]) -> StagedJob:
         kind, params = data["kind"], data["params"]
         module, attr = JOB_KINDS[kind].split(":")
     except FileNotFoundError:
-        raise InvalidParameterError(f"no job manifest at {path}; the frontend writes it (e.g. agglomerate-volume)") from None
+        raise InvalidParameterError(
+            f"no job manifest at {path}; the frontend writes it (e.g. agglomerate-volume)"
+        ) from None
     except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidParameterError(f"job manifest {path} is not valid ({type(exc).__name__}: {exc}); rerun the frontend") from None
+        raise InvalidParameterError(
+            f"job manifest {path} is not valid ({type(exc).__name__}: {exc}); rerun the frontend"
+        ) from None
     job: StagedJob = getattr(importlib.import_module(module), attr)(params, str(path.parent))
     if data.get("job_id") != job.job_id:
-        raise InvalidParameterError(f"job manifest {path} names job {data.get('job_id')} but its parameters make {job.job_id}")
+        raise InvalidParameterError(
+            f"job manifest {path} names job {data.get('job_id')} but its parameters make {job.job_id}"
+        )
     return job
 
 
@@ -206,7 +212,9 @@ def run_message(job: StagedJob, bbox: BoundingBox | None, params: dict[str, Any]
         raise ForeignTaskError(f"task message names job {params.get('job')!r}, not this worker's {where}; refused")
     stage = params.get("stage")
     if stage not in job.stages:
-        raise ForeignTaskError(f"task message names stage {stage!r}, not one of {', '.join(job.stages)} {where}; refused")
+        raise ForeignTaskError(
+            f"task message names stage {stage!r}, not one of {', '.join(job.stages)} {where}; refused"
+        )
     if not job.is_task(stage, bbox):
         raise ForeignTaskError(f"task message box {bbox} is not a task of stage {stage} {where}; refused")
     return run_task(job, stage, bbox)
@@ -238,20 +246,27 @@ def run_local(job: StagedJob, workers: int = 1, stages: Sequence[str] | None = N
         return seconds
     # forkserver, not fork: tensorstore and torch run threads that a forked child would inherit broken
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["chunkflow.jobs.staged", "numpy"])
+    # the server imports what every task needs once (not tensorstore: it starts threads)
+    context.set_forkserver_preload([JOB_KINDS[job.kind].split(":")[0], "numpy", "cc3d", "fastremap"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         for stage in stages or job.stages:
             start = time.perf_counter()
             tasks = job.missing(stage)
-            futures = [pool.submit(_run_in_worker, str(job.work_dir), stage, None if t is None else str(t)) for t in tasks]
+            futures = [
+                pool.submit(_run_in_worker, str(job.work_dir), stage, None if t is None else str(t)) for t in tasks
+            ]
             for future in futures:
                 future.result()
             seconds[stage] = time.perf_counter() - start
-            log.info("%s job %s: stage %s done (%d tasks, %.1f s)", job.kind, job.job_id, stage, len(tasks), seconds[stage])
+            log.info(
+                "%s job %s: stage %s done (%d tasks, %.1f s)", job.kind, job.job_id, stage, len(tasks), seconds[stage]
+            )
     return seconds
 
 
-def run_queue(job: StagedJob, queue_name: str, poll_s: float | None = None, timeout_s: float | None = None) -> dict[str, float]:
+def run_queue(
+    job: StagedJob, queue_name: str, poll_s: float | None = None, timeout_s: float | None = None
+) -> dict[str, float]:
     """Send each stage's missing tasks to a queue and wait until workers have done them all.
 
     A stage is finished when the queue has nothing waiting or in flight; it succeeded when every

@@ -15,7 +15,12 @@ from typing import Any
 from chunkflow.errors import QueueError
 from chunkflow.geometry import BoundingBox
 
-__all__ = ["encode", "decode", "MAX_BODY_BYTES"]
+__all__ = ["encode", "decode", "MAX_BODY_BYTES", "PoisonMessageError"]
+
+class PoisonMessageError(QueueError):
+    """Raised by a chain for a message that can never succeed (not this worker's job, a forged field):
+    the worker dead-letters it at once instead of retrying it up to the max receive count."""
+
 
 #: SQS's own limit on a message body; a bigger body is refused unparsed
 MAX_BODY_BYTES = 256 * 1024

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from chunkflow.errors import QueueError
 from chunkflow.queues.base import Message, TaskQueue
-from chunkflow.queues.messages import decode
+from chunkflow.queues.messages import PoisonMessageError, decode
 from chunkflow.queues.registry import open_queue
 from chunkflow.task import Task
 
@@ -57,6 +57,12 @@ class Lease:
         self.stop()
         self.state = "released"
         self.message.release()
+
+    def dead_letter(self) -> None:
+        """Move the message to the dead letters now: it can never succeed."""
+        self.stop()
+        self.state = "released"
+        self.message.dead_letter()
 
 
 #: seconds a leased task stays invisible; the lease is extended every half of it while the task runs,
@@ -159,7 +165,12 @@ class Worker:
         log.error("task %s failed (receive %d of %d): %s: %s", task.name, message.receive_count,
                   getattr(message.queue, "max_receive_count", 0), type(exc).__name__, redact(str(exc)))  # fmt: skip
         try:
-            task.lease.release()
+            if isinstance(exc, PoisonMessageError):
+                log.error("task %s: moved to the dead-letter queue of %s at once (it can never succeed)", task.name,
+                          self.queue_name)  # fmt: skip
+                task.lease.dead_letter()
+            else:
+                task.lease.release()
         except QueueError as release_error:
             log.warning("%s", release_error)
         return True

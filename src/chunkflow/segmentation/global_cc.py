@@ -50,7 +50,7 @@ def label_block(chunk: Chunk, threshold: float | None, connectivity: int) -> tup
 
     check_connectivity(connectivity)
     fg = foreground(chunk, threshold)
-    labels, count = cc3d.connected_components(fg, connectivity=connectivity, out_dtype=np.uint32, return_N=True)
+    labels, count = cc3d.connected_components(fg, connectivity=connectivity, out_dtype=np.uint32, return_N=True)  # type: ignore[call-overload]
     return labels, fg, int(count)
 
 
@@ -76,7 +76,9 @@ def block_faces(block: BoundingBox, labels: np.ndarray, fg: np.ndarray) -> dict[
     return faces
 
 
-def gather_plane(region: BoundingBox, pieces: Iterable[tuple[BoundingBox, np.ndarray]], dtype: np.dtype | type) -> np.ndarray:
+def gather_plane(
+    region: BoundingBox, pieces: Iterable[tuple[BoundingBox, np.ndarray]], dtype: np.dtype | type
+) -> np.ndarray:
     """Paste ``(box, array)`` pieces into an array covering ``region`` (zeros where none falls)."""
     out = np.zeros(region.shape, dtype=dtype)
     for box, array in pieces:
@@ -95,7 +97,9 @@ def _in_plane_offsets(connectivity: int) -> list[tuple[int, int]]:
     return offsets
 
 
-def plane_contacts(before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray], connectivity: int) -> np.ndarray:
+def plane_contacts(
+    before: tuple[np.ndarray, np.ndarray], after: tuple[np.ndarray, np.ndarray], connectivity: int
+) -> np.ndarray:
     """Label pairs that touch across two adjacent planes.
 
     Parameters

@@ -64,7 +64,9 @@ def face_slab(core: BoundingBox, axis: int, side: int) -> BoundingBox:
     return BoundingBox(Vec3.of(start), Vec3.of(stop))
 
 
-def agglomerate_block(affs: Chunk, core: BoundingBox, threshold: float = 0.7, **agglomerate_options: object) -> BlockSegmentation:
+def agglomerate_block(
+    affs: Chunk, core: BoundingBox, threshold: float = 0.7, **agglomerate_options: object
+) -> BlockSegmentation:
     """Agglomerate ``affs`` (the core grown by the margin, clipped to the volume) and keep the core.
 
     Parameters
@@ -106,7 +108,9 @@ def match_faces(a: np.ndarray, b: np.ndarray, min_contact: int = 1) -> np.ndarra
     agree = (a[0] == a[1]) & (b[0] == b[1]) & (a[0] != 0) & (b[1] != 0)
     if not agree.any():
         return np.zeros((0, 2), np.uint64)
-    pairs, counts = np.unique(np.stack([a[0][agree], b[1][agree]], axis=1).astype(np.uint64), axis=0, return_counts=True)
+    pairs, counts = np.unique(
+        np.stack([a[0][agree], b[1][agree]], axis=1).astype(np.uint64), axis=0, return_counts=True
+    )
     return pairs[counts >= min_contact]
 
 
