@@ -67,3 +67,14 @@ def test_log_format_json_is_one_object_per_line(tmp_path, capsys):
     summary = [r for r in records if "done" in r and r.get("total") == 2]
     assert summary and summary[-1]["done"] == 2
     main(["--log-format", "text", "--help"])  # restore text logging for later tests
+
+
+def test_every_command_is_in_a_help_section_and_sections_name_only_commands():
+    import click
+
+    from chunkflow.cli import SECTIONS, cli
+
+    names = set(cli.list_commands(click.Context(cli)))
+    listed = {n for _, members in SECTIONS for n in members}
+    assert names - listed == set(), "add these to a section of cli.SECTIONS"
+    assert listed - names == set(), f"not commands: {listed - names}"

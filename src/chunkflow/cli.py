@@ -107,7 +107,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Sources (start a chain: load data or produce tasks)", (
         "create-chunk", "load-h5", "load-tif", "load-npy", "load-png", "load-precomputed", "load-zarr",
         "generate-tasks", "fetch-task", "fetch-task-from-sqs", "fetch-task-from-file", "create-bbox",
-        "load-json", "load-skeleton", "load-synapses", "load-nrrd",
+        "load-json", "load-skeleton", "load-synapses", "download-mesh",
     )),
     ("Transforms (chained operators on named chunks)", (
         "inference", "agglomerate", "watershed", "connected-components", "threshold", "normalize-intensity",
@@ -115,6 +115,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "relabel", "downsample", "plugin", "copy-var", "delete-var", "evaluate-segmentation", "skip-task-by-file",
         "skip-all-zero", "skip-none", "skip-task-by-blocks-in-volume", "channel-voting", "gaussian-filter",
         "multiply", "quantize", "adjust-bbox", "cleanup", "log-summary", "global-cc-task", "staged-task",
+        "compute-luminance-levels", "aggregate-luminance-levels", "setup-env",
     )),
     ("Sinks (write chunks, meshes, skeletons, metadata)", (
         "save-h5", "save-tif", "save-npy", "save-pngs", "save-precomputed", "save-zarr", "create-info",

@@ -173,8 +173,9 @@ def test_staged_global_cc_through_a_queue(tmp_path):
     create_volume(f"zarr://{tmp_path}/prob", like=prob, block_size=(16, 32, 32)).write(prob)
     queue = f"file://{tmp_path}/q"
     open_queue(queue)
-    workers = [subprocess.Popen([sys.executable, "-m", "chunkflow", "fetch-task", "-q", queue, "-r", "60",
-                                 "--retry-interval", "0.2", "global-cc-task", "delete-task-in-queue"],
+    work = tmp_path / "cc.cc-work"  # the job's manifest is written there by the frontend; workers read it
+    workers = [subprocess.Popen([sys.executable, "-m", "chunkflow", "fetch-task", "-q", queue, "-r", "300",
+                                 "--retry-interval", "0.2", "global-cc-task", "--job", str(work), "delete-task-in-queue"],
                                 stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
     try:
         r = subprocess.run([sys.executable, "-m", "chunkflow", "global-connected-components", "-v", f"zarr://{tmp_path}/prob",

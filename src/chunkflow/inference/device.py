@@ -43,7 +43,7 @@ def windows_for(plan: Plan, batch_size: int, in_row_bytes: int, out_row_bytes: i
     need = in_span * in_row_bytes + out_span * out_row_bytes
     if need > memory_limit:
         raise InvalidParameterError(
-            f"device memory limit {memory_limit / 2**20:.1f} MiB is below the {need / 2**20:.1f} MiB one batch "
+            f"device memory limit {memory_limit / 2**20:.2f} MiB is below the {need / 2**20:.2f} MiB one batch "
             "needs (its input and output rows); raise the limit, lower --batch-size or use smaller chunks in y/x"
         )
     factor = memory_limit / need
@@ -76,6 +76,7 @@ class DeviceRun:
             self.out_win = torch.zeros((channels, self.out_height, *output.shape[2:]), dtype=torch.float32,
                                        device=self.device)  # fmt: skip
         self.pending: list[tuple[Any, Any, slice]] = []  # (event, pinned host tensor, output rows)
+        self.weights: dict[tuple[int, int], Any] = {}
 
     def run(self, on_batch: Callable[[int], None] = lambda n: None) -> None:
         torch = self.torch
@@ -142,10 +143,19 @@ class DeviceRun:
         tz, ty, tx = placement.target
         # the 3D weight is built here from the three 1D weights (a few hundred floats to copy, not a
         # patch-sized array), with the same float32 products as Placement.weight() on the host
-        wz, wy, wx = (torch.from_numpy(w).to(self.device) for w in placement.weights)
+        wz, wy, wx = (self._weight_1d(w) for w in placement.weights)
         weight = wz[:, None, None] * (wy[None, :, None] * wx[None, None, :])
         view = self.out_win[:, tz.start - self.out_lo : tz.stop - self.out_lo, ty, tx]
         view.addcmul_(patch[(slice(None), *placement.local)].contiguous(), weight)
+
+    def _weight_1d(self, w: np.ndarray) -> Any:
+        """The 1D weight on the device, uploaded once per chunk: a copy from pageable memory per patch
+        would synchronise the GPU with the host every time."""
+        key = (w.__array_interface__["data"][0], w.shape[0])  # a view into the plan's weights, alive with it
+        tensor = self.weights.get(key)
+        if tensor is None:
+            tensor = self.weights[key] = self.torch.from_numpy(w).to(self.device)
+        return tensor
 
     def _slide_output(self, lo: int, hi: int) -> None:
         """Make rows ``[lo, hi)`` resident; rows before ``lo`` are finished (patches come in z order)."""

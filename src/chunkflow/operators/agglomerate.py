@@ -44,10 +44,9 @@ def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scori
 
     \b
     Example:
-      chunkflow load-h5 -f /tmp/cf/affs.h5 -o affs \\
-          load-h5 -f demo-output/sample/labels.h5 -t 196 160 160 -s 24 192 192 -o gt \\
-          agglomerate -i affs -o seg --thresholds 0.3 0.4 0.5 0.6 0.7 0.8 \\
-              --groundtruth-chunk-name gt --sweep-output /tmp/cf/sweep
+      chunkflow create-chunk -s 16 64 64 -o image inference -f identity -s 8 32 32 -v 2 8 8 -c 3 \\
+          --output-crop-margin 0 0 0 -i image -o affs connected-components -i image -t 128 -o gt \\
+          agglomerate -i affs -o seg --thresholds 0.2 0.4 0.6 0.8 --groundtruth-chunk-name gt --sweep-output sweep
     """
     from chunkflow.segmentation import agglomerate as run
     from chunkflow.segmentation import watershed
@@ -88,8 +87,9 @@ def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scori
 
 def format_sweep(result) -> str:  # type: ignore[no-untyped-def]
     lines = [f"{'threshold':>10}{'ARE':>10}{'VI':>10}{'VI split':>10}{'VI merge':>10}"]
-    for row in result.rows:
-        mark = "  <- best" if row["threshold"] == result.best_threshold else ""
+    for raw in result.rows:
+        row = {k: v if abs(v) >= 5e-5 else 0.0 for k, v in raw.items()}  # no "-0.0000" for VI's rounding
+        mark = "  <- best" if raw["threshold"] == result.best_threshold else ""
         lines.append(f"{row['threshold']:>10.3f}{row['adapted_rand_error']:>10.4f}{row['variation_of_information']:>10.4f}"
                      f"{row['voi_split']:>10.4f}{row['voi_merge']:>10.4f}{mark}")  # fmt: skip
     return "\n".join(lines)
@@ -102,7 +102,13 @@ def format_sweep(result) -> str:  # type: ignore[no-untyped-def]
 @input_option()
 @output_option()
 def watershed(op_name, aff_threshold_low, aff_threshold_high, input_name, output_name) -> Stage:
-    """Watershed fragments of an affinity map (no agglomeration)."""
+    """Watershed fragments of an affinity map (no agglomeration).
+
+    \b
+    Example:
+      chunkflow create-chunk -s 16 64 64 -o image inference -f identity -s 8 32 32 -v 2 8 8 -c 3 \\
+          --output-crop-margin 0 0 0 -i image -o affs watershed -i affs -o fragments save-h5 -i fragments -f frags.h5
+    """
     from chunkflow.segmentation import watershed as run
 
     def apply(task: Task) -> None:

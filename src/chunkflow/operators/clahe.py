@@ -27,8 +27,8 @@ def clahe(op_name, input_name, output_name, kernel_size, clip_limit, nbins) -> S
 
     \b
     Example:
-      chunkflow load-h5 -f demo-output/sample/image.h5 -o img clahe -i img -o img --clip-limit 0.02 \\
-          save-h5 -i img -f /tmp/clahe.h5
+      chunkflow create-chunk -s 4 64 64 --pattern sin -o img clahe -i img -o img --clip-limit 0.02 \\
+          save-h5 -i img -f clahe.h5
     """
     from chunkflow.preprocess import clahe as equalize
 

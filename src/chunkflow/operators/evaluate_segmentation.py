@@ -41,9 +41,9 @@ def evaluate_segmentation(op_name, segmentation_chunk_name, groundtruth_chunk_na
 
     \b
     Example:
-      chunkflow load-h5 -f demo-output/sample/labels.h5 -t 196 160 160 -s 24 192 192 -o gt \\
-          copy-var -f gt -t seg \\
-          evaluate-segmentation -s seg -g gt --skeletons kimimaro -o /tmp/scores.json --csv-file /tmp/erl.csv
+      chunkflow create-chunk -s 16 64 64 --pattern sin connected-components -t 128 -o gt \\
+          connected-components -t 150 -o seg evaluate-segmentation -s seg -g gt --skeletons kimimaro \\
+          --skeleton-dust-threshold 100 -o scores.json --csv-file erl.csv
     """
     from chunkflow.errors import InvalidParameterError
     from chunkflow.segmentation import evaluate_segmentation as run
@@ -99,7 +99,7 @@ def format_scores(scores: dict) -> str:
         ("  split  H(seg|gt)", scores["voi_split"]),
         ("  merge  H(gt|seg)", scores["voi_merge"]),
     ]
-    lines = [f"{name:<28}{value:>10.4f}" for name, value in rows]
+    lines = [f"{name:<28}{value + 0.0 if abs(value) >= 5e-5 else 0.0:>10.4f}" for name, value in rows]  # no "-0.0000"
     splits = sum(scores["largest_object_splits"].values())
     merges = sum(scores["largest_object_merges"].values())
     lines.append(f"{'splits / merges (10 largest)':<28}{splits:>5d} /{merges:>3d}")

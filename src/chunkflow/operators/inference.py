@@ -60,7 +60,7 @@ class BatchSize(click.ParamType):
 @click.option("--blend-on", type=click.Choice(["auto", "device", "host"]), default="auto", show_default=True,
               help="Where patches are cut and blended: on the model's device (PyTorch models without pre_process) "
                    "or on the host; auto: the device where possible.")  # fmt: skip
-@click.option("--device-memory-limit", type=click.FloatRange(min=1), default=None,
+@click.option("--device-memory-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               help="MiB of device memory for the chunk's input and output (default: the whole chunk; on CUDA half "
                    "the free memory); beyond it finished output rows are flushed as inference moves along z.")  # fmt: skip
 @click.option("--via-onnx/--no-via-onnx", default=False,

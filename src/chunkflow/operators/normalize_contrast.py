@@ -34,18 +34,17 @@ def normalize_contrast(op_name, input_name, output_name, lower_clip_fraction, up
                        per_section, levels_path) -> Stage:  # fmt: skip
     """Stretch each EM section's intensities between its clamping values (uint8 images; pure black is ignored).
 
+    Over a volume cut into tasks, compute the histograms of whole sections first (stages 1 and 2),
+    so every chunk of a section gets the same table:
+
     \b
-    Example (one chunk, its own histograms):
-      chunkflow load-h5 -f demo-output/sample/image.h5 -o img \\
-          normalize-contrast -i img -o img -l 0.01 -u 0.01 save-h5 -i img -f /tmp/normalized.h5
-    \b
-    A volume through tasks (histograms of whole sections, so chunks agree):
-      chunkflow generate-tasks -v file://$PWD/demo-output/image -c 64 128 128 \\
-          load-precomputed -v file://$PWD/demo-output/image compute-luminance-levels -p /tmp/levels
-      chunkflow aggregate-luminance-levels -p /tmp/levels
-      chunkflow generate-tasks -v file://$PWD/demo-output/image -c 64 128 128 \\
-          load-precomputed -v file://$PWD/demo-output/image \\
-          normalize-contrast --levels-path /tmp/levels save-precomputed -v file:///tmp/normalized
+    Example:
+      chunkflow generate-tasks -b 0-16_0-64_0-64 -c 16 32 32 create-chunk --pattern random \\
+          compute-luminance-levels -p levels
+      chunkflow aggregate-luminance-levels -p levels
+      chunkflow generate-tasks -b 0-16_0-64_0-64 -c 16 32 32 create-chunk --pattern random \\
+          normalize-contrast --levels-path levels save-h5 -f normalized/
+      chunkflow create-chunk -s 16 64 64 --pattern random normalize-contrast -l 0.02 -u 0.02 save-h5 -f one.h5
     """
     from chunkflow.errors import InvalidParameterError
     from chunkflow.preprocess import normalize_contrast as normalize
@@ -81,7 +80,7 @@ def compute_luminance_levels(op_name, input_name, levels_path) -> Stage:
 
     \b
     Example:
-      chunkflow load-h5 -f demo-output/sample/image.h5 -o img compute-luminance-levels -i img -p /tmp/levels
+      chunkflow create-chunk -s 16 64 64 --pattern random -o img compute-luminance-levels -i img -p levels
     """
     from chunkflow.preprocess import write_levels_fragment
 
@@ -99,7 +98,8 @@ def aggregate_luminance_levels(op_name, levels_path) -> Stage:
 
     \b
     Example:
-      chunkflow aggregate-luminance-levels -p /tmp/levels
+      chunkflow create-chunk -s 16 64 64 --pattern random compute-luminance-levels -p levels
+      chunkflow aggregate-luminance-levels -p levels
     """
     from chunkflow.preprocess import aggregate_levels
 

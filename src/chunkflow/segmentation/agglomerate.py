@@ -120,7 +120,7 @@ def agglomerate(
             array, [threshold], fragments=given, aff_threshold_low=aff_threshold_low,
             aff_threshold_high=aff_threshold_high, scoring_function=scoring_function(scoring),
         )  # fmt: skip
-    return Chunk(_smallest_uint(labels), affs.voxel_offset, affs.voxel_size, "segmentation")
+    return Chunk(_smallest_uint(np.asarray(labels)), affs.voxel_offset, affs.voxel_size, "segmentation")
 
 
 def agglomerate_thresholds(
@@ -186,4 +186,4 @@ def watershed(affs: Chunk, aff_threshold_low: float = 0.0001, aff_threshold_high
         (labels,) = waterz.agglomerate(
             as_affinities(affs), [0.0], aff_threshold_low=aff_threshold_low, aff_threshold_high=aff_threshold_high
         )
-    return Chunk(_smallest_uint(labels), affs.voxel_offset, affs.voxel_size, "segmentation")
+    return Chunk(_smallest_uint(np.asarray(labels)), affs.voxel_offset, affs.voxel_size, "segmentation")
