@@ -14,7 +14,7 @@ ARG PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu"
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential \
  && rm -rf /var/lib/apt/lists/*
-RUN python -m pip install --no-cache-dir "build>=1.2" "setuptools>=70.1"
+RUN python -m pip install --no-cache-dir "build>=1.2" "setuptools>=77"
 WORKDIR /src
 COPY pyproject.toml constraints.txt README.md CHANGELOG.md ./
 COPY src ./src

@@ -10,17 +10,15 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import emit  # noqa: E402
-
 import numpy as np  # noqa: E402
+from _common import emit  # noqa: E402
 
 
 def main() -> None:
     from cloudfiles.interfaces import FileInterface
 
     from chunkflow import Chunk
-    from chunkflow.volumes import create_volume, open_volume
-    from chunkflow.volumes import precomputed
+    from chunkflow.volumes import create_volume, open_volume, precomputed
 
     in_place = FileInterface.put_file
     precomputed._atomic_local_writes()
@@ -30,7 +28,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         create_volume(f"file://{tmp}/v", like=chunk, block_size=(16, 64, 64))  # 64 block files per write
         volume = open_volume(f"file://{tmp}/v")
-        for _ in range(7):
+        for _ in range(11):
             pair = {}
             for name, put in (("in_place", in_place), ("atomic", atomic)):
                 FileInterface.put_file = put

@@ -3,8 +3,8 @@
 - ERL on the 512^3 pinky40 labels given their skeletons (target <= 5 s): the perfect segmentation
   and one with injected splits and merges; skeletons are made once with kimimaro and cached as
   precomputed skeletons (``--cache DIR``, default ``/tmp/chunkflow-bench-skeletons-<stride>``),
-  reading them back is timed apart; ``--skeleton-stride 4`` skeletonizes every 4th voxel in Y and X
-  (kimimaro on the whole 512^3 costs tens of CPU minutes);
+  reading them back is timed apart; making them at full resolution took 55 min wall (11 CPU-min)
+  here, ``--skeleton-stride 4`` skeletonizes every 4th voxel in Y and X instead (5 min);
 - a 6-threshold sweep (one waterz run, each scored) vs one agglomeration at the highest
   threshold on the 128x256x256 crop with noisy affinities (target <= 1.5x), paired and alternated;
 - normalize-contrast of a 128x256x256 uint8 image, own histograms vs levels read from disk.

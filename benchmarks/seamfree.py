@@ -72,6 +72,20 @@ def run_staged(tmp: str, affs: Chunk, workers: int = 2) -> dict[str, object]:
             "tasks_per_stage": int(np.prod([-(-s // b) for s, b in zip(affs.shape[1:], BLOCK)]))}  # fmt: skip
 
 
+def _border_vs_interior_splits(seg: np.ndarray, gt: np.ndarray) -> dict[str, list[int]]:
+    """Per axis: the most ground-truth pairs split on one task-border plane vs on one interior plane."""
+    out: dict[str, list[int]] = {"border_plane_splits_max_zyx": [], "interior_plane_splits_max_zyx": []}
+    for axis in range(3):
+        a, g = np.moveaxis(seg, axis, 0), np.moveaxis(gt, axis, 0)
+        split = (g[1:] == g[:-1]) & (g[1:] != 0) & (a[1:] != a[:-1])
+        counts = np.concatenate([[0], split.reshape(split.shape[0], -1).sum(axis=1)])
+        borders = np.arange(BLOCK[axis], seg.shape[axis], BLOCK[axis])
+        interior = np.setdiff1d(np.arange(1, seg.shape[axis]), borders)
+        out["border_plane_splits_max_zyx"].append(int(counts[borders].max()) if len(borders) else 0)
+        out["interior_plane_splits_max_zyx"].append(int(counts[interior].max()))
+    return out
+
+
 def single_chunk(affs: Chunk) -> tuple[Chunk, float]:
     """waterz on the whole affinity map in one process: the reference; and its seconds."""
     from chunkflow.segmentation import agglomerate
@@ -97,7 +111,8 @@ def main() -> None:
             staged = run_staged(tmp, affs)
             seg = open_volume(str(staged.pop("seg_url"))).read()
             vs_gt = evaluate_segmentation(seg, labels)
-            record = {"benchmark": "seamfree_staged", "volume": list(labels.shape), "scale": scale, "block": list(BLOCK),
+            borders = _border_vs_interior_splits(seg.array, labels.array)
+            record = {"benchmark": "seamfree_staged", **borders, "volume": list(labels.shape), "scale": scale, "block": list(BLOCK),
                       "margin": list(MARGIN), "threshold": THRESHOLD, "workers": 2, **staged,
                       "are_vs_gt": round(vs_gt.adapted_rand_error, 4), "vi_vs_gt": round(vs_gt.variation_of_information, 4)}  # fmt: skip
             if scale == 1 and not args.no_single:

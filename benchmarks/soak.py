@@ -24,9 +24,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import emit  # noqa: E402
-
 import numpy as np  # noqa: E402
+from _common import emit  # noqa: E402
 
 from chunkflow.queues import open_queue  # noqa: E402
 from chunkflow.volumes import open_volume  # noqa: E402

@@ -7,7 +7,7 @@
 #                                                   docker/install.sh /opt/chunkflow inference,dask
 # Environment:
 #   PYTHON      interpreter that builds and owns the venv (default: python3.11, else python3); needs
-#               `build` and `setuptools>=70.1` (installed into a throwaway tool venv when missing)
+#               `build` and `setuptools>=77` (installed into a throwaway tool venv when missing)
 #   WORKDIR     where dist/ and wheelhouse/ go (default: a new temporary directory; kept, path printed)
 #   PIP_ARGS    extra arguments for the wheelhouse download (e.g. --index-url for CUDA torch wheels)
 #   PRE_WHEELS  requirements fetched into the wheelhouse first (e.g. "torch==2.13.0" from a CUDA index)
@@ -27,7 +27,7 @@ mkdir -p "$DIST" "$WHEELHOUSE"
 BUILD_PY=$PYTHON
 if ! "$PYTHON" -c "import build, setuptools" 2>/dev/null; then
   "$PYTHON" -m venv "$WORKDIR/tools"
-  "$WORKDIR/tools/bin/pip" install -q "build>=1.2" "setuptools>=70.1"
+  "$WORKDIR/tools/bin/pip" install -q "build>=1.2" "setuptools>=77"
   BUILD_PY=$WORKDIR/tools/bin/python
 fi
 "$BUILD_PY" -m build --no-isolation --outdir "$DIST" "$SRC" >"$WORKDIR/build.log" 2>&1 \

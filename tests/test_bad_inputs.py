@@ -244,10 +244,10 @@ def _png(path, array) -> None:
 @pytest.fixture(scope="module")
 def d(tmp_path_factory):
     """The inputs the rows read: valid and broken files, volumes, queues, plugins."""
+    import torch  # noqa: F401 - imported once here: an alarm must never interrupt a half-done torch import
+
     from chunkflow import Chunk
     from chunkflow.volumes import create_volume, save_chunk
-
-    import torch  # noqa: F401 - imported once here: an alarm must never interrupt a half-done torch import
 
     root = tmp_path_factory.mktemp("bad_inputs")
     rng = np.random.default_rng(0)

@@ -12,13 +12,14 @@ import mmap
 import sys
 
 import numpy as np
+import numpy.typing
 
 __all__ = ["populated_zeros"]
 
 _THRESHOLD = 16 * 2**20
 
 
-def populated_zeros(shape: tuple[int, ...], dtype: np.dtype | str = np.float32) -> np.ndarray:
+def populated_zeros(shape: tuple[int, ...], dtype: np.typing.DTypeLike = np.float32) -> np.ndarray:
     """``np.zeros(shape, dtype)``, with its pages populated up front where the OS allows."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod([int(s) for s in shape], dtype=object)) * dtype.itemsize

@@ -161,6 +161,12 @@ def test_bad_job_inputs(affs_url, tmp_path, job_affs, run_cli):
         "8",
     )
     assert r.returncode == 2 and "must be positive" in r.stderr
+    existing = f"zarr://{tmp_path}/existing"
+    create_volume(existing, volume_size=job_affs.bbox.size, voxel_offset=job_affs.bbox.start, dtype="uint32",
+                  layer_type="segmentation", block_size=(16, 32, 32))  # fmt: skip
+    with pytest.raises(InvalidParameterError, match="do not divide the task block"):
+        agglomerate_volume(affs_url, existing, (24, 48, 48), MARGIN, 0.7, work_dir=str(tmp_path / "w2"))
+    assert not (tmp_path / "w2").exists()  # refused before the manifest: a corrected rerun is not "another job"
     with pytest.raises(InvalidParameterError, match="no job manifest"):
         load_job(tmp_path / "nowhere")
     (tmp_path / "bad").mkdir()

@@ -73,7 +73,7 @@ RUN = ["run", "--dask", "--workers", "2", "--dashboard-address", ":0", "--"]
 
 
 @pytest.mark.slow
-def test_dask_run_equals_single_process_and_rerun_does_nothing(run_cli, image, tmp_path):
+def test_dask_run_equals_single_process_and_worker_queue_and_rerun_does_nothing(run_cli, image, tmp_path):
     plugin = tmp_path / "invert.py"
     plugin.write_text("def execute(chunk, args=None):\n    return 255 - chunk.array\n")
     middle = ("plugin", "-f", str(plugin), "-i", "chunk", "-o", "chunk")
@@ -84,9 +84,17 @@ def test_dask_run_equals_single_process_and_rerun_does_nothing(run_cli, image, t
     assert proc.returncode == 0, proc.stderr
     assert f"chunkflow run: {NBOXES} boxes on tcp://127.0.0.1:" in proc.stderr and "dashboard http://" in proc.stderr
     assert f"{NBOXES} done, 0 already done, 0 failed" in proc.stderr
+    # and the same chain through `worker -p 2` on a file queue
+    queued, queue = _output(run_cli, tmp_path, "queued"), f"file://{tmp_path}/queue"
+    proc = run_cli("generate-tasks", "-v", image, "-c", *BOX, "-a", *BOX, "-q", queue)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("worker", "-p", "2", "--", "fetch-task", "-q", queue, "--retry-times", "1", "--retry-interval", "0.2",
+                   "load-precomputed", "-v", image, *middle, "save-precomputed", "-v", queued, "delete-task-in-queue")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
     expected = 255 - _read(run_cli, image, tmp_path, "image")
     assert expected.std() > 10
     np.testing.assert_array_equal(_read(run_cli, single, tmp_path, "single"), expected)
+    np.testing.assert_array_equal(_read(run_cli, queued, tmp_path, "queued"), expected)
     np.testing.assert_array_equal(_read(run_cli, dask, tmp_path, "dask"), expected)
     assert len(list((tmp_path / "done-dask").iterdir())) == NBOXES
 

@@ -8,14 +8,14 @@ import logging
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from chunkflow.cli import main
+from chunkflow.errors import QueueError
 from chunkflow.queues import open_queue
 from chunkflow.queues.messages import decode
 from chunkflow.queues.worker import DEFAULT_VISIBILITY_TIMEOUT_S, Worker
-from chunkflow.errors import QueueError
+
 
 @pytest.fixture(autouse=True)
 def _no_stale_log_handlers():

@@ -164,10 +164,9 @@ def run(address: str, cluster: str, workers: int | None, threads_per_worker: int
 
     \b
     Example:
-      chunkflow create-chunk -s 64 128 128 --pattern sin save-h5 -f /tmp/cf-run-in.h5
+      chunkflow create-chunk -s 64 128 128 --pattern sin save-h5 -f run-in.h5
       chunkflow run --dask --workers 2 --dashboard-address :0 -- generate-tasks -b 0-64_0-128_0-128 -c 32 64 64 \\
-          skip-task-by-file -p /tmp/cf-run-done/ load-h5 -f /tmp/cf-run-in.h5 save-h5 -f /tmp/cf-run-out/ \\
-          mark-complete -p /tmp/cf-run-done/
+          skip-task-by-file -p run-done/ load-h5 -f run-in.h5 save-h5 -f run-out/ mark-complete -p run-done/
     """
     from chunkflow import _extras
 

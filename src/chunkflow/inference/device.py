@@ -139,10 +139,9 @@ class DeviceRun:
 
     # output ------------------------------------------------------------------------------------
     def _blend(self, placement: Placement, patch: Any) -> None:
-        torch = self.torch
         tz, ty, tx = placement.target
-        # the 3D weight is built here from the three 1D weights (a few hundred floats to copy, not a
-        # patch-sized array), with the same float32 products as Placement.weight() on the host
+        # the 3D weight is built on the device from the three 1D weights (uploaded once, not a
+        # patch-sized array per patch), with the same float32 products as Placement.weight() on the host
         wz, wy, wx = (self._weight_1d(w) for w in placement.weights)
         weight = wz[:, None, None] * (wy[None, :, None] * wx[None, None, :])
         view = self.out_win[:, tz.start - self.out_lo : tz.stop - self.out_lo, ty, tx]

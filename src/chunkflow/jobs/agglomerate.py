@@ -20,7 +20,7 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
-from chunkflow.jobs.global_cc import _save_npz, open_or_create
+from chunkflow.jobs.global_cc import _save_npz, existing_output, open_or_create
 from chunkflow.jobs.staged import StagedJob, run_job
 
 __all__ = ["AgglomerateJob", "agglomerate_volume"]
@@ -67,6 +67,10 @@ class AgglomerateJob(StagedJob):
     @property
     def bbox(self) -> BoundingBox:
         return self.affs.bbox  # type: ignore[no-any-return]
+
+    def validate(self) -> None:
+        super().validate()
+        existing_output(self.params["output_url"], self.params["affs_url"], "uint32", self.block_size)
 
     def prepare(self) -> None:
         super().prepare()

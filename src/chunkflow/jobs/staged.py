@@ -246,8 +246,9 @@ def run_local(job: StagedJob, workers: int = 1, stages: Sequence[str] | None = N
         return seconds
     # forkserver, not fork: tensorstore and torch run threads that a forked child would inherit broken
     context = multiprocessing.get_context("forkserver")
-    # the server imports what every task needs once (not tensorstore: it starts threads)
-    context.set_forkserver_preload([JOB_KINDS[job.kind].split(":")[0], "numpy", "cc3d", "fastremap"])
+    # the server imports what every task needs once (not tensorstore or zarr: no gain measured, and threads)
+    preload = [JOB_KINDS[job.kind].split(":")[0], "numpy", "cc3d", "fastremap"]
+    context.set_forkserver_preload(preload)
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         for stage in stages or job.stages:
             start = time.perf_counter()

@@ -36,15 +36,18 @@ class BatchSize(click.ParamType):
 @triple("--output-crop-margin", positive=False,
         help="Crop the result by this margin (default: the overlap; 0 with --mask-output-chunk or --global-bbox)")  # fmt: skip
 @triple("--patch-num", "-n", help="Number of patches; the overlap then follows from the chunk size")
-@click.option("--num-input-channels", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--num-output-channels", "-c", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--num-input-channels", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Channels of the input chunk the model takes.")  # fmt: skip
+@click.option("--num-output-channels", "-c", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Channels the model predicts (3 for affinities).")  # fmt: skip
 @click.option("--dtype", "-d", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
               help="Dtype of the output chunk (blending always accumulates in float32; float16 halves the copy back).")  # fmt: skip
 @click.option("--framework", "-f", type=click.Choice(["universal", "identity", "pytorch", "onnx"]),
               default="universal", show_default=True, help="Engine; universal picks onnx for .onnx files, else pytorch.")  # fmt: skip
 @click.option("--batch-size", "-b", type=BatchSize(), default=1, show_default=True,
               help="Patches per model call; 'auto': the fastest that fits on a GPU (1 on the CPU).")  # fmt: skip
-@click.option("--bump", type=click.Choice(["wu", "gaussian"]), default="wu", show_default=True)
+@click.option("--bump", type=click.Choice(["wu", "gaussian"]), default="wu", show_default=True,
+              help="Blending weight across a patch: chunkflow's wu bump or an nnU-Net Gaussian (sigma = patch / 8).")  # fmt: skip
 @click.option("--mask-output-chunk/--no-mask-output-chunk", default=False,
               help="Normalise as if neighbouring chunks were there (seamless tiling of overlapping chunks).")  # fmt: skip
 @click.option("--global-bbox", type=BoundingBoxType(), default=None,
@@ -56,7 +59,8 @@ class BatchSize(click.ParamType):
 @click.option("--nonfinite", type=click.Choice(["error", "replace"]), default="error", show_default=True,
               help="NaN/Inf in the model's output: refuse the chunk, or replace them by 0 and log how many.")  # fmt: skip
 @click.option("--device", default="auto", show_default=True, help="cpu, cuda, cuda:N or auto.")
-@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True)
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "bf16"]), default="fp32", show_default=True,
+              help="Model arithmetic (autocast); fp16 needs a GPU. Blending stays float32.")  # fmt: skip
 @click.option("--blend-on", type=click.Choice(["auto", "device", "host"]), default="auto", show_default=True,
               help="Where patches are cut and blended: on the model's device (PyTorch models without pre_process) "
                    "or on the host; auto: the device where possible.")  # fmt: skip

@@ -126,6 +126,8 @@ class Worker:
                     log.warning("no task for %.0f s although tasks are in flight in %s; stopping (--idle-timeout)",
                                 self.idle_timeout, self.queue_name)  # fmt: skip
                     break
+                else:
+                    empty_polls = 0  # "in a row": a task in flight elsewhere may still come back
                 time.sleep(self.retry_interval)
                 continue
             empty_polls, last_task = 0, time.monotonic()

@@ -243,7 +243,7 @@ def view_volumes(
     origins.append(origin_of(viewer.get_viewer_url()))
     with viewer.txn() as state:
         for name, source, info, chosen in sources:
-            src = source or f"precomputed://{data.url}/{name}"
+            src = source or f"precomputed://{data.url}/{name}"  # type: ignore[union-attr]  # a local source has a server
             state.layers[name] = _layer(neuroglancer, src, info, chosen)
         state.layout = "4panel"
         _frame(state, [info for _, _, info, _ in sources if info])

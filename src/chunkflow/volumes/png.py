@@ -38,7 +38,6 @@ class PngVolume(ArrayFileVolume):
         layer_type: str | None = None,
         **_: Any,
     ) -> PngVolume:
-        from PIL import Image
 
         path = require_exists(strip_scheme(url), "PNG directory")
         sections = _sections(path) if path.is_dir() else []

@@ -14,7 +14,7 @@ tensorstore cannot open an array (a codec it lacks), zarr-python reads and write
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -140,7 +140,7 @@ class ZarrVolume(BlockVolume):
         shape = tuple(size) if channels == 1 else (channels, *size)
         chunks = tuple(Vec3.of(block_size).minimum(size))
         chunks = chunks if channels == 1 else (channels, *chunks)
-        attrs = {
+        attrs: dict[str, Any] = {
             "chunkflow": {
                 "voxel_offset": list(offset),
                 "voxel_size": list(vsize),
@@ -150,14 +150,15 @@ class ZarrVolume(BlockVolume):
         path = strip_scheme(url)
         if zarr_format not in (2, 3):
             raise InvalidParameterError(f"zarr format {zarr_format} is not 2 or 3")
+        version: Literal[2, 3] = 2 if zarr_format == 2 else 3
         if ome:
-            group = zarr.open_group(path, mode="w", zarr_format=zarr_format)
+            group = zarr.open_group(path, mode="w", zarr_format=version)
             group.attrs.update(ome_attributes(_ome_multiscales(offset, vsize, channels, len(shape)), zarr_format))
             array = group.create_array("0", shape=shape, chunks=chunks, dtype=dtype, fill_value=0, attributes=attrs)
             return cls(url, array, str(Path(path) / "0"))
         else:
             array = zarr.create_array(
-                path, shape=shape, chunks=chunks, dtype=dtype, fill_value=0, zarr_format=zarr_format,
+                path, shape=shape, chunks=chunks, dtype=dtype, fill_value=0, zarr_format=version,
                 attributes=attrs, overwrite=True,
             )  # fmt: skip
         return cls(url, array, path)
