@@ -298,7 +298,9 @@ def bench_original(model_path, weight_path, array, patch, overlap, repeat, commo
 
 
 PEAK = r'''
-import resource, sys, json, numpy as np, torch
+import sys, json, numpy as np, torch
+def hwm():  # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent across exec
+    return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
 from chunkflow import Chunk
 from chunkflow.inference import Inferencer, make_engine
 model, device, device_path = sys.argv[1], sys.argv[2], sys.argv[3] == "device"
@@ -306,10 +308,10 @@ engine = make_engine("pytorch", model, None, 3, device)
 kw = dict(output_patch_overlap=(4, 32, 32), output_crop_margin=(0, 0, 0), num_output_channels=3, progress=False,
           device_path=device_path)
 Inferencer(engine, (16, 128, 128), **kw)(Chunk(np.zeros((16, 128, 128), np.float32)))  # libraries and one patch
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+base = hwm()
 chunk = Chunk(np.random.default_rng(0).random((64, 512, 512), dtype=np.float32))
 out = Inferencer(engine, (16, 128, 128), **kw)(chunk)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = hwm()
 print(json.dumps({"baseline_mib": base, "peak_mib": peak, "data_mib": (chunk.array.nbytes + out.array.nbytes) / 2**20}))
 '''
 

@@ -62,29 +62,11 @@ BUILTIN_OPERATORS: dict[str, str] = {
 ENTRY_POINT_GROUP = "chunkflow.operators"
 
 
-def _may_have_entry_points() -> bool:
-    """A cheap scan of installed distributions' entry_points.txt for our group, so ``--help`` does
-    not pay for importlib.metadata (about 17 ms) when no third-party operator is installed."""
-    import glob
-    import os
-
-    for directory in sys.path:
-        if not os.path.isdir(directory):
-            continue
-        for path in glob.glob(os.path.join(glob.escape(directory), "*.dist-info", "entry_points.txt")) + glob.glob(
-            os.path.join(glob.escape(directory), "*.egg-info", "entry_points.txt")
-        ):
-            try:
-                with open(path, encoding="utf-8") as f:
-                    if ENTRY_POINT_GROUP in f.read():
-                        return True
-            except OSError:
-                continue
-    return False
-
-
 def _entry_points() -> dict[str, Any]:
-    if not _may_have_entry_points():
+    """Third-party operators: name -> entry point (nothing imported until one is used)."""
+    from chunkflow.registry import may_have_entry_points
+
+    if not may_have_entry_points(ENTRY_POINT_GROUP):
         return {}
     from importlib.metadata import entry_points
 

@@ -271,3 +271,25 @@ def test_unreachable_scheduler_is_one_line(cli_runner, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(err) == 1, err
     assert err[0].startswith(f"chunkflow: error: cannot reach the Dask scheduler at tcp://127.0.0.1:{port}")
+
+
+def test_queue_source_is_refused_before_anything_is_queued(cli_runner, capsys, tmp_path):
+    queue = tmp_path / "queue"
+    code = cli_runner(
+        ["run", "--", "generate-tasks", "-b", "0-8_0-8_0-8", "-c", "8", "8", "8", "-q", f"file://{queue}"]
+    )
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "drain a queue with `chunkflow worker -p N -- fetch-task ...`" in err[0], err
+    assert not queue.exists()
+
+
+def test_cluster_without_its_submit_command_is_one_line(cli_runner, capsys, monkeypatch):
+    pytest.importorskip("dask_jobqueue")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    code = cli_runner(["run", "--cluster", "slurm", "--cores", "2", "--memory", "4GiB", "--dashboard-address", "",
+                       "--", "generate-tasks", "-b", "0-8_0-8_0-8", "-c", "8", "8", "8"])  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1, err
+    assert err[-1] == ("chunkflow: error: --cluster slurm submits worker jobs with sbatch, which is not on PATH here; "
+                       "run chunkflow run on a login node of that cluster")  # fmt: skip
+    assert not any(line.startswith("chunkflow run:") for line in err)  # no boxes announced or run

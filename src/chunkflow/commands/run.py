@@ -185,6 +185,13 @@ def run(address: str, cluster: str, workers: int | None, threads_per_worker: int
     group_args = args[: len(args) - sum(len(consumed) for _n, consumed, _c in pieces)]
     if not pieces:
         raise InvalidParameterError("chunkflow run needs a chain after --, starting with generate-tasks")
+    first_name, _consumed, first_ctx = pieces[0]
+    if first_name in ("fetch-task", "fetch-task-from-sqs") or first_ctx.params.get("queue_name"):
+        # checked before the source runs: generate-tasks -q would already have queued its tasks
+        raise InvalidParameterError(
+            f"chunkflow run takes its boxes from the chain's source, not a queue ({first_name} with a queue); "
+            "drop --queue-name, or drain a queue with `chunkflow worker -p N -- fetch-task ...`"
+        )
     source = _stages(pieces[:1])[0]
     if not source.is_source:
         raise InvalidParameterError(

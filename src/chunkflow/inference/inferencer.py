@@ -213,6 +213,9 @@ class Inferencer:
     def _check_device(self, slab: Any, chunk: Chunk) -> None:
         """Count NaN/Inf in ``slab`` (C, Z, Y, X) on its device, 4 z-rows at a time (isfinite's temporaries
         are several times the rows' size), with one synchronisation at the end."""
+        if slab.device.type == "cpu":  # numpy's isfinite makes only a bool temporary
+            self._check_host(slab.numpy(), chunk)
+            return
         torch = self.engine.torch  # type: ignore[attr-defined]
         count = torch.zeros((), dtype=torch.int64, device=slab.device)
         for z in range(0, slab.shape[1], 4):

@@ -20,7 +20,7 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
-from chunkflow.jobs.global_cc import _save_npz, existing_output, open_or_create
+from chunkflow.jobs.outputs import existing_output, open_or_create, save_npz
 from chunkflow.jobs.staged import StagedJob, run_job
 
 __all__ = ["AgglomerateJob", "agglomerate_volume"]
@@ -94,7 +94,7 @@ class AgglomerateJob(StagedJob):
         seg = agglomerate_block(self.affs.read(box), block, float(p["threshold"]), aff_threshold_low=p["aff_threshold_low"],
                                 aff_threshold_high=p["aff_threshold_high"], scoring=p["scoring"])  # fmt: skip
         faces = {f"face_{axis}_{'+' if side > 0 else '-'}": slab for (axis, side), slab in seg.faces.items()}
-        _save_npz(self.work_dir / "blocks" / f"{block}.npz", labels=seg.labels, count=np.array(seg.count), **faces)
+        save_npz(self.work_dir / "blocks" / f"{block}.npz", labels=seg.labels, count=np.array(seg.count), **faces)
 
     def _block_file(self, block: BoundingBox) -> Any:
         return np.load(self.work_dir / "blocks" / f"{block}.npz")
@@ -115,7 +115,7 @@ class AgglomerateJob(StagedJob):
             pairs = match_faces(own[f"face_{axis}_+"], theirs[f"face_{axis}_-"], int(self.params["min_contact"]))
             found[f"pairs_{axis}"] = pairs
             found[f"neighbour_{axis}"] = np.array(self.block_index(neighbour))
-        _save_npz(self.work_dir / "pairs" / f"{block}.npz", **found)
+        save_npz(self.work_dir / "pairs" / f"{block}.npz", **found)
 
     def _merge(self) -> None:
         from chunkflow.segmentation.stitch import block_offsets, merge_blocks
@@ -130,7 +130,7 @@ class AgglomerateJob(StagedJob):
                 if f"pairs_{axis}" in found:
                     pairs.append((k, position[int(found[f"neighbour_{axis}"])], found[f"pairs_{axis}"]))
         table = merge_blocks(counts, pairs)
-        _save_npz(
+        save_npz(
             self.work_dir / "table.npz", table=table, offsets=block_offsets(counts), counts=np.array(counts, np.int64)
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -164,6 +165,13 @@ def open_client(options: DaskOptions) -> Iterator[Any]:
             )
     else:
         cluster = jobqueue_cluster(options)
+        submit = cluster.job_cls.submit_command
+        if shutil.which(submit) is None:  # else the jobs fail in the background and the run waits forever
+            cluster.close()
+            raise InvalidParameterError(
+                f"--cluster {options.cluster} submits worker jobs with {submit}, which is not on PATH here; "
+                "run chunkflow run on a login node of that cluster"
+            )
         cluster.scale(jobs=options.jobs)
     try:
         with Client(cluster) as client:

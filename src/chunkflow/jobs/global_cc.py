@@ -8,7 +8,6 @@ encoded ``block_index * stride + local``), ``table.npz`` (global ids, from ``mer
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,58 +15,13 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
+from chunkflow.jobs.outputs import existing_output, open_or_create, save_npz
 from chunkflow.jobs.staged import StagedJob, run_job
 from chunkflow.volumes.base import atomic_path
 
 __all__ = ["GlobalCCJob", "global_connected_components"]
 
 log = logging.getLogger(__name__)
-
-
-def _save_npz(path: Path, **arrays: np.ndarray) -> None:
-    with atomic_path(path) as tmp, tmp.open("wb") as f:
-        np.savez(f, **arrays)  # type: ignore[arg-type]
-
-
-def existing_output(url: str, like_url: str, dtype: str, block_size: Vec3Like) -> bool:
-    """Whether ``url`` already holds a volume the job can write into (same box and dtype); a volume
-    whose storage blocks do not divide the task block is refused before anything is written."""
-    from chunkflow.errors import ChunkflowError
-    from chunkflow.volumes import open_volume
-
-    source = open_volume(like_url)
-    try:
-        existing = open_volume(url)
-    except (ChunkflowError, OSError):
-        return False
-    if existing.bbox != source.bbox or np.dtype(existing.dtype) != np.dtype(dtype):
-        return False
-    stored = Vec3.of(existing.block_size)
-    if any(b % s for b, s in zip(Vec3.of(block_size), stored)):
-        raise InvalidParameterError(
-            f"output {url} is stored in blocks of {tuple(stored)}, which do not divide the task block "
-            f"{tuple(Vec3.of(block_size))}; pick a block size that is a multiple of {tuple(stored)}"
-        )
-    return True
-
-
-def open_or_create(url: str, like_url: str, dtype: str, block_size: Vec3Like, layer_type: str = "segmentation") -> None:
-    """Create ``url`` the size of ``like_url`` unless :func:`existing_output` finds it there."""
-    from chunkflow.volumes import create_volume, open_volume
-
-    if existing_output(url, like_url, dtype, block_size):
-        return
-    source = open_volume(like_url)
-    create_volume(url, volume_size=source.bbox.size, voxel_offset=source.bbox.start, voxel_size=source.voxel_size,
-                  dtype=dtype, layer_type=layer_type, block_size=storage_block(block_size))  # fmt: skip
-
-
-def storage_block(task_block: Vec3Like) -> tuple[int, int, int]:
-    """The output's storage block for tasks of ``task_block``: halved along every even axis of 64 or
-    more, so a task's write is several blocks that the volume library encodes in parallel (writing a
-    256x512x512 uint32 Zarr in 64x128x128 blocks took 0.41 s against 1.06 s in 128x256x256 blocks),
-    and still aligned to every task."""
-    return tuple(b // 2 if b >= 64 and b % 2 == 0 else b for b in Vec3.of(task_block))  # type: ignore[return-value]
 
 
 class GlobalCCJob(StagedJob):
@@ -127,7 +81,7 @@ class GlobalCCJob(StagedJob):
         from chunkflow.segmentation.global_cc import block_faces
 
         labels, fg, count = self._components(block)
-        _save_npz(self.work_dir / "faces" / f"{block}.npz", count=np.array(count), **block_faces(block, labels, fg))
+        save_npz(self.work_dir / "faces" / f"{block}.npz", count=np.array(count), **block_faces(block, labels, fg))
 
     def _faces(self, name: str) -> Any:
         faces: dict[str, Any] = self._cache.setdefault("faces", {})
@@ -221,7 +175,7 @@ class GlobalCCJob(StagedJob):
             encoded = np.load(self.work_dir / "pairs" / f"{b}.npy").astype(np.int64)
             pairs.append(by_index[encoded // self.stride] + encoded % self.stride)
         table = merge_consecutive(int(offsets[-1]), np.concatenate(pairs))
-        _save_npz(self.work_dir / "table.npz", table=table, offsets=offsets[:-1], counts=counts)
+        save_npz(self.work_dir / "table.npz", table=table, offsets=offsets[:-1], counts=counts)
 
     def _table(self) -> Any:
         if "table" not in self._cache:
