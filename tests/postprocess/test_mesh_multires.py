@@ -80,7 +80,7 @@ def test_multires_cli_and_bad_input(tmp_path, seg, capsys):
             "load-precomputed", "-v", url, "-e", "1", "1", "1", "--fill-missing", "-o", "seg",
             "mesh", "-i", "seg", "-o", url, "--multires", "--shard"]  # fmt: skip
     assert main(args) == 0, capsys.readouterr().err
-    assert main(["mesh-manifest", "-v", url, "--min-chunk-size", "16"]) == 0, capsys.readouterr().err
+    assert main(["mesh-manifest", "-v", url, "--min-chunk-size", "16", "--workers", "2"]) == 0, capsys.readouterr().err
     assert "multi-resolution meshes" in capsys.readouterr().out
     cv = CloudVolume(url, progress=False)
     ids, counts = np.unique(seg.array, return_counts=True)

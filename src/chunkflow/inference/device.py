@@ -142,8 +142,11 @@ class DeviceRun:
         tz, ty, tx = placement.target
         # the 3D weight is built on the device from the three 1D weights (uploaded once, not a
         # patch-sized array per patch), with the same float32 products as Placement.weight() on the host
-        wz, wy, wx = (self._weight_1d(w) for w in placement.weights)
-        weight = wz[:, None, None] * (wy[None, :, None] * wx[None, None, :])
+        if placement.separable:
+            wz, wy, wx = (self._weight_1d(w) for w in placement.weights)
+            weight = wz[:, None, None] * (wy[None, :, None] * wx[None, None, :])
+        else:  # wu-1.2.0: the same float32 weight the host path uses, uploaded per patch
+            weight = self.torch.from_numpy(placement.weight()).to(self.device)
         view = self.out_win[:, tz.start - self.out_lo : tz.stop - self.out_lo, ty, tx]
         view.addcmul_(patch[(slice(None), *placement.local)].contiguous(), weight)
 

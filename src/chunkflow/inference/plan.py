@@ -18,7 +18,7 @@ import numpy as np
 
 from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3
-from chunkflow.inference.blend import normalised_weights
+from chunkflow.inference.blend import affine_axis_parts, affine_coefficients, normalised_weights
 from chunkflow.inference.grid import PatchGrid
 
 __all__ = ["Placement", "Plan", "make_plan"]
@@ -33,10 +33,24 @@ class Placement:
     local: tuple[slice, slice, slice]
     target: tuple[slice, slice, slice]
     weights: tuple[np.ndarray, np.ndarray, np.ndarray]
+    #: ``wu-1.2.0`` only: ``(alpha, beta, counts, sums)``, the per-axis patch counts and factor sums of
+    #: the kept part; ``weights`` then hold the raw 1D factors (see :mod:`chunkflow.inference.blend`)
+    affine: tuple[float, float, tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None = None
+
+    @property
+    def separable(self) -> bool:
+        return self.affine is None
 
     def weight(self) -> np.ndarray:
         """The 3D weight of the kept part, ``wz * (wy * wx)`` (this exact order on every path)."""
         wz, wy, wx = self.weights
+        if self.affine is not None:
+            alpha, beta, (cz, cy, cx), (nz, ny, nx) = self.affine
+            bump = alpha + beta * (wz[:, None, None] * (wy[None, :, None] * wx[None, None, :]))
+            norm = alpha * (cz[:, None, None] * (cy[None, :, None] * cx[None, None, :])) + beta * (
+                nz[:, None, None] * (ny[None, :, None] * nx[None, None, :])
+            )
+            return (bump / norm).astype(np.float32)
         return wz[:, None, None] * (wy[None, :, None] * wx[None, None, :])
 
 
@@ -82,10 +96,19 @@ def make_plan(
         raise InvalidParameterError(
             f"output crop margin {tuple(crop)} leaves nothing of the chunk's {tuple(region)} prediction"
         )
-    axis_weights = [
-        normalised_weights(starts, o, length, bump, stride, mask_output_chunk)
-        for starts, o, length, stride in zip(grid.starts, opatch, region, grid.stride)
-    ]
+    affine_parts = None
+    if bump == "wu-1.2.0":
+        affine_parts = [
+            affine_axis_parts(starts, o, length, stride, mask_output_chunk)
+            for starts, o, length, stride in zip(grid.starts, opatch, region, grid.stride)
+        ]
+        alpha, beta = affine_coefficients(tuple(opatch))  # type: ignore[arg-type]
+        axis_weights = [{s: w for s in starts} for (w, _, _), starts in zip(affine_parts, grid.starts)]
+    else:
+        axis_weights = [
+            normalised_weights(starts, o, length, bump, stride, mask_output_chunk)
+            for starts, o, length, stride in zip(grid.starts, opatch, region, grid.stride)
+        ]
     parts: list[dict[int, tuple[slice, slice]]] = []
     for starts, o, a, b in zip(grid.starts, opatch, lo, hi):
         parts.append({s: p for s in starts if (p := _axis_part(s, o, a, b)) is not None})
@@ -98,7 +121,13 @@ def make_plan(
         if global_bbox is not None:
             _check_inside(input_start, grid.input_patch_size, chunk_shape, chunk_offset, global_bbox)  # type: ignore[arg-type]
         weights = tuple(w[s][loc] for w, s, loc in zip(axis_weights, start, (lz, ly, lx)))
-        placements.append(Placement(input_start, (lz, ly, lx), (tz, ty, tx), weights))  # type: ignore[arg-type]
+        affine = None
+        if affine_parts is not None:
+            # counts and sums at the kept voxels: region coordinates s + local
+            spans = [slice(s + loc.start, s + loc.stop) for s, loc in zip(start, (lz, ly, lx))]
+            affine = (alpha, beta, tuple(c[sp] for (_, c, _), sp in zip(affine_parts, spans)),
+                      tuple(n[sp] for (_, _, n), sp in zip(affine_parts, spans)))  # fmt: skip
+        placements.append(Placement(input_start, (lz, ly, lx), (tz, ty, tx), weights, affine))  # type: ignore[arg-type]
     offset = Vec3.of([o + m + a for o, m, a in zip(origin, margin, lo)])
     return Plan(grid, tuple(placements), offset, hi - lo)
 

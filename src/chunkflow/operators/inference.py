@@ -46,8 +46,9 @@ class BatchSize(click.ParamType):
               default="universal", show_default=True, help="Engine; universal picks onnx for .onnx files, else pytorch.")  # fmt: skip
 @click.option("--batch-size", "-b", type=BatchSize(), default=1, show_default=True,
               help="Patches per model call; 'auto': the fastest that fits on a GPU (1 on the CPU).")  # fmt: skip
-@click.option("--bump", type=click.Choice(["wu", "gaussian"]), default="wu", show_default=True,
-              help="Blending weight across a patch: chunkflow's wu bump or an nnU-Net Gaussian (sigma = patch / 8).")  # fmt: skip
+@click.option("--bump", type=click.Choice(["wu", "gaussian", "wu-1.2.0"]), default="wu", show_default=True,
+              help="Blending weight across a patch: chunkflow's wu bump (separable), an nnU-Net Gaussian "
+                   "(sigma = patch / 8), or wu-1.2.0: chunkflow 1.2.0's exact weights (its outputs to 1e-5).")  # fmt: skip
 @click.option("--mask-output-chunk/--no-mask-output-chunk", default=False,
               help="Normalise as if neighbouring chunks were there (seamless tiling of overlapping chunks).")  # fmt: skip
 @click.option("--global-bbox", type=BoundingBoxType(), default=None,

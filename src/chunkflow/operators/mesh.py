@@ -123,8 +123,10 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
               help="Smallest octree cell (voxels) of multi-resolution meshes; sets how many levels an object gets.")  # fmt: skip
 @click.option("--draco-level", type=click.IntRange(0, 10), default=7, show_default=True,
               help="Draco compression level of multi-resolution fragments.")  # fmt: skip
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes building multi-resolution meshes (objects are independent).")  # fmt: skip
 def mesh_manifest(op_name, volume_path, prefix, digits, merge, simplification_factor, max_simplification_error, mip,
-                  shard_numbers, num_lods, min_chunk_size, draco_level) -> Stage:  # fmt: skip
+                  shard_numbers, num_lods, min_chunk_size, draco_level, workers) -> Stage:  # fmt: skip
     """Join the mesh fragments of every object across tasks: manifests, or multi-resolution meshes.
 
     \b
@@ -148,7 +150,7 @@ def mesh_manifest(op_name, volume_path, prefix, digits, merge, simplification_fa
         info = Path(volume_path.removeprefix("file://")) / "mesh" / "info"
         if info.exists() and json.loads(info.read_text()).get("@type") == MULTILOD:
             count = write_multires(volume_path, shard_numbers or None, prefix, num_lods, min_chunk_size,
-                                   simplification_factor, max_simplification_error, draco_level)  # fmt: skip
+                                   simplification_factor, max_simplification_error, draco_level, workers)  # fmt: skip
             click.echo(f"wrote the multi-resolution meshes of {count} objects")
             return
         count = write_manifests(volume_path, prefix, merge=merge, simplification_factor=simplification_factor,

@@ -19,6 +19,7 @@ Two stages, like igneous's forge and merge:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections import defaultdict
@@ -193,10 +194,17 @@ def _build(job: tuple[int, list[str], np.ndarray, dict[str, Any]]) -> tuple[byte
     obj, paths, res, options = job
     parts, raw = [], False
     for path in paths:
-        with np.load(path) as frags:
-            parts.append((frags[f"v{obj}"], frags[f"f{obj}"]))
-            raw = raw or bool(np.isin(np.uint64(obj), frags["raw"]))
+        frags, raw_ids = _open_fragments(path)
+        parts.append((frags[f"v{obj}"], frags[f"f{obj}"]))
+        raw = raw or obj in raw_ids
     return multires_mesh(parts, obj, res, raw=raw, **options)
+
+
+@functools.lru_cache(maxsize=64)
+def _open_fragments(path: str) -> tuple[Any, frozenset[int]]:
+    """A task's fragment file, opened once per process (its zip directory lists thousands of objects)."""
+    frags = np.load(path)
+    return frags, frozenset(int(i) for i in frags["raw"])
 
 
 def _sharding_spec(num_labels: int) -> dict[str, Any]:
@@ -224,6 +232,7 @@ def write_multires(
     The first call on a sharded volume fixes the shard spec from the number of objects."""
     from cloudvolume.datasource.precomputed.sharding import ShardingSpecification, synthesize_shard_files
 
+    _open_fragments.cache_clear()  # task files may have been rewritten since an earlier call
     root, _ = _volume_info(volume_path)
     directory = root / "mesh"
     if not (directory / "info").exists() or json.loads((directory / "info").read_text()).get("@type") != MULTILOD:
