@@ -20,7 +20,6 @@ NOT_RUNNABLE = {
     "neuroglancer": "opens a viewer and waits for Enter (tested in tests/viewer)",
     "napari": "opens a desktop window",
     "fetch-task-from-sqs": "needs an SQS endpoint (tested against moto in tests/queues)",
-    "worker": "starts worker processes on a queue (tested in tests/queues)",
 }
 
 

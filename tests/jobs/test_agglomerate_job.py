@@ -198,3 +198,17 @@ def test_queue_with_two_worker_processes_equals_local_run(affs_url, tmp_path, ru
     assert f"{local.count()} segments written" in r.stdout
     done = {p.name for p in (work / "done" / "agglomerate").iterdir()}
     assert len(done) == 8  # every block ran (by one of the two workers)
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_equals_local_run(affs_url, tmp_path, capsys):
+    """``agglomerate-volume --dask`` runs the same stages on a Dask LocalCluster: same output."""
+    from chunkflow.cli import main
+
+    code = main(["agglomerate-volume", "-v", affs_url, "-o", f"zarr://{tmp_path}/seg", "-b", "24", "48", "48",
+                 "-m", *map(str, MARGIN), "-t", "0.7", "--dask", "--workers", "2"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    local, _ = agglomerate_volume(affs_url, f"zarr://{tmp_path}/local", (24, 48, 48), MARGIN, 0.7)
+    np.testing.assert_array_equal(open_volume(f"zarr://{tmp_path}/seg").read().array,
+                                  open_volume(f"zarr://{tmp_path}/local").read().array)  # fmt: skip
+    assert f"{local.count()} segments written" in capsys.readouterr().out

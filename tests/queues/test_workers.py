@@ -210,3 +210,33 @@ def test_queue_status_command(run_cli, tmp_path):
     r = run_cli("queue", "purge", queue)
     assert r.returncode == 0
     assert open_queue(queue).counts().waiting == 0
+
+
+def test_worker_gives_each_process_its_own_gpu(monkeypatch, capsys):
+    """``worker -p 3`` with CUDA_VISIBLE_DEVICES=3,5: the processes see GPU 3, 5, 3; ``--gpus none``: untouched."""
+    from chunkflow.cli import main
+    from chunkflow.commands import queue as queue_command
+
+    started = []
+
+    class FakeProcess:
+        def __init__(self, args, env=None):
+            started.append(env)
+
+        def wait(self):
+            return 0
+
+        def send_signal(self, signum):
+            pass
+
+    monkeypatch.setattr(queue_command.subprocess, "Popen", FakeProcess)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,5")
+    assert main(["worker", "-p", "3", "--", "create-chunk"]) == 0
+    assert [env["CUDA_VISIBLE_DEVICES"] for env in started] == ["3", "5", "3"]
+    started.clear()
+    assert main(["worker", "-p", "2", "--gpus", "none", "--", "create-chunk"]) == 0
+    assert started == [None, None]
+    started.clear()
+    assert main(["worker", "-p", "2", "--gpus", "7", "--", "create-chunk"]) == 0
+    assert [env["CUDA_VISIBLE_DEVICES"] for env in started] == ["7", "7"]
+    assert "3 workers finished" in capsys.readouterr().out

@@ -32,11 +32,14 @@ from chunkflow.operators._options import triple
 @click.option("--work-dir", default=None,
               help="Job manifest, done markers and per-block files (default: OUTPUT.agglomerate-work beside a "
                    "local output; must be shared with the workers).")  # fmt: skip
+@click.option("--dask", "dask_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+              help="Run the stages on Dask: a LocalCluster of --workers processes (no address), or the scheduler "
+                   "at ADDRESS (tcp://host:8786).")  # fmt: skip
 @click.option("--prepare", "prepare_only", is_flag=True,
               help="Only write the job manifest and create the output (and the queue), then exit: workers can start; "
                    "run the same command without --prepare to send the stages.")  # fmt: skip
 def agglomerate_volume(affs_url, output_url, block_size, margin, threshold, aff_threshold_low, aff_threshold_high,
-                       scoring, min_contact, workers, queue_name, work_dir, prepare_only) -> None:  # fmt: skip
+                       scoring, min_contact, workers, queue_name, work_dir, dask_address, prepare_only) -> None:  # fmt: skip
     """Segment a whole affinity volume block by block with no seams (stages: agglomerate, match, merge, relabel).
 
     Each task reads one block plus margin. Rerunning the same command resumes: finished tasks
@@ -48,11 +51,12 @@ def agglomerate_volume(affs_url, output_url, block_size, margin, threshold, aff_
           --output-crop-margin 0 0 0 -i image -o affs save-precomputed -i affs -v file://$PWD/affs
       chunkflow agglomerate-volume -v file://$PWD/affs -o file://$PWD/seg -b 8 32 32 -m 4 8 8 -t 0.7
     """
+    from chunkflow.commands.global_cc import _dask_options
     from chunkflow.jobs.agglomerate import agglomerate_volume as run
 
     job, seconds = run(affs_url, output_url, block_size, margin, threshold, workers, queue_name, work_dir, prepare_only,
                        aff_threshold_low=aff_threshold_low, aff_threshold_high=aff_threshold_high, scoring=scoring,
-                       min_contact=min_contact)  # fmt: skip
+                       min_contact=min_contact, dask=_dask_options(dask_address, workers))  # fmt: skip
     if prepare_only:
         from chunkflow.jobs.staged import worker_command
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -59,26 +61,63 @@ def requeue_dead(queue_name: str) -> None:
 
 
 @click.command("worker", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.option("--processes", "-p", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--processes", "-p", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes to start, each running the whole chain.")  # fmt: skip
+@click.option("--gpus", default="auto", show_default=True,
+              help="GPUs shared out one per worker process in turn (CUDA_VISIBLE_DEVICES of each process): "
+                   "comma-separated ids, 'auto' (the ids in CUDA_VISIBLE_DEVICES, else every GPU `nvidia-smi -L` "
+                   "lists; none on a machine without GPUs) or 'none' (leave the environment as it is).")  # fmt: skip
 @click.argument("chain", nargs=-1, type=click.UNPROCESSED, required=True)
-def worker(processes: int, chain: tuple[str, ...]) -> None:
-    """Run N local worker processes of the same chain (each a separate process).
+def worker(processes: int, gpus: str, chain: tuple[str, ...]) -> None:
+    """Run N local worker processes of the same chain (each a separate process, one GPU each where there are GPUs).
+
+    Exits 0 when every worker did, else 1 (a worker exits 1 when any of its tasks failed).
 
     \b
     Example:
-      chunkflow worker -p 4 -- fetch-task -q file:///tmp/q load-precomputed ... delete-task-in-queue
+      chunkflow generate-tasks -b 0-16_0-64_0-256 -c 16 64 64 -q file://$PWD/q
+      chunkflow worker -p 2 -- fetch-task -q file://$PWD/q -r 0 create-chunk save-h5 -f out/ delete-task-in-queue
     """
     args = [a for a in chain if a != "--"] if chain and chain[0] == "--" else list(chain)
-    children = [subprocess.Popen([sys.executable, "-m", "chunkflow", *args]) for _ in range(processes)]
+    ids = _gpu_ids(gpus)
+    children = [
+        subprocess.Popen([sys.executable, "-m", "chunkflow", *args],
+                         env=None if not ids else {**os.environ, "CUDA_VISIBLE_DEVICES": ids[i % len(ids)]})
+        for i in range(processes)
+    ]  # fmt: skip
 
     def forward(signum: int, _frame: object) -> None:
         for child in children:
             child.send_signal(signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    codes = [child.wait() for child in children]
+    previous = {signum: signal.signal(signum, forward) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        codes = [child.wait() for child in children]
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     failed = [c for c in codes if c != 0]
     if failed:
         raise click.ClickException(f"{len(failed)} of {processes} workers exited with errors ({failed})")
     click.echo(f"{processes} workers finished")
+
+
+def _gpu_ids(spec: str) -> list[str]:
+    """The GPU ids ``--gpus`` names (``auto``: CUDA_VISIBLE_DEVICES, else ``nvidia-smi -L``; ``none``: [])."""
+    if spec == "none":
+        return []
+    if spec != "auto":
+        ids = [g.strip() for g in spec.split(",") if g.strip()]
+        if not ids:
+            raise click.BadParameter(f"{spec!r} names no GPU; give ids like 0,1 or 'auto' or 'none'", param_hint="--gpus")
+        return ids
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None:
+        return [g.strip() for g in visible.split(",") if g.strip() and g.strip() != "-1"]
+    if shutil.which("nvidia-smi") is None:
+        return []
+    try:
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [str(i) for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")]

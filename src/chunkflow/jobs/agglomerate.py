@@ -170,6 +170,7 @@ def agglomerate_volume(
     queue_name: str | None = None,
     work_dir: str | None = None,
     prepare_only: bool = False,
+    dask: Any = None,
     **options: Any,
 ) -> tuple[AgglomerateJob, dict[str, float]]:
     """Seam-free agglomeration of a whole affinity volume; returns the job and seconds per stage.
@@ -178,10 +179,11 @@ def agglomerate_volume(
     ``queue_name`` the tasks run in ``workers`` local processes; with it, this is the frontend and
     workers run ``chunkflow fetch-task -q QUEUE staged-task --job WORK_DIR delete-task-in-queue``.
     ``prepare_only``: write the manifest, create the output and the queue, and return (no stage runs).
+    ``dask``: :class:`chunkflow.jobs.dask_executor.DaskOptions` to run the stages on a Dask cluster.
     """
     work_dir = work_dir or f"{output_url.split('://')[-1].rstrip('/')}.agglomerate-work"
     params = {"affs_url": affs_url, "output_url": output_url, "block_size": list(Vec3.of(block_size)),
               "margin": list(Vec3.of(margin)), "threshold": float(threshold), **options}  # fmt: skip
     job = AgglomerateJob(params, work_dir)
-    seconds = run_job(job, workers, queue_name, prepare_only)
+    seconds = run_job(job, workers, queue_name, prepare_only, dask=dask)
     return job, seconds

@@ -209,6 +209,7 @@ def global_connected_components(
     work_dir: str | None = None,
     queue_name: str | None = None,
     prepare_only: bool = False,
+    dask: Any = None,
 ) -> Any:
     """Connected components of a whole volume, seam-free; returns the number of components
     (with ``prepare_only``: the work dir, after writing the manifest and creating the output).
@@ -224,5 +225,5 @@ def global_connected_components(
     work_dir = work_dir or f"{output_url.split('://')[-1].rstrip('/')}.cc-work"
     job = GlobalCCJob({"input_url": input_url, "output_url": output_url, "block_size": list(Vec3.of(block_size)),
                        "threshold": threshold, "connectivity": int(connectivity)}, work_dir)  # fmt: skip
-    run_job(job, workers, queue_name, prepare_only)
+    run_job(job, workers, queue_name, prepare_only, dask=dask)
     return str(job.work_dir) if prepare_only else job.count()

@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 from chunkflow.errors import InvalidParameterError, QueueError
 from chunkflow.geometry import BoundingBox, Vec3
 from chunkflow.volumes.base import atomic_path
+from chunkflow.queues.messages import PoisonMessageError
 
 __all__ = ["StagedJob", "ForeignTaskError", "load_job", "run_job", "run_local", "run_queue", "run_message",
            "run_task", "task_message", "JOB_KINDS", "manifest_path", "worker_command"]  # fmt: skip
@@ -48,7 +49,7 @@ JOB_KINDS = {
 }
 
 
-class ForeignTaskError(QueueError):
+class ForeignTaskError(PoisonMessageError):
     """A task message that does not belong to the job this worker runs."""
 
 
@@ -304,11 +305,16 @@ def worker_command(job: StagedJob, queue_name: str) -> str:
 
 
 def run_job(job: StagedJob, workers: int = 1, queue_name: str | None = None, prepare_only: bool = False,
-            **queue_options: Any) -> dict[str, float]:  # fmt: skip
+            dask: Any = None, **queue_options: Any) -> dict[str, float]:  # fmt: skip
     """Write the manifest, prepare the outputs (and the queue), run every stage; seconds per stage.
 
     ``prepare_only``: stop after the manifest, the outputs and the queue exist (workers can start).
+    ``dask``: a :class:`chunkflow.jobs.dask_executor.DaskOptions`: run the stages on Dask instead.
     """
+    if dask is not None and not prepare_only:
+        from chunkflow.jobs.dask_staged import run_job_on_dask
+
+        return run_job_on_dask(job, dask)
     job.validate()
     job.write_manifest()
     job.prepare()

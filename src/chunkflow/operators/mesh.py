@@ -112,7 +112,7 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
 @click.option("--simplification-factor", "-f", type=click.IntRange(min=0), default=100, show_default=True,
               help="Target reduction of the number of triangles of a merged mesh (finest level).")  # fmt: skip
 @click.option("--max-simplification-error", "-e", type=click.IntRange(min=0), default=40, show_default=True,
-              help="Largest distance (nm) simplification may move the surface (finest level; doubles per level).")  # fmt: skip
+              help="Largest distance (nm) simplification may move the surface (the finest level; coarser levels halve the triangles).")  # fmt: skip
 @click.option("--mip", "-m", type=click.IntRange(min=0), default=0, show_default=True,
               help="Mip whose voxel size the legacy meshes were made at.")  # fmt: skip
 @click.option("--shard-number", "shard_numbers", type=click.IntRange(min=0), multiple=True,
