@@ -29,7 +29,9 @@ def commands() -> list[str]:
 
 def example_lines(name: str) -> list[str]:
     """The command lines of the ``Example:`` paragraph of ``chunkflow NAME --help``."""
-    ctx = click.Context(cli, info_name="chunkflow")
+    # the group's context settings (-h as a help option) as a real run has them: click caches a command's
+    # help option the first time it is asked for
+    ctx = click.Context(cli, info_name="chunkflow", **cli.context_settings)
     command = cli.get_command(ctx, name)
     assert command is not None, name
     text = command.get_help(click.Context(command, info_name=name, parent=ctx))

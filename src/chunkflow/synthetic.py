@@ -18,7 +18,7 @@ def create_chunk(
     pattern: str = "sin",
     voxel_offset: Vec3Like = 0,
     voxel_size: Vec3Like = 1,
-    layer_type: str = "image",
+    layer_type: str | None = "image",
     num_channels: int = 1,
     seed: int = 0,
 ) -> Chunk:

@@ -20,7 +20,8 @@ from chunkflow.task import Task
 @triple("--voxel-offset", "-t", default=(0, 0, 0), signed=True, help="Global offset of the chunk")
 @triple("--voxel-size", "-e", default=(1, 1, 1), help="Voxel size in nm")
 @click.option("--layer-type", type=click.Choice(["image", "segmentation", "probability_map", "affinity_map"]),
-              default="image", show_default=True)  # fmt: skip
+              default=None, help="Layer type (default: from the dtype, as chunkflow 1.2.0 does: uint8 image, "
+                                 "other unsigned integers segmentation, floats probability map).")  # fmt: skip
 @click.option("--seed", type=int, default=0, help="Seed of the random pattern.")
 @output_option()
 def create_chunk(op_name, size, dtype, pattern, voxel_offset, voxel_size, layer_type, seed, output_name) -> Stage:
