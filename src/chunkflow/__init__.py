@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
+def __getattr__(name: str):
     if name in ("open_volume", "create_volume", "save_chunk"):
         from chunkflow import volumes
 

@@ -140,11 +140,11 @@ class OperatorGroup(click.Group):
                 if exc.name == f"chunkflow.operators.{module}":
                     return None
                 raise
-            return getattr(mod, name.replace("-", "_"))  # type: ignore[no-any-return]
+            return getattr(mod, name.replace("-", "_"))
         target = STANDALONE_COMMANDS.get(name)
         if target is not None:
             module_name, attr = target.split(":")
-            return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+            return getattr(importlib.import_module(module_name), attr)
         ep = _entry_points().get(name)
         return ep.load() if ep is not None else None
 

@@ -16,6 +16,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from chunkflow.cli import main as chunkflow_main
 
@@ -70,7 +71,7 @@ def write_sample(sample_dir: Path) -> None:
     save_chunk(str(sample_dir / "labels.h5"), pinky40_labels())
 
 
-def check_outputs(out: Path) -> dict[str, object]:
+def check_outputs(out: Path) -> dict[str, Any]:
     """Read the outputs back with plain cloud-volume (what a downstream user would do)."""
     from cloudvolume import CloudVolume
 
@@ -90,7 +91,7 @@ def check_outputs(out: Path) -> dict[str, object]:
     }
 
 
-def run_demo(out: Path, threshold: float = 0.7, stop_mip: int = 3) -> dict[str, object]:
+def run_demo(out: Path, threshold: float = 0.7, stop_mip: int = 3) -> dict[str, Any]:
     """Run the demo into ``out`` (replacing an earlier demo's outputs); returns scores and checks."""
     out = out.resolve()
     for name in ("image", "affs", "seg", "sample", "scores.json"):

@@ -65,7 +65,7 @@ class Vec3:
     def __getitem__(self, i: int) -> int:
         return (self.z, self.y, self.x)[i]
 
-    def _zip(self, other: Vec3Like, op) -> Vec3:  # type: ignore[no-untyped-def]
+    def _zip(self, other: Vec3Like, op) -> Vec3:
         o = Vec3.of(other)
         return Vec3(op(self.z, o.z), op(self.y, o.y), op(self.x, o.x))
 
@@ -286,7 +286,7 @@ class BoundingBox:
         return (slice(s.z, e.z), slice(s.y, e.y), slice(s.x, e.x))
 
 
-class _Slices(tuple):  # type: ignore[type-arg]
+class _Slices(tuple):
     """The global slices of a box that, called with an origin, gives the slices relative to it."""
 
     def __new__(cls, box: BoundingBox) -> _Slices:
@@ -295,4 +295,4 @@ class _Slices(tuple):  # type: ignore[type-arg]
         return self
 
     def __call__(self, relative_to: BoundingBox | Vec3Like | None = None) -> tuple[slice, slice, slice]:
-        return self._box._slices(relative_to)  # type: ignore[attr-defined,no-any-return]
+        return self._box._slices(relative_to)  # type: ignore[attr-defined]

@@ -73,7 +73,7 @@ class Synapses:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Synapses:
-        return cls(**{k: data.get(k) for k in (*_ARRAYS, "resolution", "users")})  # type: ignore[arg-type]
+        return cls(**{k: data.get(k) for k in (*_ARRAYS, "resolution", "users")})
 
     @classmethod
     def from_json(cls, fname: str, resolution: Any = None, c_order: bool = True) -> Synapses:

@@ -17,8 +17,9 @@ def crop_margin(chunk: Chunk, margin: Vec3Like | None = None, bbox: BoundingBox 
         return chunk.cutout(bbox)
     if margin is None:
         raise InvalidParameterError("crop-margin needs --margin-size or a task bounding box")
-    if any(2 * m >= s for m, s in zip(margin, chunk.spatial_shape)):  # type: ignore[arg-type]
-        raise InvalidParameterError(f"margin {tuple(margin)} leaves nothing of chunk shape {chunk.spatial_shape}")  # type: ignore[arg-type]
+    margins = tuple(int(m) for m in (margin if not isinstance(margin, int) else (margin,) * 3))
+    if any(2 * m >= s for m, s in zip(margins, chunk.spatial_shape)):
+        raise InvalidParameterError(f"margin {margins} leaves nothing of chunk shape {chunk.spatial_shape}")
     return chunk.crop_margin(margin)
 
 

@@ -75,7 +75,7 @@ class PrecomputedVolume:
         """The chunk inside ``key`` (a 1.2.0 or our ``BoundingBox``, or a tuple of slices)."""
         from chunkflow.chunk.base import _as_box
 
-        return self.vol.read(_as_box(key), fill_missing=self.fill_missing)  # type: ignore[no-any-return]
+        return self.vol.read(_as_box(key), fill_missing=self.fill_missing)
 
     def save(self, chunk: Chunk) -> None:
         self.vol.write(chunk)
@@ -96,7 +96,7 @@ def load_chunk_or_volume(file_path: str, *args: Any, **kwargs: Any) -> Chunk | P
     if "://" not in file_path:
         from chunkflow.volumes import open_volume
 
-        return open_volume(file_path).read()  # type: ignore[no-any-return]
+        return open_volume(file_path).read()
     preload = kwargs.pop("preload", False)
     volume = PrecomputedVolume.from_cloudvolume_path(file_path, *args, **kwargs)
     return volume.cutout(volume.bounding_box) if preload else volume

@@ -168,17 +168,17 @@ class Chunk120Methods:
     # ---- copies and conversions -------------------------------------------------------------
     def clone(self) -> Chunk:
         """A deep copy (the array is copied)."""
-        return self._placed(self.array.copy())  # type: ignore[attr-defined,no-any-return]
+        return self._placed(self.array.copy())  # type: ignore[attr-defined]
 
     def astype(self, dtype: Any, **kwargs: Any) -> Chunk:
         """The chunk in another dtype (the same object where the dtype is already that), keeping placement
         and layer type."""
         if dtype is None or np.dtype(dtype) == self.array.dtype:
             return self  # type: ignore[return-value]
-        return self._placed(self.array.astype(dtype, **kwargs))  # type: ignore[attr-defined,no-any-return]
+        return self._placed(self.array.astype(dtype, **kwargs))  # type: ignore[attr-defined]
 
     def ascontiguousarray(self) -> Chunk:
-        return self._placed(np.ascontiguousarray(self.array))  # type: ignore[attr-defined,no-any-return]
+        return self._placed(np.ascontiguousarray(self.array))  # type: ignore[attr-defined]
 
     def max(self, *args: Any, **kwargs: Any) -> Any:
         return self.array.max(*args, **kwargs)
@@ -236,11 +236,11 @@ class Chunk120Methods:
 
     @property
     def stop(self) -> Vec3:
-        return self.bbox.stop  # type: ignore[attr-defined,no-any-return]
+        return self.bbox.stop  # type: ignore[attr-defined]
 
     @property
     def bounding_box(self) -> BoundingBox:
-        return self.bbox  # type: ignore[attr-defined,no-any-return]
+        return self.bbox  # type: ignore[attr-defined]
 
     @property
     def flags(self) -> Any:
@@ -259,7 +259,7 @@ class Chunk120Methods:
     def squeeze_channel(self, axis: int = 0) -> Chunk:
         if self.array.ndim != 4:
             raise IncompatibleChunkError(f"squeeze_channel needs a 4D chunk, got shape {self.array.shape}")
-        return self._placed(np.squeeze(self.array, axis=axis), layer_type="unknown")  # type: ignore[attr-defined,no-any-return]
+        return self._placed(np.squeeze(self.array, axis=axis), layer_type="unknown")  # type: ignore[attr-defined]
 
     def channel_voting(self) -> Chunk:
         """Per voxel, 1 + the index of the largest channel (uint8 segmentation)."""
@@ -269,13 +269,13 @@ class Chunk120Methods:
             )
         out = np.argmax(self.array, axis=0).astype(np.uint8)
         out += 1
-        return self._placed(out, layer_type="segmentation")  # type: ignore[attr-defined,no-any-return]
+        return self._placed(out, layer_type="segmentation")  # type: ignore[attr-defined]
 
     def mask_using_last_channel(self, threshold: float = 0.3) -> Chunk:
         """Zero the other channels where the last one is at or above ``threshold`` (in place, as 1.2.0)."""
         kept = self.array[:-1]
         kept *= self.array[-1] < threshold
-        return self._placed(kept)  # type: ignore[attr-defined,no-any-return]
+        return self._placed(kept)  # type: ignore[attr-defined]
 
     def threshold(self, threshold: float) -> Chunk:
         """uint8 ``array > threshold`` (a single channel is squeezed)."""
@@ -284,14 +284,14 @@ class Chunk120Methods:
             if array.shape[0] != 1:
                 raise IncompatibleChunkError(f"threshold needs 1 channel, got {array.shape[0]}")
             array = array[0]
-        return self._placed(array.astype(np.uint8), layer_type="segmentation")  # type: ignore[attr-defined,no-any-return]
+        return self._placed(array.astype(np.uint8), layer_type="segmentation")  # type: ignore[attr-defined]
 
     def connected_component(self, threshold: float | None = None, connectivity: int = 6) -> Chunk:
         import cc3d
 
         array = self.array if self.is_segmentation or threshold is None else self.threshold(threshold).array  # type: ignore[attr-defined]
         labels = cc3d.connected_components(array, connectivity=connectivity)  # type: ignore[call-overload]
-        return self._placed(labels, layer_type="segmentation")  # type: ignore[attr-defined,no-any-return]
+        return self._placed(labels, layer_type="segmentation")  # type: ignore[attr-defined]
 
     def where(self, mask: np.ndarray) -> tuple[np.ndarray, ...]:
         """Global coordinates of the voxels where ``mask`` is true."""

@@ -61,7 +61,7 @@ def _as_offset(value: Vec3Like | None) -> Vec3:
     if value is None:
         return Vec3(0, 0, 0)
     if not isinstance(value, (Vec3, int, np.integer)):
-        items = list(value)  # type: ignore[arg-type]
+        items = list(value)
         if len(items) == 4:  # 1.2.0 accepted (0, z, y, x) for 4D arrays
             if items[0] != 0:
                 raise IncompatibleChunkError(f"a 4-element voxel offset must start with 0 (channels), got {items}")
@@ -147,11 +147,11 @@ class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
     # ---- geometry -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.array.shape  # type: ignore[no-any-return]
+        return self.array.shape
 
     @property
     def spatial_shape(self) -> tuple[int, int, int]:
-        return self.array.shape[-3:]  # type: ignore[no-any-return]
+        return self.array.shape[-3:]
 
     @property
     def num_channels(self) -> int:
@@ -307,7 +307,7 @@ class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
     def __setitem__(self, index: Any, value: Any) -> None:
         self.array[index] = value.array if isinstance(value, Chunk) else value
 
-    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+    def __eq__(self, other: object) -> Any:
         if isinstance(other, Chunk):
             return bool(
                 self.voxel_offset == other.voxel_offset
@@ -320,7 +320,7 @@ class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
             return self.array == other  # elementwise, as 1.2.0
         return NotImplemented
 
-    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+    def __ne__(self, other: object) -> Any:
         if isinstance(other, Chunk):
             return not self.__eq__(other)
         if isinstance(other, (Number, np.ndarray, np.generic)):

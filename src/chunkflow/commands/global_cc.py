@@ -48,7 +48,7 @@ def global_connected_components(input_url, output_url, block_size, threshold, co
     click.echo(f"{count} connected components written to {output_url}")
 
 
-def _dask_options(address: str | None, workers: int):  # type: ignore[no-untyped-def]
+def _dask_options(address: str | None, workers: int):
     """``--dask``: None (not asked), "" (a LocalCluster of ``workers`` processes) or a scheduler address."""
     if address is None:
         return None

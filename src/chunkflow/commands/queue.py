@@ -23,7 +23,7 @@ def queue() -> None:
     """
 
 
-def _open(name: str, create: bool = False):  # type: ignore[no-untyped-def]
+def _open(name: str, create: bool = False):
     from chunkflow.queues import open_queue
 
     return open_queue(name, create=create)

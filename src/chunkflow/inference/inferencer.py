@@ -181,7 +181,7 @@ class Inferencer:
         if self._bad:
             log.warning("inference: replaced %d NaN/Inf output value(s) by 0 in the chunk at %s", self._bad, chunk.bbox)
         offset = chunk.voxel_offset + plan.output_offset
-        return Chunk(result, offset, chunk.voxel_size, self.output_layer_type)  # type: ignore[arg-type]
+        return Chunk(result, offset, chunk.voxel_size, self.output_layer_type)
 
     def _use_device_path(self) -> bool:
         capable = hasattr(self.engine, "forward") and getattr(self.engine, "pre_process", None) is None

@@ -66,7 +66,7 @@ class AgglomerateJob(StagedJob):
 
     @property
     def bbox(self) -> BoundingBox:
-        return self.affs.bbox  # type: ignore[no-any-return]
+        return self.affs.bbox
 
     def validate(self) -> None:
         super().validate()

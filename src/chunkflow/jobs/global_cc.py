@@ -48,7 +48,7 @@ class GlobalCCJob(StagedJob):
 
     @property
     def bbox(self) -> BoundingBox:
-        return self._volume("input_url").bbox  # type: ignore[no-any-return]
+        return self._volume("input_url").bbox
 
     @property
     def stride(self) -> int:

@@ -34,8 +34,8 @@ from typing import Any, ClassVar
 
 from chunkflow.errors import InvalidParameterError, QueueError
 from chunkflow.geometry import BoundingBox, Vec3
-from chunkflow.volumes.base import atomic_path
 from chunkflow.queues.messages import PoisonMessageError
+from chunkflow.volumes.base import atomic_path
 
 __all__ = ["StagedJob", "ForeignTaskError", "load_job", "run_job", "run_local", "run_queue", "run_message",
            "run_task", "task_message", "JOB_KINDS", "manifest_path", "worker_command"]  # fmt: skip

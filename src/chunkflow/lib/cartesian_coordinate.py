@@ -59,7 +59,7 @@ class Cartesian(namedtuple("Cartesian", ["z", "y", "x"])):
         if isinstance(other, Number):
             return all(v == other for v in self)
         try:
-            items: tuple[object, ...] = tuple(other)  # type: ignore[call-overload,arg-type]
+            items: tuple[object, ...] = tuple(other)  # type: ignore[arg-type]
         except TypeError:
             return NotImplemented
         return len(items) == 3 and all(a == b for a, b in zip(self, items))
@@ -68,7 +68,7 @@ class Cartesian(namedtuple("Cartesian", ["z", "y", "x"])):
         result = self.__eq__(other)
         return result if result is NotImplemented else not result
 
-    def __add__(self, other: Any) -> Cartesian:  # type: ignore[override]
+    def __add__(self, other: Any) -> Cartesian:
         return Cartesian(*(a + b for a, b in _pairs(self, other)))
 
     __radd__ = __add__
@@ -79,7 +79,7 @@ class Cartesian(namedtuple("Cartesian", ["z", "y", "x"])):
     def __rsub__(self, other: Any) -> Cartesian:
         return Cartesian(*(b - a for a, b in _pairs(self, other)))
 
-    def __mul__(self, other: Any) -> Cartesian:  # type: ignore[override]
+    def __mul__(self, other: Any) -> Cartesian:
         return Cartesian(*(a * b for a, b in _pairs(self, other)))
 
     __rmul__ = __mul__
@@ -97,16 +97,16 @@ class Cartesian(namedtuple("Cartesian", ["z", "y", "x"])):
         return Cartesian(-self.z, -self.y, -self.x)
 
     # 1.2.0 compares all three axes at once
-    def __lt__(self, other: Any) -> bool:  # type: ignore[override]
+    def __lt__(self, other: Any) -> bool:
         return all(a < b for a, b in _pairs(self, other))
 
-    def __le__(self, other: Any) -> bool:  # type: ignore[override]
+    def __le__(self, other: Any) -> bool:
         return all(a <= b for a, b in _pairs(self, other))
 
-    def __gt__(self, other: Any) -> bool:  # type: ignore[override]
+    def __gt__(self, other: Any) -> bool:
         return all(a > b for a, b in _pairs(self, other))
 
-    def __ge__(self, other: Any) -> bool:  # type: ignore[override]
+    def __ge__(self, other: Any) -> bool:
         return all(a >= b for a, b in _pairs(self, other))
 
     @property
@@ -328,7 +328,7 @@ class BoundingBox:
         )
 
 
-class BoundingBoxes(UserList):  # type: ignore[type-arg]
+class BoundingBoxes(UserList):
     """A list of :class:`BoundingBox` (1.2.0's task lists)."""
 
     @classmethod

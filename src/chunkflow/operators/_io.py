@@ -26,10 +26,11 @@ def cutout_box(
         if task.bbox is None:
             raise InvalidParameterError("--cutout-stop/--cutout-size need --cutout-start (or a task bounding box)")
         start = tuple(task.bbox.start)  # type: ignore[assignment]
+    assert start is not None  # set above from the option or the task
     if stop is not None:
         return BoundingBox(Vec3.of(start), Vec3.of(stop))
     if size is not None:
-        return BoundingBox.from_size(start, size)  # type: ignore[arg-type]
+        return BoundingBox.from_size(start, size)
     raise InvalidParameterError("--cutout-start needs --cutout-stop or --cutout-size")
 
 

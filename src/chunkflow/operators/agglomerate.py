@@ -70,7 +70,7 @@ def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scori
         else:
             task[output_name] = run(affs, threshold, aff_threshold_low, aff_threshold_high, scoring_function, fragments)
 
-    def _sweep(task: Task, affs, fragments):  # type: ignore[no-untyped-def]
+    def _sweep(task: Task, affs, fragments):
         from chunkflow.segmentation.sweep import sweep_thresholds, write_sweep
 
         result, best = sweep_thresholds(affs, task[groundtruth_chunk_name], list(thresholds), aff_threshold_low,
@@ -85,7 +85,7 @@ def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scori
     return Stage(op_name, apply)
 
 
-def format_sweep(result) -> str:  # type: ignore[no-untyped-def]
+def format_sweep(result) -> str:
     lines = [f"{'threshold':>10}{'ARE':>10}{'VI':>10}{'VI split':>10}{'VI merge':>10}"]
     for raw in result.rows:
         row = {k: v if abs(v) >= 5e-5 else 0.0 for k, v in raw.items()}  # no "-0.0000" for VI's rounding
@@ -118,7 +118,7 @@ def watershed(op_name, aff_threshold_low, aff_threshold_high, input_name, output
     return Stage(op_name, apply)
 
 
-def _check_finite(affs, name: str, task: Task) -> None:  # type: ignore[no-untyped-def]
+def _check_finite(affs, name: str, task: Task) -> None:
     """NaN/Inf affinities agglomerate into thousands of bogus segments: refuse them, naming the chunk."""
     import numpy as np
 

@@ -13,7 +13,7 @@ from chunkflow.task import Task
 log = logging.getLogger(__name__)
 
 
-def _markers(task: Task, prefix: str, suffix: str):  # type: ignore[no-untyped-def]
+def _markers(task: Task, prefix: str, suffix: str):
     from chunkflow.errors import InvalidParameterError
     from chunkflow.queues.markers import DoneMarkers
 

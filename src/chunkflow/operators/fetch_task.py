@@ -87,7 +87,7 @@ def fetch_task_from_file(op_name, file_path, job_index) -> Stage:
     from chunkflow.queues.messages import decode
     from chunkflow.volumes.base import no_volume_creation
 
-    def produce():  # type: ignore[no-untyped-def]
+    def produce():
         if job_index is not None:
             index = job_index
         else:

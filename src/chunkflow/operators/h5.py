@@ -10,7 +10,7 @@ from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
 
-def _h5_path(file_name: str, task: Task, bbox) -> str:  # type: ignore[no-untyped-def]
+def _h5_path(file_name: str, task: Task, bbox) -> str:
     """1.2.0's naming: a name not ending in .h5 (a folder/ or a prefix) gets ``<bbox>.h5`` appended."""
     if file_name.endswith((".h5", ".hdf5")) or (bbox is None and task.bbox is None and not file_name.endswith("/")):
         return file_name

@@ -228,7 +228,7 @@ def save_synapses(op_name, input_name, file_path) -> Stage:
         if syns is None:
             touch(path)
         else:
-            syns.to_h5(path)  # type: ignore[attr-defined]
+            syns.to_h5(path)
 
     return Stage(op_name, apply)
 
@@ -276,7 +276,7 @@ def log_summary(op_name, log_dir, output_size) -> Stage:
       chunkflow log-summary -l log
     """
 
-    def produce():  # type: ignore[no-untyped-def]
+    def produce():
         from chunkflow.lib.operations import log_summary as summarise
 
         summary = summarise(log_dir, output_size)

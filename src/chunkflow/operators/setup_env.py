@@ -73,7 +73,7 @@ def setup_env(op_name, volume_start, volume_stop, volume_size, layer_path, max_r
     create_output_infos(layer_path, plan, start, size, Vec3.of(voxel_size), channel_num, dtype, encoding, mip,
                         thumbnail, thumb_mip, overwrite_info)  # fmt: skip
 
-    def produce():  # type: ignore[no-untyped-def]
+    def produce():
         from chunkflow.queues.frontend import submit_or_yield
         from chunkflow.queues.taskgen import plan_boxes
 

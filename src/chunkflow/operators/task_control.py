@@ -14,7 +14,7 @@ from chunkflow.task import Task
 log = logging.getLogger(__name__)
 
 
-def _need_bbox(task: Task, what: str):  # type: ignore[no-untyped-def]
+def _need_bbox(task: Task, what: str):
     from chunkflow.errors import InvalidParameterError
 
     if task.bbox is None:
@@ -170,7 +170,7 @@ def cleanup(op_name, directory, mode, suffix) -> Stage:
     """
     from chunkflow.lib.operations import cleanup_files
 
-    def produce():  # type: ignore[no-untyped-def]
+    def produce():
         removed = cleanup_files(directory, mode, suffix)
         log.info("removed %d file(s) from %s", removed, directory)
         return [Task()]

@@ -73,8 +73,8 @@ def load_plugin(name: str) -> Callable[..., Any]:
     execute = getattr(module, "execute", None) or getattr(module, "exec", None)
     if not callable(execute):
         raise PluginError(f"plugin {name!r} ({file}) defines no execute(*chunks, ...) function")
-    execute.__chunkflow_plugin__ = name  # type: ignore[attr-defined]
-    return execute  # type: ignore[no-any-return]
+    execute.__chunkflow_plugin__ = name
+    return execute
 
 
 def parse_args(args: str | None) -> dict[str, Any] | str | None:

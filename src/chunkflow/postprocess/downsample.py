@@ -82,7 +82,7 @@ def pyramid_boxes(bbox: BoundingBox, steps: list[Vec3]) -> list[BoundingBox]:
     return boxes
 
 
-def _check_pyramid_boxes(chunk: Chunk, steps: list[Vec3], volumes: dict, start_mip: int, url: str) -> None:  # type: ignore[type-arg]
+def _check_pyramid_boxes(chunk: Chunk, steps: list[Vec3], volumes: dict, start_mip: int, url: str) -> None:
     from chunkflow.volumes.sharded import ShardedPrecomputedVolume
 
     if any(o % s for o, s in zip(chunk.voxel_offset, _total(steps))):

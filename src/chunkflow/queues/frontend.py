@@ -20,7 +20,7 @@ DEFAULT_MAX_TASKS = 1_000_000
 log = logging.getLogger(__name__)
 
 
-def plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_box, aligned_block_size, volume_path, mip):  # type: ignore[no-untyped-def]
+def plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_box, aligned_block_size, volume_path, mip):
     """Resolve generate-tasks' flags into a :class:`TaskPlan` (boxes made on demand)."""
     grid_offset, clip = Vec3(0, 0, 0), None
     if volume_path is not None:
@@ -44,7 +44,7 @@ def plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_bo
         else:
             raise InvalidParameterError("give --roi-stop, --roi-size, or --grid-size with --chunk-size")
     else:
-        roi = clip  # type: ignore[assignment]
+        roi = clip
     if chunk_size is None:
         if grid_size is None:
             raise InvalidParameterError("give --chunk-size or --grid-size")

@@ -78,11 +78,11 @@ class SQSQueue(TaskQueue):
         from botocore.exceptions import ClientError
 
         try:
-            return self.client.get_queue_url(QueueName=name)["QueueUrl"]  # type: ignore[no-any-return]
+            return self.client.get_queue_url(QueueName=name)["QueueUrl"]
         except ClientError as exc:
             if not create or "NonExistent" not in exc.response["Error"].get("Code", ""):
                 raise
-        return self.client.create_queue(QueueName=name)["QueueUrl"]  # type: ignore[no-any-return]
+        return self.client.create_queue(QueueName=name)["QueueUrl"]
 
     def _set_redrive(self) -> None:
         arn = self.client.get_queue_attributes(QueueUrl=self.dead_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

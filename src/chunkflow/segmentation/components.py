@@ -52,8 +52,8 @@ def connected_components(chunk: Chunk, threshold: float | None = None, connectiv
 
     _check_connectivity(connectivity)
     mask = foreground(chunk, threshold)
-    out_dtype = np.uint64 if mask.size >= 2**32 else np.uint32
-    labels = cc3d.connected_components(mask, connectivity=connectivity, out_dtype=out_dtype)
+    out_dtype = np.dtype(np.uint64 if mask.size >= 2**32 else np.uint32)
+    labels = cc3d.connected_components(mask, connectivity=connectivity, out_dtype=out_dtype)  # type: ignore[call-overload]
     return Chunk(labels, chunk.voxel_offset, chunk.voxel_size, "segmentation")
 
 

@@ -40,7 +40,7 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _make_handler():  # type: ignore[no-untyped-def]
+def _make_handler():
     import tornado.web
 
     class Handler(tornado.web.RequestHandler):
@@ -92,7 +92,7 @@ def _make_handler():  # type: ignore[no-untyped-def]
     return Handler
 
 
-def _server_base():  # type: ignore[no-untyped-def]
+def _server_base():
     from neuroglancer.async_util import BackgroundTornadoServer
 
     return BackgroundTornadoServer
@@ -105,7 +105,7 @@ class DataServer:
     a list that may be filled after the server starts.
     """
 
-    def __new__(cls, directories: dict[str, str], bind_address: str = "127.0.0.1", port: int = 0,  # type: ignore[no-untyped-def]
+    def __new__(cls, directories: dict[str, str], bind_address: str = "127.0.0.1", port: int = 0,
                 origins: list[str] | None = None):  # fmt: skip
         origins = [] if origins is None else origins
         import tornado.httpserver

@@ -14,7 +14,7 @@ from chunkflow.volumes.arrayfile import ArrayFileVolume
 from chunkflow.volumes.base import atomic_path, require_exists, strip_scheme
 
 
-def _h5py():  # type: ignore[no-untyped-def]
+def _h5py():
     import h5py
 
     return h5py
@@ -72,7 +72,7 @@ class H5Volume(ArrayFileVolume):
 
     def _read(self, bbox: BoundingBox) -> np.ndarray:
         with _h5py().File(self.path, "r") as f:
-            return f[self.dataset_path][(..., *bbox.slices(self.bbox))]  # type: ignore[no-any-return]
+            return f[self.dataset_path][(..., *bbox.slices(self.bbox))]
 
     @classmethod
     def _save(cls, path: str, chunk: Chunk) -> None:

@@ -51,7 +51,7 @@ def _grow(unit: Vec3, limit: Vec3, voxel_bytes: float, memory_target: int) -> Ve
             return shape
 
 
-def _files(volume, tasks: list[BoundingBox]) -> int:  # type: ignore[no-untyped-def]
+def _files(volume, tasks: list[BoundingBox]) -> int:
     from chunkflow.volumes.sharded import ShardedPrecomputedVolume
 
     if isinstance(volume, ShardedPrecomputedVolume):
@@ -113,13 +113,13 @@ def plan_volume(url: str, chunk_mip: int = 0, stop_mip: int = 3, factor: Vec3Lik
     return layouts
 
 
-def _unit(volume) -> Vec3:  # type: ignore[no-untyped-def]
+def _unit(volume) -> Vec3:
     from chunkflow.volumes.sharded import ShardedPrecomputedVolume
 
     return volume.shard_shape if isinstance(volume, ShardedPrecomputedVolume) else volume.block_size
 
 
-def pyramid_unit(base, volumes: dict, steps: list[Vec3], chunk_mip: int) -> Vec3:  # type: ignore[no-untyped-def,type-arg]
+def pyramid_unit(base, volumes: dict, steps: list[Vec3], chunk_mip: int) -> Vec3:
     """The smallest task (ZYX voxels at ``chunk_mip``) that is whole blocks, or whole shards of sharded
     scales, at ``chunk_mip`` and at every mip of ``volumes`` (by mip) it downsamples to by ``steps``."""
     need, total = _unit(base), Vec3(1, 1, 1)

@@ -24,7 +24,7 @@ __all__ = ["PrecomputedVolume", "create_info", "ensure_mips", "info_update", "lo
 ENCODINGS = ("raw", "compressed_segmentation", "jpeg", "png", "compresso", "crackle")
 
 
-def _cloudvolume():  # type: ignore[no-untyped-def]
+def _cloudvolume():
     from cloudvolume import CloudVolume
 
     _atomic_local_writes()
@@ -52,7 +52,7 @@ def _atomic_local_writes() -> None:
 
     from chunkflow.volumes.base import write_atomic
 
-    def put_file(self, file_path, content, content_type, compress, cache_control=None, storage_class=None):  # type: ignore[no-untyped-def]
+    def put_file(self, file_path, content, content_type, compress, cache_control=None, storage_class=None):
         path = self.get_path_to_file(file_path)
         lock_path = path
         compress_ext = self.get_extension(compress)
@@ -146,7 +146,7 @@ def ensure_mips(url: str, stop_mip: int, factor: Vec3Like = (1, 2, 2)) -> list[V
     returns the factor between each mip and the next, ZYX. Safe with concurrent callers."""
     from cloudvolume.exceptions import InfoUnavailableError
 
-    def load():  # type: ignore[no-untyped-def]
+    def load():
         try:
             return _cloudvolume()(_normalise_url(url), progress=False)
         except InfoUnavailableError:

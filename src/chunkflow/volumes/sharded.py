@@ -44,7 +44,7 @@ __all__ = [
 DEFAULT_SHARD_BYTES = int(3.5e9)
 
 
-def _sharding():  # type: ignore[no-untyped-def]
+def _sharding():
     from cloudvolume.datasource.precomputed import sharding
 
     return sharding

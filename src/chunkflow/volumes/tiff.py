@@ -32,7 +32,7 @@ class TiffVolume(ArrayFileVolume):
             with tifffile.TiffFile(path) as tif:
                 series = tif.series[0]
                 shape, dtype = tuple(series.shape), series.dtype
-                meta = parse_placement(tif.pages[0].description)
+                meta = parse_placement(getattr(tif.pages[0], "description", ""))
         except (tifffile.TiffFileError, OSError, IndexError) as exc:
             raise VolumeFormatError(f"cannot read TIFF file {str(path)!r} ({exc}); is it a TIFF?") from None
         stored_shape = tuple(meta.get("shape", ()))
