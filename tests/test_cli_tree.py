@@ -78,3 +78,18 @@ def test_every_command_is_in_a_help_section_and_sections_name_only_commands():
     listed = {n for _, members in SECTIONS for n in members}
     assert names - listed == set(), "add these to a section of cli.SECTIONS"
     assert listed - names == set(), f"not commands: {listed - names}"
+
+
+def test_non_terminal_mesh_and_skeleton_chain_logs_its_timing(tmp_path, capsys):
+    """The README's postprocessing chain (one task, no task source) logs one line with seconds per operator."""
+    seg = f"file://{tmp_path}/seg"
+    assert main(["create-chunk", "-s", "16", "64", "64", "-e", "40", "4", "4", "--pattern", "sin",
+                 "connected-components", "-t", "128", "-o", "seg", "save-precomputed", "-i", "seg", "-v", seg]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["load-precomputed", "-v", seg, "-o", "seg", "downsample", "-i", "seg", "-o", "small", "-f", "1", "2", "2",
+                 "skeletonize", "-i", "seg", "-v", seg, "--dust-threshold", "50", "--aggregate",
+                 "mesh", "-i", "seg", "-o", seg]) == 0  # fmt: skip
+    lines = [line for line in capsys.readouterr().err.splitlines() if "chunkflow.progress: task" in line]
+    assert len(lines) == 1, lines
+    for operator in ("load-precomputed", "downsample", "skeletonize", "mesh"):
+        assert f"{operator} " in lines[0] and " s" in lines[0]

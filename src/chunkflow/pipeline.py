@@ -48,7 +48,7 @@ class Stage:
 def run_pipeline(stages: list[Stage], reporter: TaskReporter | None = None) -> Iterator[Task]:
     """Run ``stages``; yields each finished task.
 
-    With a source, every finished task is reported (one log line per task where the output is not a
+    Every finished task is reported (one log line per task where the output is not a
     terminal, see :class:`chunkflow.logs.TaskReporter`) and a summary is logged at the end.
     """
     for position, stage in enumerate(stages):
@@ -63,6 +63,7 @@ def run_pipeline(stages: list[Stage], reporter: TaskReporter | None = None) -> I
     else:
         source, transforms = None, stages
         tasks = [Task()]
+        reporter = reporter or TaskReporter(total=1)
     for task in tasks:
         try:
             for stage in transforms:
