@@ -143,3 +143,30 @@ def test_cli_bad_input_one_line(run_cli, pointwise_model_files, args, message):
     r = run_cli(*(a.format(models=pointwise_model_files) for a in args))
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1 and message in r.stderr, r.stderr
+
+
+def test_engine_registry_takes_a_third_party_engine(tmp_path, capsys):
+    """``--framework NAME`` looks the engine up in one registry; a registered factory is used as is."""
+    import h5py
+
+    from chunkflow.cli import main
+    from chunkflow.inference.engines import ENGINES, IdentityEngine
+
+    class Doubling(IdentityEngine):
+        def predict(self, batch):
+            return super().predict(batch) * 2
+
+    ENGINES.register("doubling", lambda num_output_channels=1, **_: Doubling(num_output_channels))
+    try:
+        assert main(["create-chunk", "-s", "8", "32", "32", "-d", "float32", "-o", "img", "save-h5", "-i", "img",
+                     "-f", f"{tmp_path}/in.h5", "inference", "-f", "doubling", "-s", "8", "32", "32", "-c", "1",
+                     "--output-crop-margin", "0", "0", "0", "-i", "img", "-o", "out",
+                     "save-h5", "-i", "out", "-f", f"{tmp_path}/out.h5"]) == 0  # fmt: skip
+    finally:
+        ENGINES.unregister("doubling")
+    with h5py.File(tmp_path / "in.h5") as a, h5py.File(tmp_path / "out.h5") as b:
+        np.testing.assert_allclose(b["main"][()].reshape(a["main"].shape), a["main"][()] * 2, rtol=1e-6)
+    capsys.readouterr()
+    assert main(["create-chunk", "inference", "-f", "nosuch", "-s", "8", "32", "32"]) == 1
+    err = capsys.readouterr().err
+    assert "framework 'nosuch' is not one of universal, identity, pytorch, onnx" in err and err.count("\n") == 1

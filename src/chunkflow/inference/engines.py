@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from chunkflow.errors import InvalidParameterError, ModelError
+from chunkflow.registry import Registry
 
 __all__ = ["Engine", "IdentityEngine", "TorchEngine", "OnnxEngine", "make_engine", "check_device", "torch_to_onnx"]
 
@@ -287,17 +288,48 @@ def make_engine(
     channels_last: bool = False,
     compile: bool = False,
 ) -> Engine:
-    """Build an engine by name: ``identity``, ``pytorch`` or ``onnx`` (``universal`` picks by file)."""
+    """Build an engine by name from :data:`ENGINES` (``universal`` picks onnx or pytorch by the model file).
+
+    A third-party engine is a factory taking these keyword arguments, registered under the
+    ``chunkflow.engines`` entry-point group (or ``ENGINES.register(name, factory)``).
+    """
     check_device(device)
     if framework == "universal":
         framework = "onnx" if (model_path or "").endswith(".onnx") else "pytorch"
-    if framework == "identity":
-        return IdentityEngine(num_output_channels)
-    if framework == "pytorch":
-        return TorchEngine(model_path, weight_path, device=device, precision=precision, channels_last=channels_last,
-                           compile=compile)  # fmt: skip
-    if framework == "onnx":
-        if precision != "fp32":
-            log.warning("--precision %s is ignored by the onnx engine (export a half-precision model instead)", precision)
-        return OnnxEngine(model_path, device=device)
-    raise InvalidParameterError(f"framework {framework!r} is not one of identity, pytorch, onnx")
+    if framework not in ENGINES:
+        raise InvalidParameterError(
+            f"framework {framework!r} is not one of universal, {', '.join(ENGINES.names())}; "
+            "pick one with --framework (a third-party engine registers under the chunkflow.engines entry points)"
+        )
+    factory = ENGINES.load(framework)
+    return factory(model_path=model_path, weight_path=weight_path, num_output_channels=num_output_channels,
+                   device=device, precision=precision, channels_last=channels_last, compile=compile)  # fmt: skip
+
+
+def _identity(num_output_channels: int = 1, **_: Any) -> Engine:
+    return IdentityEngine(num_output_channels)
+
+
+def _pytorch(model_path: str | None = None, weight_path: str | None = None, device: str = "auto",
+             precision: str = "fp32", channels_last: bool = False, compile: bool = False, **_: Any) -> Engine:  # fmt: skip
+    return TorchEngine(model_path, weight_path, device=device, precision=precision, channels_last=channels_last,
+                       compile=compile)  # fmt: skip
+
+
+def _onnx(model_path: str | None = None, device: str = "auto", precision: str = "fp32", **_: Any) -> Engine:
+    if precision != "fp32":
+        log.warning("--precision %s is ignored by the onnx engine (export a half-precision model instead)", precision)
+    return OnnxEngine(model_path, device=device)
+
+
+def _check_factory(name: str, obj: Any) -> Any:
+    if not callable(obj):
+        raise InvalidParameterError(f"inference engine {name!r} is registered as {obj!r}, which is not callable")
+    return obj
+
+
+#: inference engines by ``--framework`` name: factories building an :class:`Engine` (one registry per kind)
+ENGINES: Registry[Any] = Registry(
+    "inference engine", "chunkflow.engines",
+    {"identity": _identity, "pytorch": _pytorch, "onnx": _onnx}, check=_check_factory,
+)  # fmt: skip

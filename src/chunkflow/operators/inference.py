@@ -42,8 +42,9 @@ class BatchSize(click.ParamType):
               help="Channels the model predicts (3 for affinities).")  # fmt: skip
 @click.option("--dtype", "-d", type=click.Choice(["float32", "float16"]), default="float32", show_default=True,
               help="Dtype of the output chunk (blending always accumulates in float32; float16 halves the copy back).")  # fmt: skip
-@click.option("--framework", "-f", type=click.Choice(["universal", "identity", "pytorch", "onnx"]),
-              default="universal", show_default=True, help="Engine; universal picks onnx for .onnx files, else pytorch.")  # fmt: skip
+@click.option("--framework", "-f", default="universal", show_default=True,
+              help="Engine: universal (onnx for .onnx files, else pytorch), identity, pytorch, onnx, or a "
+                   "third-party engine registered under the chunkflow.engines entry points.")  # fmt: skip
 @click.option("--batch-size", "-b", type=BatchSize(), default=1, show_default=True,
               help="Patches per model call; 'auto': the fastest that fits on a GPU (1 on the CPU).")  # fmt: skip
 @click.option("--bump", type=click.Choice(["wu", "gaussian", "wu-1.2.0"]), default="wu", show_default=True,
