@@ -9,7 +9,7 @@ from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
 
-def _ids(ctx, param, value):  # type: ignore[no-untyped-def]
+def _ids(ctx, param, value):
     try:
         return {int(v) for v in value.split(",") if v.strip()} if value else set()
     except ValueError:
@@ -63,7 +63,7 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
         raise InvalidParameterError(f"--multires/--shard write precomputed meshes, not {output_format}")
     state: dict = {"size": voxel_size or None}
 
-    def volume_box(task: Task):  # type: ignore[no-untyped-def]
+    def volume_box(task: Task):
         """The output volume's box and voxel size, read once at the first task."""
         if "volume" not in state:
             from pathlib import Path

@@ -46,7 +46,7 @@ def check_labels(chunk: Chunk, is_segmentation: bool = False) -> None:
         )
 
 
-def task_region(chunk: Chunk, task_bbox: BoundingBox | None, volume_bbox: BoundingBox | None):  # type: ignore[no-untyped-def]
+def task_region(chunk: Chunk, task_bbox: BoundingBox | None, volume_bbox: BoundingBox | None):
     """(core, region, pad_low, pad_high): the task's box, the box meshed (core + 1 voxel on high faces
     inside the volume) and which faces are closed (on the volume's edges)."""
     core = task_bbox or chunk.bbox
@@ -127,7 +127,7 @@ def weld(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return vertices[index], faces[np.sort(first)].astype(np.uint32)
 
 
-def simplify(vertices: np.ndarray, faces: np.ndarray, res: np.ndarray, factor: int, max_error: float):  # type: ignore[no-untyped-def]
+def simplify(vertices: np.ndarray, faces: np.ndarray, res: np.ndarray, factor: int, max_error: float):
     """zmesh's quadric simplification (the one ``Mesher.get`` applies) of a marching-cubes mesh in
     nanometres; vertices must lie on the half-voxel grid (they do before any simplification)."""
     import zmesh
@@ -152,6 +152,6 @@ def weld_fragments(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarr
     return weld(vertices, faces)
 
 
-def merge_fragments(parts: list[tuple[np.ndarray, np.ndarray]], res: np.ndarray, factor: int, max_error: float):  # type: ignore[no-untyped-def]
+def merge_fragments(parts: list[tuple[np.ndarray, np.ndarray]], res: np.ndarray, factor: int, max_error: float):
     """One object's fragments from several tasks welded into one mesh and simplified once."""
     return simplify(*weld_fragments(parts), res, factor, max_error)

@@ -62,7 +62,7 @@ def skeletonize_chunk(chunk: Chunk, volume_path: str, dust_threshold: int = 1000
     return sorted(int(k) for k in skeletons)
 
 
-def _merge(obj: str, entries: list) -> bytes:  # type: ignore[type-arg]
+def _merge(obj: str, entries: list) -> bytes:
     from cloudvolume import Skeleton
 
     parts = [Skeleton.from_precomputed(Path(p).read_bytes(), segid=int(obj)) for p in sorted(e.path for e in entries)]
@@ -87,7 +87,7 @@ def aggregate_fragments(volume_path: str, prefix: str = "", ids: list[int] | Non
     return _write_shards(directory, fragments, shard_numbers)
 
 
-def _write_shards(directory: Path, fragments: dict, shard_numbers: Iterable[int] | None) -> int:  # type: ignore[type-arg]
+def _write_shards(directory: Path, fragments: dict, shard_numbers: Iterable[int] | None) -> int:
     from cloudvolume.datasource.precomputed.sharding import (
         ShardingSpecification,
         compute_shard_params_for_hashed,
