@@ -35,7 +35,7 @@ from typing import Any, ClassVar
 from chunkflow.errors import InvalidParameterError, QueueError
 from chunkflow.geometry import BoundingBox, Vec3
 from chunkflow.queues.messages import PoisonMessageError
-from chunkflow.volumes.base import atomic_path
+from chunkflow.volumes.base import atomic_path, local_path
 
 __all__ = ["StagedJob", "ForeignTaskError", "load_job", "run_job", "run_local", "run_queue", "run_message",
            "run_task", "task_message", "JOB_KINDS", "manifest_path", "worker_command"]  # fmt: skip
@@ -67,7 +67,7 @@ class StagedJob(ABC):
 
     def __init__(self, params: dict[str, Any], work_dir: str) -> None:
         self.params = params
-        self.work_dir = Path(str(work_dir).removeprefix("file://"))
+        self.work_dir = local_path(str(work_dir))
         self._cache: dict[str, Any] = {}
 
     # ---- identity and manifest ------------------------------------------------------------
@@ -161,7 +161,7 @@ class StagedJob(ABC):
 
 def load_job(where: str | os.PathLike[str]) -> StagedJob:
     """The job of a manifest: a path or ``file://`` URL of ``manifest.json`` or of its work dir."""
-    path = Path(str(where).removeprefix("file://"))
+    path = local_path(str(where))
     if path.is_dir():
         path = manifest_path(path)
     try:

@@ -7,6 +7,7 @@ import click
 from chunkflow.operators._options import input_option, name_option, triple
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
+from chunkflow.volumes.base import local_path
 
 
 def _ids(ctx, param, value):
@@ -61,16 +62,16 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
         raise InvalidParameterError(f"--manifest applies to precomputed meshes, not {output_format}")
     if multires and output_format != "precomputed":
         raise InvalidParameterError(f"--multires/--shard write precomputed meshes, not {output_format}")
+    local_path(output_path)  # meshes are files: refuse gs://, s3://, ... before any work
     state: dict = {"size": voxel_size or None}
 
     def volume_box(task: Task):
         """The output volume's box and voxel size, read once at the first task."""
         if "volume" not in state:
-            from pathlib import Path
 
             from chunkflow.volumes.precomputed import PrecomputedVolume
 
-            is_volume = (Path(output_path.removeprefix("file://")) / "info").exists() and output_format == "precomputed"
+            is_volume = (local_path(output_path) / "info").exists() and output_format == "precomputed"
             state["volume"] = None
             if is_volume or mip is not None:
                 volume = PrecomputedVolume.open(output_path, mip=mip or 0)
@@ -138,7 +139,6 @@ def mesh_manifest(op_name, volume_path, prefix, digits, merge, simplification_fa
       chunkflow mesh-manifest -v file://$PWD/seg
     """
     import json
-    from pathlib import Path
 
     if digits and prefix:
         prefix = prefix.zfill(digits)
@@ -147,7 +147,7 @@ def mesh_manifest(op_name, volume_path, prefix, digits, merge, simplification_fa
         from chunkflow.postprocess import write_manifests
         from chunkflow.postprocess.multires import MULTILOD, write_multires
 
-        info = Path(volume_path.removeprefix("file://")) / "mesh" / "info"
+        info = local_path(volume_path) / "mesh" / "info"
         if info.exists() and json.loads(info.read_text()).get("@type") == MULTILOD:
             count = write_multires(volume_path, shard_numbers or None, prefix, num_lods, min_chunk_size,
                                    simplification_factor, max_simplification_error, draco_level, workers)  # fmt: skip

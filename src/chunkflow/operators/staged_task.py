@@ -9,6 +9,7 @@ import click
 from chunkflow.operators._options import name_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
+from chunkflow.volumes.base import local_path
 
 
 def _command(command_name: str) -> click.Command:
@@ -37,9 +38,8 @@ def _command(command_name: str) -> click.Command:
 
         def apply(task: Task) -> None:
             import json
-            from pathlib import Path
 
-            path = Path(job_path.removeprefix("file://"))
+            path = local_path(job_path)
             manifest = manifest_path(path) if path.is_dir() else path
             try:
                 job_id = json.loads(manifest.read_text()).get("job_id")

@@ -23,14 +23,14 @@ from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 from chunkflow.postprocess._layout import MERGED, MESH_FRAGMENT, declare_subdir, fragments_by_id
 from chunkflow.postprocess._meshing import check_labels, merge_fragments, mesh_task
-from chunkflow.volumes.base import atomic_path
+from chunkflow.volumes.base import atomic_path, local_path
 
 __all__ = ["mesh_chunk", "write_manifests", "mesh_dir"]
 
 
 def mesh_dir(path: str) -> Path:
     """The mesh directory of a precomputed volume (a plain directory path is used as is)."""
-    local = Path(path.removeprefix("file://"))
+    local = local_path(path)
     if (local / "info").exists():
         directory = declare_subdir(local, "mesh", {"@type": "neuroglancer_legacy_mesh"})
         kind = json.loads((directory / "info").read_text()).get("@type")
@@ -70,7 +70,7 @@ def mesh_chunk(
         raise InvalidParameterError(f"{output_format} files are whole meshes: mesh the whole volume in one chunk")
     fragments = mesh_task(chunk, tuple(Vec3.of(voxel_size)) if voxel_size else None, task_bbox, volume_bbox,
                           simplification_factor, max_simplification_error, skip_ids, dust_size_threshold)  # fmt: skip
-    out = mesh_dir(output_path) if output_format == "precomputed" else Path(output_path.removeprefix("file://"))
+    out = mesh_dir(output_path) if output_format == "precomputed" else local_path(output_path)
     out.mkdir(parents=True, exist_ok=True)
     core = task_bbox or chunk.bbox
     meshed = []
@@ -91,7 +91,7 @@ def mesh_chunk(
 def _voxel_size(volume_path: str, voxel_size: Sequence[float] | None, mip: int) -> np.ndarray:
     if voxel_size:
         return np.asarray(tuple(voxel_size), dtype=np.float32)[::-1].copy()
-    info = Path(volume_path.removeprefix("file://")) / "info"
+    info = local_path(volume_path) / "info"
     if not info.exists():
         raise InvalidParameterError(f"{volume_path} has no info file: give the voxel size to merge its mesh fragments")
     return np.asarray(json.loads(info.read_text())["scales"][mip]["resolution"], dtype=np.float32)

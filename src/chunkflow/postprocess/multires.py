@@ -34,7 +34,7 @@ from chunkflow.errors import InvalidParameterError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox
 from chunkflow.postprocess._layout import declare_subdir
 from chunkflow.postprocess._meshing import check_labels, mesh_task, simplify, weld_fragments
-from chunkflow.volumes.base import atomic_path
+from chunkflow.volumes.base import atomic_path, local_path
 
 __all__ = ["mesh_task_fragments", "write_multires", "multires_dir"]
 
@@ -43,7 +43,7 @@ VERTEX_BITS = 16
 
 
 def _volume_info(volume_path: str) -> tuple[Path, dict[str, Any]]:
-    root = Path(volume_path.removeprefix("file://"))
+    root = local_path(volume_path)
     if not (root / "info").exists():
         raise VolumeNotFoundError(f"no precomputed volume at {volume_path}: multi-resolution meshes live in a "
                                   "segmentation volume (save it with save-precomputed first)")  # fmt: skip
@@ -290,5 +290,5 @@ def write_multires(
 def shard_count(volume_path: str) -> int:
     """Number of shard files a sharded multi-resolution mesh directory has room for (2**shard_bits)."""
     _, info = _volume_info(volume_path)
-    mesh_info = json.loads((Path(volume_path.removeprefix("file://")) / "mesh" / "info").read_text())
+    mesh_info = json.loads((local_path(volume_path) / "mesh" / "info").read_text())
     return 2 ** mesh_info["sharding"]["shard_bits"] if "sharding" in mesh_info else 0

@@ -22,7 +22,7 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError
 from chunkflow.postprocess._layout import SKELETON_FRAGMENT, declare_subdir, fragments_by_id
-from chunkflow.volumes.base import atomic_path
+from chunkflow.volumes.base import atomic_path, local_path
 
 __all__ = ["skeletonize_chunk", "aggregate_fragments", "skeleton_dir"]
 
@@ -33,7 +33,7 @@ _SKELETON_INFO = {"@type": "neuroglancer_skeletons", "transform": [1, 0, 0, 0, 0
 
 def skeleton_dir(volume_path: str) -> Path:
     """``<volume>/skeletons``, declared in the volume's info (a plain directory is used as the volume)."""
-    directory = declare_subdir(Path(volume_path.removeprefix("file://")), "skeletons", _SKELETON_INFO)
+    directory = declare_subdir(local_path(volume_path), "skeletons", _SKELETON_INFO)
     (directory / "fragments").mkdir(exist_ok=True)
     return directory
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError, VolumeNotFoundError
+from chunkflow.volumes.base import local_path
 
 __all__ = ["section_histograms", "clamping_values", "lookup_table", "normalize_contrast", "write_levels_fragment",
            "aggregate_levels", "read_levels", "clahe"]  # fmt: skip
@@ -120,7 +121,7 @@ def write_levels_fragment(chunk: Chunk, levels_path: str | Path) -> Path:
     from chunkflow.volumes.base import atomic_path
 
     histograms = section_histograms(chunk)
-    path = Path(str(levels_path).removeprefix("file://")) / _FRAGMENTS / str(chunk.bbox)
+    path = local_path(str(levels_path)) / _FRAGMENTS / str(chunk.bbox)
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps({"z_start": chunk.voxel_offset[0], "levels": histograms.tolist(),
                                    "voxels_per_section": chunk.shape[1] * chunk.shape[2]}))  # fmt: skip
@@ -132,7 +133,7 @@ def aggregate_levels(levels_path: str | Path) -> int:
     number of sections written."""
     from chunkflow.volumes.base import atomic_path
 
-    root = Path(str(levels_path).removeprefix("file://"))
+    root = local_path(str(levels_path))
     fragments = sorted(p for p in (root / _FRAGMENTS).glob("*") if p.is_file() and not p.name.startswith("."))
     if not fragments:
         raise VolumeNotFoundError(
@@ -155,7 +156,7 @@ def aggregate_levels(levels_path: str | Path) -> int:
 
 def read_levels(levels_path: str | Path, zs: range) -> dict[int, np.ndarray]:
     """The whole-section histograms ``<levels>/<z>`` of sections ``zs``."""
-    root = Path(str(levels_path).removeprefix("file://"))
+    root = local_path(str(levels_path))
     levels = {}
     for z in zs:
         path = root / str(z)

@@ -16,6 +16,7 @@ import numpy as np
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError, VolumeNotFoundError
 from chunkflow.segmentation.erl import Skeletons
+from chunkflow.volumes.base import local_path
 
 __all__ = ["load_skeletons", "skeletons_from_labels"]
 
@@ -83,7 +84,7 @@ def load_skeletons(path: str | Path, units: str = "nm",
     """
     if units not in ("nm", "voxel"):
         raise InvalidParameterError(f"skeleton units {units!r} must be nm or voxel")
-    local = Path(str(path).removeprefix("file://"))
+    local = local_path(str(path))
     if not local.exists():
         raise VolumeNotFoundError(f"skeletons not found at {path}; give a precomputed skeleton directory or SWC files")
     if local.is_file():

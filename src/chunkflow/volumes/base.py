@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, ClassVar, Self
 import numpy as np
 
 from chunkflow.chunk import Chunk
-from chunkflow.errors import IncompatibleChunkError, VolumeFormatError, VolumeNotFoundError
+from chunkflow.errors import IncompatibleChunkError, InvalidParameterError, VolumeFormatError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox, Vec3
 from chunkflow.volumes.registry import create_volume, format_of, open_volume, strip_scheme
 
@@ -280,3 +280,16 @@ def require_exists(path: str | os.PathLike[str], what: str = "file") -> Path:
     if not p.exists():
         raise VolumeNotFoundError(f"{what} {str(p)!r} does not exist; check the path")
     return p
+
+
+def local_path(url: str | os.PathLike[str]) -> Path:
+    """The local path of ``url`` (a plain path or ``file://...``) for outputs written as files (meshes,
+    skeletons, work dirs, levels); any other scheme is refused in one line, before anything is written."""
+    text = str(url)
+    if "://" in text and not text.startswith("file://"):
+        scheme = text.split("://", 1)[0]
+        raise InvalidParameterError(
+            f"{text!r} is on {scheme}://, but this output is written as local files: give a local or mounted path "
+            "(file:///... or /...) and copy the result up afterwards (e.g. gsutil -m cp -r / aws s3 sync)"
+        )
+    return Path(text.removeprefix("file://"))
