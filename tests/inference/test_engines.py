@@ -170,3 +170,20 @@ def test_engine_registry_takes_a_third_party_engine(tmp_path, capsys):
     assert main(["create-chunk", "inference", "-f", "nosuch", "-s", "8", "32", "32"]) == 1
     err = capsys.readouterr().err
     assert "framework 'nosuch' is not one of universal, identity, pytorch, onnx" in err and err.count("\n") == 1
+
+
+def test_default_crop_is_announced_and_one_patch_error_names_the_flag(tmp_path, caplog, capsys):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="chunkflow.inference"):
+        assert main(["create-chunk", "-s", "32", "256", "256", "inference", "-f", "identity", "-s", "16", "128", "128",
+                     "-c", "3", "save-h5", "-f", f"{tmp_path}/out.h5"]) == 0  # fmt: skip
+    lines = [r.getMessage() for r in caplog.records if "keeps" in r.getMessage()]
+    assert lines == ["inference keeps 16x128x128 of the 32x256x256 chunk: the default output crop is the patch overlap "
+                     "(8, 64, 64) (1.2.0's default); --output-crop-margin 0 0 0 keeps the whole chunk"]  # fmt: skip
+    with h5py.File(tmp_path / "out.h5") as f:
+        assert f["main"].shape == (3, 16, 128, 128)
+    capsys.readouterr()
+    assert main(["create-chunk", "-s", "16", "128", "128", "inference", "-f", "identity", "-s", "16", "128", "128",
+                 "-c", "3"]) == 1  # fmt: skip
+    assert "--output-crop-margin 0 0 0" in capsys.readouterr().err

@@ -146,8 +146,16 @@ class Inferencer:
             raise InvalidParameterError(f"output crop margin {tuple(crop)} must not be negative")
         if self.global_bbox is not None and chunk.bbox.intersection(self.global_bbox) is None:
             raise InvalidParameterError(f"chunk at {chunk.bbox} lies outside --global-bbox {self.global_bbox}")
-        return make_plan(grid, Vec3.of(chunk.spatial_shape), crop, self.bump, self.mask_output_chunk,
+        plan = make_plan(grid, Vec3.of(chunk.spatial_shape), crop, self.bump, self.mask_output_chunk,
                          Vec3.of(chunk.voxel_offset), self.global_bbox)  # fmt: skip
+        kept, whole = int(np.prod(list(plan.output_shape))), int(np.prod(list(chunk.spatial_shape)))
+        if self.output_crop_margin is None and self.global_bbox is None and crop != Vec3(0, 0, 0) and kept * 2 < whole:
+            log.info(
+                "inference keeps %s of the %s chunk: the default output crop is the patch overlap %s (1.2.0's "
+                "default); --output-crop-margin 0 0 0 keeps the whole chunk",
+                "x".join(map(str, plan.output_shape)), "x".join(map(str, chunk.spatial_shape)), tuple(crop),
+            )  # fmt: skip
+        return plan
 
     def __call__(self, chunk: Chunk) -> Chunk:
         """Predict ``chunk`` (3D, or 4D channels-first); returns a float chunk (C, Z, Y, X)."""

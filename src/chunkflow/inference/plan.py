@@ -94,7 +94,8 @@ def make_plan(
         hi = Vec3.of([min(n - m - c - o - m, r) for n, m, c, o, r in zip(chunk_shape, margin, crop, origin, region)])
     if any(h <= low for low, h in zip(lo, hi)):
         raise InvalidParameterError(
-            f"output crop margin {tuple(crop)} leaves nothing of the chunk's {tuple(region)} prediction"
+            f"output crop margin {tuple(crop)} leaves nothing of the chunk's {tuple(region)} prediction; "
+            "pass --output-crop-margin 0 0 0 to keep the whole chunk (or give a larger chunk)"
         )
     affine_parts = None
     if bump == "wu-1.2.0":
