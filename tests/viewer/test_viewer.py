@@ -222,3 +222,26 @@ def test_data_server_cors_origin_option(volumes):
         assert r.headers["Access-Control-Allow-Origin"] == "http://x.example"
     finally:
         server.stop()
+
+
+def test_data_server_answers_range_requests(tmp_path):
+    """neuroglancer reads sharded volumes by byte ranges: 206 with the asked bytes, 416 past the end."""
+    from chunkflow.viewer.serve import DataServer
+
+    (tmp_path / "vol").mkdir()
+    payload = bytes(range(256)) * 4
+    (tmp_path / "vol" / "0.shard").write_bytes(payload)
+    server = DataServer({"vol": str(tmp_path / "vol")})
+    try:
+        url = f"{server.url}/vol/0.shard"
+        for header, expected in (("bytes=10-19", payload[10:20]), ("bytes=1000-", payload[1000:]),
+                                 ("bytes=-8", payload[-8:])):  # fmt: skip
+            r = urllib.request.urlopen(urllib.request.Request(url, headers={"Range": header}), timeout=10)
+            assert r.status == 206 and r.read() == expected
+            assert r.headers["Content-Range"].endswith(f"/{len(payload)}")
+        assert urllib.request.urlopen(url, timeout=10).read() == payload
+        with pytest.raises(urllib.error.HTTPError) as exc:
+            urllib.request.urlopen(urllib.request.Request(url, headers={"Range": "bytes=5000-"}), timeout=10)
+        assert exc.value.code == 416
+    finally:
+        server.stop()

@@ -57,6 +57,7 @@ def _make_handler():
                 self.set_header("Access-Control-Allow-Origin", origin)
                 self.set_header("Access-Control-Allow-Headers", "x-requested-with, range")
                 self.set_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
+                self.set_header("Access-Control-Expose-Headers", "Content-Range, Content-Length, Accept-Ranges")
 
         def options(self, path: str) -> None:
             self.set_status(204)
@@ -84,12 +85,44 @@ def _make_handler():
             self.set_header("Content-Type", "application/json" if path.endswith("info") else "application/octet-stream")
             with open(name, "rb") as f:
                 data = f.read()
+            if not gz:
+                # neuroglancer reads sharded volumes (shard indices, minishards, chunks) with range requests
+                self.set_header("Accept-Ranges", "bytes")
+                span = _byte_range(self.request.headers.get("Range"), len(data))
+                if isinstance(span, str):  # "unsatisfiable"
+                    self.set_status(416)
+                    self.set_header("Content-Range", f"bytes */{len(data)}")
+                    return
+                if span is not None:
+                    start, stop = span
+                    self.set_status(206)
+                    self.set_header("Content-Range", f"bytes {start}-{stop - 1}/{len(data)}")
+                    data = data[start:stop]
             if body:
                 self.write(data)
             else:
                 self.set_header("Content-Length", str(len(data)))
 
     return Handler
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | str | None:
+    """``(start, stop)`` of a single ``Range: bytes=a-b`` / ``a-`` / ``-n`` header; None to send everything
+    (no header, or a form we do not serve piecewise); ``"unsatisfiable"`` past the end (HTTP 416)."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[len("bytes="):].strip().partition("-")
+    try:
+        if first == "":
+            count = int(last)
+            return (max(size - count, 0), size) if count > 0 else "unsatisfiable"
+        start = int(first)
+        stop = min(int(last) + 1, size) if last else size
+    except ValueError:
+        return None
+    if start >= size or stop <= start:
+        return "unsatisfiable"
+    return start, stop
 
 
 def _server_base():
