@@ -25,7 +25,7 @@ def test_demo_model_files_and_card():
 def test_demo_end_to_end(tmp_path, capsys):
     assert main(["--output-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "adapted Rand error vs ground truth" in out and "http://127.0.0.1:9015/v/chunkflow/" in out
+    assert "adapted Rand error vs ground truth" in out and "http://127.0.0.1:9015/v/<token>/" in out
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert scores["adapted_rand_error"] < 0.1 and scores["variation_of_information"] < 1.5
     seg = CloudVolume(f"file://{tmp_path / 'seg'}", progress=False)

@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = " ".join(shlex.quote(str((out / n).resolve())) for n in ("image", "affs", "seg"))
     print("\nbrowse it in neuroglancer (serves on 127.0.0.1; Ctrl-C stops):")
     print(f"  .venv/bin/chunkflow view {paths} --port {VIEW_PORT}")
-    print(f"  then open http://127.0.0.1:{VIEW_PORT}/v/chunkflow/")
+    print(f"  then open the link it prints (http://127.0.0.1:{VIEW_PORT}/v/<token>/, a new random token per run)")
     return 0
 
 
