@@ -210,3 +210,16 @@ def test_python_dash_m_and_log_level(tmp_path):
     r = subprocess.run([sys.executable, "-m", "chunkflow", "--log-level", "debug", "create-chunk", "-s", "2", "2", "2"],
                        capture_output=True, text=True)  # fmt: skip
     assert r.returncode == 0, r.stderr
+
+
+def test_crop_margin_takes_three_or_six_values(tmp_path):
+    """``-m Z Y X`` crops every side; 1.2.0's ``-m -z -y -x +z +y +x`` crops each side on its own."""
+    assert main(["create-chunk", "-s", "10", "20", "30", "save-h5", "-f", f"{tmp_path}/a.h5"]) == 0
+    assert main(["load-h5", "-f", f"{tmp_path}/a.h5", "crop-margin", "-m", "1", "2", "3", "4", "5", "6",
+                 "save-h5", "-f", f"{tmp_path}/six.h5"]) == 0  # fmt: skip
+    assert main(["load-h5", "-f", f"{tmp_path}/a.h5", "crop-margin", "-m", "1", "2", "3",
+                 "save-h5", "-f", f"{tmp_path}/three.h5"]) == 0  # fmt: skip
+    with h5py.File(tmp_path / "a.h5") as a, h5py.File(tmp_path / "six.h5") as six, h5py.File(tmp_path / "three.h5") as three:
+        np.testing.assert_array_equal(six["main"][()], a["main"][1:6, 2:15, 3:24])
+        assert list(six["voxel_offset"][()]) == [1, 2, 3]
+        np.testing.assert_array_equal(three["main"][()], a["main"][1:9, 2:18, 3:27])

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from chunkflow.operators._options import GreedyOption
+
 
 def _is_number(token: str) -> bool:
     """A number, or comma-separated numbers."""
@@ -17,24 +19,10 @@ def _is_number(token: str) -> bool:
     return bool(token.strip(","))
 
 
-class ManyFloats(click.Option):
+class ManyFloats(GreedyOption):
     """Consumes the numbers that follow the flag, stopping at the first token that is not one."""
 
-    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
-        super().add_to_parser(parser, ctx)
-        for name in self.opts:
-            option = parser._long_opt.get(name) or parser._short_opt.get(name)
-            if option is None:
-                continue
-            process = option.process
-
-            def eat(value: Any, state: Any, process: Any = process) -> None:
-                values = [value]
-                while state.rargs and _is_number(state.rargs[0]):
-                    values.append(state.rargs.pop(0))
-                process(tuple(values), state)
-
-            option.process = eat
+    accepts = staticmethod(_is_number)
 
 
 def parse_floats(ctx: click.Context, param: click.Parameter, value: Any) -> tuple[float, ...]:

@@ -101,3 +101,32 @@ def name_option(default: str) -> Callable[[F], F]:
 def dtype_option(*decls: str, choices: tuple[str, ...] | None = None, **kwargs: Any) -> Callable[[F], F]:
     kind = click.Choice(list(choices)) if choices else click.STRING
     return click.option(*decls, type=kind, **kwargs)
+
+
+class GreedyOption(click.Option):
+    """An option that takes the tokens after its flag while :meth:`accepts` holds (at most ``max_values``),
+    which click cannot declare for an option of a chained command (``--thresholds 0.1 0.2 0.3``,
+    ``--margin-size 1 2 3 4 5 6``); the callback or ``type_cast_value`` gets them as a tuple."""
+
+    max_values: int | None = None
+
+    @staticmethod
+    def accepts(token: str) -> bool:
+        raise NotImplementedError
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        super().add_to_parser(parser, ctx)
+        for name in self.opts:
+            option = parser._long_opt.get(name) or parser._short_opt.get(name)
+            if option is None:
+                continue
+            previous = option.process
+
+            def process(value: Any, state: Any, previous: Any = previous) -> None:
+                values = [value]
+                while state.rargs and (self.max_values is None or len(values) < self.max_values) \
+                        and self.accepts(state.rargs[0]):
+                    values.append(state.rargs.pop(0))
+                previous(tuple(values), state)
+
+            option.process = process

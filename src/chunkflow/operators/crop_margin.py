@@ -7,29 +7,19 @@ from typing import Any
 
 import click
 
-from chunkflow.operators._options import input_option, name_option, output_option
+from chunkflow.operators._options import GreedyOption, input_option, name_option, output_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
 
-class MarginOption(click.Option):
+class MarginOption(GreedyOption):
     """An option taking 3 integers (every side) or 6 (-z -y -x +z +y +x, chunkflow 1.2.0's form)."""
 
-    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
-        super().add_to_parser(parser, ctx)
-        for name in self.opts:
-            option = parser._long_opt.get(name) or parser._short_opt.get(name)
-            if option is None:
-                continue
-            previous = option.process
+    max_values = 6
 
-            def process(value: Any, state: Any, previous: Any = previous) -> None:
-                values = [value]
-                while state.rargs and len(values) < 6 and re.fullmatch(r"\d+", state.rargs[0]):
-                    values.append(state.rargs.pop(0))
-                previous(tuple(values), state)
-
-            option.process = process
+    @staticmethod
+    def accepts(token: str) -> bool:
+        return re.fullmatch(r"\d+", token) is not None
 
     def type_cast_value(self, ctx: click.Context, value: Any) -> Any:
         if value is None or value == ():
