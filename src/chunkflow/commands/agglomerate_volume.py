@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from chunkflow.commands._jobs import dask_options, job_options
 from chunkflow.operators._options import triple
 
 
@@ -24,20 +25,7 @@ from chunkflow.operators._options import triple
 )
 @click.option("--min-contact", type=click.IntRange(min=1), default=1, show_default=True,
               help="Voxel pairs two blocks' segments must share on a face to be joined.")  # fmt: skip
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Local processes (ignored with --queue-name).")  # fmt: skip
-@click.option("--queue-name", "-q", default=None,
-              help="Send each stage's tasks to this queue (file:///path or sqs://NAME) and wait for workers "
-                   "running `fetch-task -q Q staged-task --job WORK_DIR delete-task-in-queue`.")  # fmt: skip
-@click.option("--work-dir", default=None,
-              help="Job manifest, done markers and per-block files (default: OUTPUT.agglomerate-work beside a "
-                   "local output; must be shared with the workers).")  # fmt: skip
-@click.option("--dask", "dask_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
-              help="Run the stages on Dask: a LocalCluster of --workers processes (no address), or the scheduler "
-                   "at ADDRESS (tcp://host:8786).")  # fmt: skip
-@click.option("--prepare", "prepare_only", is_flag=True,
-              help="Only write the job manifest and create the output (and the queue), then exit: workers can start; "
-                   "run the same command without --prepare to send the stages.")  # fmt: skip
+@job_options("OUTPUT.agglomerate-work")
 def agglomerate_volume(affs_url, output_url, block_size, margin, threshold, aff_threshold_low, aff_threshold_high,
                        scoring, min_contact, workers, queue_name, work_dir, dask_address, prepare_only) -> None:  # fmt: skip
     """Segment a whole affinity volume block by block with no seams (stages: agglomerate, match, merge, relabel).
@@ -51,12 +39,11 @@ def agglomerate_volume(affs_url, output_url, block_size, margin, threshold, aff_
           --output-crop-margin 0 0 0 -i image -o affs save-precomputed -i affs -v file://$PWD/affs
       chunkflow agglomerate-volume -v file://$PWD/affs -o file://$PWD/seg -b 8 32 32 -m 4 8 8 -t 0.7
     """
-    from chunkflow.commands.global_cc import _dask_options
     from chunkflow.jobs.agglomerate import agglomerate_volume as run
 
     job, seconds = run(affs_url, output_url, block_size, margin, threshold, workers, queue_name, work_dir, prepare_only,
                        aff_threshold_low=aff_threshold_low, aff_threshold_high=aff_threshold_high, scoring=scoring,
-                       min_contact=min_contact, dask=_dask_options(dask_address, workers))  # fmt: skip
+                       min_contact=min_contact, dask=dask_options(dask_address, workers))  # fmt: skip
     if prepare_only:
         from chunkflow.jobs.staged import worker_command
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from chunkflow.commands._jobs import dask_options, job_options
 from chunkflow.operators._options import triple
 
 
@@ -15,17 +16,7 @@ from chunkflow.operators._options import triple
               help="Foreground is value > threshold (ignored for segmentation input).")  # fmt: skip
 @click.option("--connectivity", "-c", type=click.Choice(["6", "18", "26"]), default="6", show_default=True,
               help="Voxel neighbourhood: 6 faces, 18 faces and edges, 26 faces, edges and corners.")  # fmt: skip
-@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True, help="Local processes.")
-@click.option("--work-dir", default=None, help="Scratch directory (default: beside the output; shared with workers).")
-@click.option("--queue-name", "-q", default=None,
-              help="Send each stage's tasks to this queue and wait for workers running "
-                   "`fetch-task -q Q staged-task --job WORK_DIR delete-task-in-queue`.")  # fmt: skip
-@click.option("--dask", "dask_address", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
-              help="Run the stages on Dask: a LocalCluster of --workers processes (no address), or the scheduler "
-                   "at ADDRESS (tcp://host:8786).")  # fmt: skip
-@click.option("--prepare", "prepare_only", is_flag=True,
-              help="Only write the job manifest and create the output (and the queue), then exit: workers can start; "
-                   "run the same command without --prepare to send the stages.")  # fmt: skip
+@job_options("OUTPUT.cc-work")
 def global_connected_components(input_url, output_url, block_size, threshold, connectivity, workers, work_dir,
                                 queue_name, dask_address, prepare_only) -> None:  # fmt: skip
     """Connected components of a whole volume, block by block, with no seams (equals cc3d on the whole array).
@@ -40,18 +31,10 @@ def global_connected_components(input_url, output_url, block_size, threshold, co
     from chunkflow.jobs.global_cc import global_connected_components as run
 
     count = run(input_url, output_url, block_size, threshold, int(connectivity), workers, work_dir, queue_name,
-                prepare_only, dask=_dask_options(dask_address, workers))  # fmt: skip
+                prepare_only, dask=dask_options(dask_address, workers))  # fmt: skip
     if prepare_only:
         click.echo(f"job prepared; workers: chunkflow fetch-task -q {queue_name} staged-task --job {count} delete-task-in-queue"
                    if queue_name else f"job prepared in {count}")  # fmt: skip
         return
     click.echo(f"{count} connected components written to {output_url}")
 
-
-def _dask_options(address: str | None, workers: int):
-    """``--dask``: None (not asked), "" (a LocalCluster of ``workers`` processes) or a scheduler address."""
-    if address is None:
-        return None
-    from chunkflow.jobs.dask_executor import DaskOptions
-
-    return DaskOptions(address=address or None, workers=workers, dashboard_address=":0")
