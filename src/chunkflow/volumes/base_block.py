@@ -3,6 +3,8 @@ storage blocks; partial writes must cover whole blocks so parallel writers never
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from chunkflow.chunk import Chunk
 from chunkflow.errors import IncompatibleChunkError
 from chunkflow.geometry import BoundingBox
@@ -19,6 +21,15 @@ class BlockVolume(Volume):
         if self.bbox.contains(chunk.bbox):
             self.check_aligned(chunk.bbox)
         super().write(chunk)
+
+    def blocks_touching(self, bbox: BoundingBox) -> Iterator[tuple[BoundingBox, BoundingBox]]:
+        """``(block, part)`` for every storage block that ``bbox`` touches, ``part`` the piece of ``bbox``
+        inside it (for reads that must go block by block, e.g. to name a corrupt block)."""
+        grid = bbox.aligned_to(self.block_size, self.bbox.start).intersection(self.bbox)
+        for block in grid.split(self.block_size) if grid is not None else []:
+            part = block.intersection(bbox)
+            if part is not None:
+                yield block, part
 
     def check_aligned(self, bbox: BoundingBox) -> None:
         grid = bbox.aligned_to(self.block_size, self.bbox.start)

@@ -297,11 +297,7 @@ class PrecomputedVolume(BlockVolume):
         from cloudvolume.exceptions import EmptyVolumeException
 
         out = np.zeros((self.num_channels, *bbox.shape), dtype=self.dtype)
-        grid = bbox.aligned_to(self.block_size, self.bbox.start).intersection(self.bbox)
-        for block in grid.split(self.block_size) if grid is not None else []:
-            part = block.intersection(bbox)
-            if part is None:
-                continue
+        for block, part in self.blocks_touching(bbox):
             try:
                 out[(slice(None), *part.slices(bbox))] = self._download(part, False)
             except EmptyVolumeException:
@@ -316,7 +312,8 @@ class PrecomputedVolume(BlockVolume):
                         f"block {self._block_name(block)} of {self.url} is corrupt ({type(exc).__name__}: {exc}); "
                         f"rerun the task that writes {block}, or pass --fill-missing to read it as zeros"
                     ) from None
-        if not fill_missing and grid is not None:  # every block read alone: the first failure was elsewhere
+        touches = bbox.aligned_to(self.block_size, self.bbox.start).intersection(self.bbox) is not None
+        if not fill_missing and touches:  # every block read alone: the first failure was elsewhere
             raise VolumeFormatError(f"cannot read {bbox} of {self.url}: {type(first_error).__name__}: {first_error}")
         return out
 

@@ -197,11 +197,7 @@ class ZarrVolume(BlockVolume):
         """After a failed read: name the corrupt block, or (``fill_missing``) read it as zeros.
         A missing block is the fill value in zarr (no error), as the format defines."""
         out = np.zeros(self._array_shape(bbox), dtype=self.dtype)
-        grid = bbox.aligned_to(self.block_size, self.bbox.start).intersection(self.bbox)
-        for block in grid.split(self.block_size) if grid is not None else []:
-            part = block.intersection(bbox)
-            if part is None:
-                continue
+        for block, part in self.blocks_touching(bbox):
             try:
                 out[(..., *part.slices(bbox))] = self._read_now(part)
             except Exception as exc:  # noqa: BLE001 - truncated, garbled, wrong codec
