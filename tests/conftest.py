@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -39,3 +40,15 @@ def cli_runner():
     from chunkflow.cli import main
 
     return main
+
+
+@pytest.fixture(autouse=True)
+def _no_stale_log_handlers():
+    """A test that runs main() adds chunkflow's log handler; drop handlers a test added once it ends,
+    so handlers do not pile up across the suite."""
+    root = logging.getLogger()
+    before = list(root.handlers)
+    yield
+    for handler in root.handlers[:]:
+        if handler not in before:
+            root.removeHandler(handler)

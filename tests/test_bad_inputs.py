@@ -23,18 +23,6 @@ from chunkflow.cli import main
 
 ROW_TIMEOUT_S = 60
 
-@pytest.fixture(autouse=True)
-def _no_stale_log_handlers():
-    """main() sets up logging on the stderr pytest captures for one test; drop that handler after it,
-    so a later log line (a server thread's) is not written to a closed stream."""
-    root = logging.getLogger()
-    before = list(root.handlers)
-    yield
-    for handler in root.handlers[:]:
-        if handler not in before:
-            root.removeHandler(handler)
-
-
 IMG = "load-h5 -f {d}/img.h5 -o img"
 SEG = "load-h5 -f {d}/seg.h5 -o seg"
 AFF = "load-h5 -f {d}/aff.h5 -o aff"

@@ -16,19 +16,6 @@ from chunkflow.queues import open_queue
 from chunkflow.queues.messages import decode
 from chunkflow.queues.worker import DEFAULT_VISIBILITY_TIMEOUT_S, Worker
 
-
-@pytest.fixture(autouse=True)
-def _no_stale_log_handlers():
-    """main() sets up logging on the stderr pytest captures for one test; drop that handler after it,
-    so a later log line (a server thread's) is not written to a closed stream."""
-    root = logging.getLogger()
-    before = list(root.handlers)
-    yield
-    for handler in root.handlers[:]:
-        if handler not in before:
-            root.removeHandler(handler)
-
-
 VALID = ["0-4_0-8_0-8", "4-8_0-8_0-8", '{"bbox": "0-4_8-16_0-8"}', "4-8_8-16_0-8"]
 POISON = [
     '{"bbox": 5}', '{"bbox": {"a": 1}}', '{"bbox": [0, 4]}', '{"bbox": "1-2"}', '{"bbox": true}', "[]", "[1, 2]",
