@@ -13,21 +13,31 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "chunkflow"
 
-COMMANDS, JOBS, LIBRARY, CORE = 3, 2, 1, 0
-LAYER_NAMES = {COMMANDS: "commands", JOBS: "jobs", LIBRARY: "library", CORE: "core"}
+COMMANDS, JOBS, COMPAT, LIBRARY, CORE = 3, 2, 1.5, 1, 0
+LAYER_NAMES = {COMMANDS: "commands", JOBS: "jobs", COMPAT: "compat", LIBRARY: "library", CORE: "core"}
 
 # first component under chunkflow -> layer; anything not listed is library
 TOP_LEVEL = {
     "cli": COMMANDS, "__main__": COMMANDS, "operators": COMMANDS, "commands": COMMANDS,
     "demo": COMMANDS, "jobs": JOBS,
     "geometry": CORE, "chunk": CORE, "task": CORE, "errors": CORE, "pipeline": CORE, "_quiet": CORE, "logs": CORE,
+    "files": CORE, "redact": CORE,
 }  # fmt: skip
 
+# chunkflow 1.2.0's layer at the edge (CONVENTIONS.md, "Compatibility"): chunkflow.compat and the 1.2.0
+# module paths that re-export it; the core and the library never import them
+COMPAT_TOP_LEVEL = {"compat", "lib", "plugins", "flow", "volume", "point_cloud", "synapses"}
+COMPAT_PATHS = {"chunkflow.chunk"} | {
+    f"chunkflow.chunk.{name}" for name in ("image", "segmentation", "affinity_map", "probability_map", "validate")
+}
 
-def layer_of(module: str) -> int:
+
+def layer_of(module: str) -> float:
     parts = module.split(".")
     if parts[0] != "chunkflow" or len(parts) == 1:
         return CORE
+    if module in COMPAT_PATHS or parts[1] in COMPAT_TOP_LEVEL:
+        return COMPAT
     return TOP_LEVEL.get(parts[1], LIBRARY)
 
 
@@ -67,6 +77,9 @@ def test_layer_table_covers_the_layout():
     assert layer_of("chunkflow.jobs.stages") == JOBS
     assert layer_of("chunkflow.segmentation.agglomerate") == LIBRARY
     assert layer_of("chunkflow.geometry") == CORE
+    assert layer_of("chunkflow.chunk.base") == CORE
+    assert layer_of("chunkflow.chunk") == COMPAT  # chunkflow.chunk.Chunk is 1.2.0's class
+    assert layer_of("chunkflow.lib.cartesian_coordinate") == COMPAT
     assert len(MODULES) > 50
 
 

@@ -17,6 +17,9 @@ __all__ = [
     "MissingChunkError",
     "QueueError",
     "ModelError",
+    "CorruptFileError",
+    "StorageError",
+    "ConditionalWriteError",
 ]
 
 
@@ -57,3 +60,15 @@ class QueueError(ChunkflowError, RuntimeError):
 
 class ModelError(ChunkflowError, ValueError):
     """A ConvNet model or its weights cannot be loaded or give the wrong output."""
+
+
+class CorruptFileError(VolumeFormatError):
+    """A file chunkflow reads back (a manifest, a marker, a work file, an ``info``) is truncated or foreign."""
+
+
+class StorageError(ChunkflowError, OSError):
+    """A store cannot be used: the bucket does not exist, no credentials, the endpoint does not answer."""
+
+
+class ConditionalWriteError(StorageError):
+    """A conditional write (create-if-absent, compare-and-swap) cannot be done on this store, or kept losing."""

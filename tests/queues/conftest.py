@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 
@@ -14,28 +13,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def sqs_endpoint():
-    """A real SQS HTTP endpoint: moto in server mode on 127.0.0.1, dummy credentials."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    env = {
-        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    yield env
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    server.stop()
+def sqs_endpoint(moto_server):
+    """A real SQS HTTP endpoint: the session's moto server (S3 and SQS) on 127.0.0.1, dummy credentials."""
+    return moto_server
 
 
 @pytest.fixture(params=["file", "sqs"])

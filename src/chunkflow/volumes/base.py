@@ -9,26 +9,21 @@ here); the conformance suite (:mod:`chunkflow.testing.volume_conformance`) tests
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
-from pathlib import Path
-from typing import Any, BinaryIO, ClassVar, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
-from chunkflow.errors import IncompatibleChunkError, InvalidParameterError, VolumeFormatError, VolumeNotFoundError
+from chunkflow.chunk.base import Chunk
+from chunkflow.errors import IncompatibleChunkError, VolumeFormatError
+from chunkflow.files import atomic_path, local_path, locked, require_exists, sweep_debris, write_atomic
 from chunkflow.geometry import BoundingBox, Vec3
 from chunkflow.volumes.registry import create_volume, format_of, open_volume, strip_scheme
 
 __all__ = [
     "Volume", "open_volume", "create_volume", "atomic_path", "write_atomic", "locked", "file_mode", "sweep_debris",
-    "check_dtype", "strip_scheme", "format_of", "planned_region", "no_volume_creation",
+    "check_dtype", "strip_scheme", "format_of", "planned_region", "no_volume_creation", "local_path", "require_exists",
 ]  # fmt: skip
 
 
@@ -147,123 +142,6 @@ def file_mode() -> int:
     return 0o666 & ~mask
 
 
-_HOST = socket.gethostname().replace(".", "_").replace("/", "_")[:40] or "host"
-_swept: set[str] = set()
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: alive, another user's
-        return True
-    return True
-
-
-def sweep_debris(directory: str | os.PathLike[str], force: bool = False) -> int:
-    """Remove temporaries that killed writers of this host left in ``directory``; returns how many.
-
-    Temporaries are named ``.<file>.<host>.<pid>.<random>.part``; one whose process is gone can
-    never be renamed into place. Done once per directory and process (a scan of the directory).
-    """
-    key = str(directory)
-    if key in _swept and not force:
-        return 0
-    _swept.add(key)
-    removed = 0
-    try:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                name = entry.name
-                if not (name.startswith(".") and name.endswith(".part")):
-                    continue
-                parts = name[: -len(".part")].rsplit(".", 3)
-                if len(parts) != 4 or parts[1] != _HOST or not parts[2].isdigit():
-                    continue
-                if int(parts[2]) != os.getpid() and not _pid_alive(int(parts[2])):
-                    try:
-                        if entry.is_dir(follow_symlinks=False):  # a PNG stack being written
-                            shutil.rmtree(entry.path)
-                        else:
-                            os.unlink(entry.path)
-                        removed += 1
-                    except OSError:
-                        pass
-    except OSError:
-        pass
-    return removed
-
-
-def _open_aside(final: Path) -> tuple[int, Path]:
-    """Create the hidden temporary beside ``final`` (mode 0o666 less the umask); returns (fd, path)."""
-    directory = final.parent
-    if str(directory) not in _swept:
-        directory.mkdir(parents=True, exist_ok=True)
-        sweep_debris(directory)
-    tmp = directory / f".{final.name}.{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:12]}.part"
-    try:
-        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
-    except FileNotFoundError:  # the directory went away since it was swept: make it again
-        directory.mkdir(parents=True, exist_ok=True)
-        return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
-
-
-@contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it over ``path`` only on success.
-
-    A failed write leaves neither a partial file nor the temporary behind; a killed one leaves a
-    hidden ``.<name>.<host>.<pid>.<random>.part`` that the next writer into the directory removes
-    (:func:`sweep_debris`). The file gets the umask's mode (0644 under 022), like any new file:
-    it is created with ``open(..., 0o666)``, and the kernel applies the umask.
-    """
-    final = Path(path)
-    fd, tmp = _open_aside(final)
-    os.close(fd)
-    try:
-        yield tmp
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-@contextmanager
-def locked(path: str | os.PathLike[str]) -> Iterator[None]:
-    """Hold an exclusive lock for a read-modify-write of ``path`` (e.g. a volume's ``info``).
-
-    The lock is ``flock`` on a hidden sibling ``.<name>.lock`` (kept: removing it would race), so
-    concurrent processes on one machine or a shared filesystem with flock take turns.
-    """
-    import fcntl
-
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(target.parent / f".{target.name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def write_atomic(path: str | os.PathLike[str], content: bytes | BinaryIO) -> None:
-    """Write ``content`` (bytes or a readable binary file) to ``path`` aside, then rename it into place."""
-    final = Path(path)
-    fd, tmp = _open_aside(final)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            if isinstance(content, (bytes, bytearray, memoryview)):
-                out.write(content)
-            else:
-                shutil.copyfileobj(content, out)
-        os.replace(tmp, final)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 #: whether the running :meth:`Volume.read` was asked to fill missing data (block formats read it)
 reading_fill_missing: ContextVar[bool] = ContextVar("reading_fill_missing", default=False)
 #: the region a local task loop covers (set by ``generate-tasks`` without ``-q`` while its tasks run in
@@ -275,21 +153,3 @@ planned_region: ContextVar[BoundingBox | None] = ContextVar("planned_region", de
 no_volume_creation: ContextVar[str | None] = ContextVar("no_volume_creation", default=None)
 
 
-def require_exists(path: str | os.PathLike[str], what: str = "file") -> Path:
-    p = Path(path)
-    if not p.exists():
-        raise VolumeNotFoundError(f"{what} {str(p)!r} does not exist; check the path")
-    return p
-
-
-def local_path(url: str | os.PathLike[str]) -> Path:
-    """The local path of ``url`` (a plain path or ``file://...``) for outputs written as files (meshes,
-    skeletons, work dirs, levels); any other scheme is refused in one line, before anything is written."""
-    text = str(url)
-    if "://" in text and not text.startswith("file://"):
-        scheme = text.split("://", 1)[0]
-        raise InvalidParameterError(
-            f"{text!r} is on {scheme}://, but this output is written as local files: give a local or mounted path "
-            "(file:///... or /...) and copy the result up afterwards (e.g. gsutil -m cp -r / aws s3 sync)"
-        )
-    return Path(text.removeprefix("file://"))
