@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint typecheck wheel-test bench clean
+.PHONY: test test-fast demo lint typecheck wheel-test bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -11,8 +11,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e ".[all,test]"
 	touch $(STAMP)
 
+# pytest-xdist: one worker per core; --dist loadgroup keeps tests marked xdist_group(name) on one worker
+XDIST := -n auto --dist loadgroup
+
+# every test (slow, subprocess and server ones included), in parallel; what .ci/run runs
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(XDIST)
+
+# the in-process tests only, in parallel: the loop while editing (README, "Development")
+test-fast: $(STAMP)
+	$(PY) -m pytest -q $(XDIST) -m "not slow and not subprocess and not server"
 
 demo: $(STAMP)
 	$(PY) -m chunkflow.demo

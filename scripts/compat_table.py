@@ -46,12 +46,6 @@ DIFFERENT: dict[tuple[str, str | None], str] = {
         "--output-name",
     ): "`--output-name` only: 1.2.0 gave `-o` to both this and `--offset`; `-o` is the offset",
     ("mask-out-objects", "--output_chunk_name"): "1.2.0 spelled it with underscores; `--output-chunk-name`/`-o` here",
-    (
-        "view",
-        "--name",
-    ): "1.2.0's `view` showed a task's chunks (the `neuroglancer` operator here); `chunkflow view` serves volumes",
-    ("view", "--image-chunk-name"): "see `--name`: `neuroglancer -i NAME` shows named chunks",
-    ("view", "--segmentation-chunk-name"): "see `--name`: `neuroglancer -i NAME` shows named chunks",
     ("napari", None): "needs `pip install napari`; without it the command says so (use `neuroglancer`)",
 }
 
@@ -94,13 +88,11 @@ def extract(flow_py: str) -> dict[str, list[dict[str, Any]]]:
 def _our_commands() -> dict[str, Any]:
     import click
 
-    from chunkflow.cli import STANDALONE_COMMANDS, cli
+    from chunkflow.cli import cli
 
     ctx = click.Context(cli)
-    ours = {name: cli.get_command(ctx, name) for name in cli.list_commands(ctx)}
-    for name in STANDALONE_COMMANDS:
-        ours.setdefault(name, None)
-    return ours
+    ctx.meta["chunkflow.in_chain"] = True  # 1.2.0's commands are chain operators (``view`` is the in-chain one)
+    return {name: cli.get_command(ctx, name) for name in cli.list_commands(ctx)}
 
 
 def _flags(command: Any) -> set[str]:

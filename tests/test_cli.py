@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -169,6 +172,46 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.subprocess
+def test_killed_save_h5_gzip_leaves_a_temporary_the_next_writer_sweeps(tmp_path):
+    """save-h5 -c gzip (1.2.0's layout) writes aside like every writer: a killed one's temporary is swept."""
+    killed = (
+        "import os, sys, h5py\n"
+        "real = h5py.Group.create_dataset\n"
+        "def die(self, *a, **k):\n"
+        "    real(self, *a, **k)\n"
+        "    os._exit(9)\n"
+        "h5py.Group.create_dataset = die\n"
+        "from chunkflow.cli import main\n"
+        f"main(['create-chunk', '-s', '4', '8', '8', 'save-h5', '-c', 'gzip', '-f', {str(tmp_path / 'a.h5')!r}])\n"
+    )
+    assert subprocess.run([sys.executable, "-c", killed], timeout=120).returncode == 9
+    left = [p.name for p in tmp_path.iterdir()]
+    assert len(left) == 1 and left[0].startswith(".a.h5.") and left[0].endswith(".part"), left
+    assert main(["create-chunk", "-s", "4", "8", "8", "save-h5", "-c", "gzip", "-f", f"{tmp_path}/b.h5"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.h5"]
+    with h5py.File(tmp_path / "b.h5") as f:
+        assert f["main"].compression == "gzip" and f["main"].shape == (4, 8, 8)
+
+
+def test_save_synapses_json_is_written_aside_and_renamed(tmp_path, monkeypatch):
+    import os
+
+    from chunkflow.synapses import Synapses
+
+    Synapses(np.array([[1, 2, 3]]), resolution=(40, 4, 4)).to_h5(str(tmp_path / "s.h5"))
+    renames = []
+    real = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: (renames.append((str(src), str(dst))), real(src, dst))[1])
+    assert main(["create-bbox", "-s", "0", "0", "0", "-z", "8", "8", "8", "load-synapses", "-f", f"{tmp_path}/s.h5",
+                 "save-synapses", "-f", f"{tmp_path}/kept.json"]) == 0  # fmt: skip
+    assert [Path(dst).name for _, dst in renames] == ["kept.json"]
+    assert re.fullmatch(r"\.kept\.json\..*\.part", Path(renames[0][0]).name), renames
+    assert json.loads((tmp_path / "kept.json").read_text())["pre"] == [[1, 2, 3]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.json", "s.h5"]
+
+
+@pytest.mark.subprocess
 def test_help_does_not_import_heavy_libraries():
     code = (
         "import sys; from chunkflow.cli import main\n"
@@ -181,6 +224,7 @@ def test_help_does_not_import_heavy_libraries():
     assert "HEAVY []" in r.stdout, r.stdout + r.stderr
 
 
+@pytest.mark.subprocess
 def test_third_party_operator_from_entry_point(tmp_path):
     pkg = tmp_path / "site"
     (pkg / "myops").mkdir(parents=True)
@@ -188,24 +232,32 @@ def test_third_party_operator_from_entry_point(tmp_path):
         import click
         from chunkflow.pipeline import Stage
 
-        @click.command("say-hello")
+        from chunkflow.operators.registry import Operator
+
+        @click.command("say-hello", help="Print a greeting.")
         def say_hello():
             def apply(task):
                 print("HELLO FROM PLUGIN", flush=True)
             return Stage("say-hello", apply)
+
+        SAY_HELLO = Operator(say_hello, section="Greetings")
     """))
     dist = pkg / "myops-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myops\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[chunkflow.operators]\nsay-hello = myops:say_hello\n")
+    (dist / "entry_points.txt").write_text(
+        "[chunkflow.operators]\nsay-hello = myops:SAY_HELLO\nsay-hello-bare = myops:say_hello\n"
+    )
     env_code = f"import sys; sys.path.insert(0, {str(pkg)!r}); from chunkflow.cli import main; sys.exit(main(sys.argv[1:]))"
     r = subprocess.run([sys.executable, "-c", env_code, "create-chunk", "say-hello"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "HELLO FROM PLUGIN" in r.stdout
     r = subprocess.run([sys.executable, "-c", env_code, "--help"], capture_output=True, text=True)
-    assert "say-hello" in r.stdout
+    assert "Greetings:\n  say-hello  Print a greeting\n" in r.stdout, r.stdout  # the section the plug-in declares
+    assert re.search(r"Other operators:\n  say-hello-bare\s+Print a greeting\n", r.stdout), r.stdout
 
 
+@pytest.mark.subprocess
 def test_python_dash_m_and_log_level(tmp_path):
     r = subprocess.run([sys.executable, "-m", "chunkflow", "--log-level", "debug", "create-chunk", "-s", "2", "2", "2"],
                        capture_output=True, text=True)  # fmt: skip

@@ -7,20 +7,24 @@ import logging
 
 import pytest
 
-from chunkflow.cli import BUILTIN_OPERATORS, STANDALONE_COMMANDS, main
+from chunkflow.cli import main
+from chunkflow.operators.registry import OPERATORS
+
+STANDALONE_COMMANDS = sorted(n for n in OPERATORS.names() if OPERATORS.load(n).standalone)
 
 
 def test_help_lists_every_command_by_section(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for name in [*BUILTIN_OPERATORS, *STANDALONE_COMMANDS]:
+    assert len(OPERATORS.names()) >= 77
+    for name in OPERATORS.names():
         assert f"\n  {name} " in out or f"\n  {name}\n" in out, f"{name} missing from chunkflow --help"
     assert "Queues and workers (standalone commands)" in out and "Sources" in out and "Sinks" in out
     # standalone commands come after the chained operators
     assert out.index("Segmentation jobs") > out.index("Transforms")
 
 
-@pytest.mark.parametrize("name", sorted(STANDALONE_COMMANDS))
+@pytest.mark.parametrize("name", STANDALONE_COMMANDS)
 def test_dash_h_works_for_standalone_commands(name, capsys):
     assert main([name, "-h"]) == 0
     assert f"Usage: chunkflow {name}" in capsys.readouterr().out
@@ -69,15 +73,18 @@ def test_log_format_json_is_one_object_per_line(tmp_path, capsys):
     main(["--log-format", "text", "--help"])  # restore text logging for later tests
 
 
-def test_every_command_is_in_a_help_section_and_sections_name_only_commands():
-    import click
+def test_every_builtin_command_declares_a_known_section_and_extra():
+    from chunkflow import _extras
+    from chunkflow.operators.registry import SECTION_TITLES
 
-    from chunkflow.cli import SECTIONS, cli
-
-    names = set(cli.list_commands(click.Context(cli)))
-    listed = {n for _, members in SECTIONS for n in members}
-    assert names - listed == set(), "add these to a section of cli.SECTIONS"
-    assert listed - names == set(), f"not commands: {listed - names}"
+    builtins = {n: OPERATORS.load(n) for n in OPERATORS.names() if str(OPERATORS.load(n).command).startswith("chunkflow.")}
+    assert len(builtins) >= 77
+    for name, operator in builtins.items():
+        assert operator.section in SECTION_TITLES, (name, operator.section)
+        assert operator.extra is None or operator.extra in _extras.EXTRA_MODULES, (name, operator.extra)
+        assert operator.standalone == str(operator.command).startswith("chunkflow.commands."), name
+        assert f":{name.replace('-', '_')}" in str(operator.command)
+    assert {"worker", "queue", "view", "run", "plan"} <= set(STANDALONE_COMMANDS)
 
 
 def test_non_terminal_mesh_and_skeleton_chain_logs_its_timing(tmp_path, capsys):
@@ -93,3 +100,20 @@ def test_non_terminal_mesh_and_skeleton_chain_logs_its_timing(tmp_path, capsys):
     assert len(lines) == 1, lines
     for operator in ("load-precomputed", "downsample", "skeletonize", "mesh"):
         assert f"{operator} " in lines[0] and " s" in lines[0]
+
+
+def test_every_click_command_of_an_operator_or_command_module_is_declared():
+    """A command written without its ``COMMANDS`` line would be missing from the CLI: none is."""
+    from pathlib import Path
+
+    from chunkflow.operators import registry
+
+    src = Path(registry.__file__).resolve().parents[1]
+    written = {}
+    for package in ("operators", "commands"):
+        for path in (src / package).glob("*.py"):
+            module = f"chunkflow.{package}.{path.stem}"
+            written.update(dict.fromkeys(registry._module_summaries(module), module))
+    assert len(written) >= 77
+    undeclared = {name: module for name, module in written.items() if name not in OPERATORS}
+    assert undeclared == {}, "declare these in their module's COMMANDS"

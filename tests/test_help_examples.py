@@ -62,7 +62,14 @@ def test_every_command_has_an_example():
     assert not missing, f"commands without an Example: in their help: {missing}"
 
 
-@pytest.mark.parametrize("name", [n for n in commands() if n not in NOT_RUNNABLE])
+# commands whose example starts worker processes: left to `make test` (README, "Development")
+STARTS_PROCESSES = {"worker", "run"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.subprocess) if n in STARTS_PROCESSES else n for n in commands() if n not in NOT_RUNNABLE],
+)
 def test_example_runs_as_printed(name, tmp_path, monkeypatch, capsys):
     lines = example_lines(name)
     if not lines:

@@ -92,3 +92,27 @@ def test_no_module_imports_a_layer_above_it(path):
         if layer_of(name) > own and name != "chunkflow"
     ]
     assert not violations, "\n".join(violations)
+
+
+@pytest.mark.subprocess
+def test_core_and_library_do_not_load_the_120_compat_layer():
+    """Importing the core and the library (and using a core chunk) loads nothing of chunkflow 1.2.0's
+    layer; ``chunkflow.chunk.Chunk`` (1.2.0's path) loads it on demand and subclasses the core chunk."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "import chunkflow, chunkflow.chunk, chunkflow.chunk.base, chunkflow.geometry, chunkflow.task\n"
+        "import chunkflow.volumes, chunkflow.inference, chunkflow.segmentation, chunkflow.postprocess\n"
+        "c = chunkflow.Chunk(np.zeros((2, 3, 4), np.uint8), (1, 2, 3))\n"
+        "c.cutout(c.bbox); c.crop_margin((0, 1, 1)); 255 - c\n"
+        "base = chunkflow.chunk.base.Chunk\n"
+        "assert chunkflow.Chunk is base and not hasattr(base, 'clone') and not hasattr(base, 'create')\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[:2] in (['chunkflow', 'compat'], ['chunkflow', 'lib'], ['chunkflow', 'plugins']))\n"
+        "assert not loaded, loaded\n"
+        "from chunkflow.chunk import Chunk\n"
+        "assert issubclass(Chunk, base) and Chunk is not base and 'chunkflow.compat.chunk' in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

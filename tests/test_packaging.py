@@ -42,11 +42,12 @@ def test_extras_by_role_over_a_small_core():
         assert heavy not in core
 
 
-def test_every_mapped_command_exists():
-    from chunkflow.cli import BUILTIN_OPERATORS, STANDALONE_COMMANDS
+def test_every_declared_extra_is_a_pyproject_extra():
+    from chunkflow.operators.registry import OPERATORS
 
-    for command, extra in _extras.COMMAND_EXTRAS.items():
-        assert command in BUILTIN_OPERATORS or command in STANDALONE_COMMANDS, command
+    declared = {OPERATORS.load(name).extra for name in OPERATORS.names()} - {None}
+    assert {"inference", "segmentation", "mesh", "viewer"} <= declared
+    for extra in declared:
         assert extra in _extras.EXTRA_MODULES
         assert _extras.pip_command(extra).split("[")[1].rstrip("]'") in PYPROJECT["project"]["optional-dependencies"]
 
@@ -149,3 +150,16 @@ def test_core_install_is_at_most_a_quarter_of_all():
     assert "torch" in everything and "torch" not in core and "zarr" in core
     fraction = sum(core.values()) / sum(everything.values())
     assert fraction <= 0.25, fraction
+
+
+def test_documents_link_only_to_files_inside_the_repository():
+    """README, CONVENTIONS and CHANGELOG: every relative link names a file of this repository."""
+    for document in ("README.md", "CONVENTIONS.md", "CHANGELOG.md", "benchmarks/README.md"):
+        text = (ROOT / document).read_text()
+        assert "../shared" not in text, document
+        for target in re.findall(r"\]\(([^)#\s]+)[^)]*\)", text):
+            if re.match(r"[a-z]+://|mailto:", target):
+                continue
+            path = ((ROOT / document).parent / target).resolve()
+            assert path.is_relative_to(ROOT) and path.exists(), (document, target)
+    assert "[CONVENTIONS.md](CONVENTIONS.md)" in (ROOT / "README.md").read_text()

@@ -6,7 +6,7 @@ when the functions that need them run.
 
 from __future__ import annotations
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import (
     ChunkflowError,
     IncompatibleChunkError,

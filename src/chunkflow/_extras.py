@@ -1,11 +1,13 @@
-"""Which optional extra each operator or command needs, and a cheap check that it is installed.
+"""The optional extras, and a cheap check that the one a command needs is installed.
 
 The core install (``pip install chunkflow``) reads and writes volumes, runs chains and queues.
 Role-specific libraries are extras (``pip install 'chunkflow[inference]'``). An operator whose
 extra is missing still shows in ``chunkflow --help``, but running it fails at once, before any
 work is done, with one line naming the extra and the pip command.
 
-The check only asks ``importlib.util.find_spec`` for top-level modules: nothing is imported.
+Each command declares its extra next to its code (``COMMANDS`` in its module, read by
+:mod:`chunkflow.operators.registry`). The check only asks ``importlib.util.find_spec`` for
+top-level modules: nothing is imported.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import importlib.util
 
 from chunkflow.errors import ChunkflowError
 
-__all__ = ["EXTRA_MODULES", "COMMAND_EXTRAS", "MissingExtraError", "missing_modules", "require_extra", "pip_command"]
+__all__ = ["EXTRA_MODULES", "MissingExtraError", "missing_modules", "require_extra", "pip_command"]
 
 #: extra -> top-level modules that must be importable (kept in step with pyproject.toml)
 EXTRA_MODULES: dict[str, tuple[str, ...]] = {
@@ -32,28 +34,6 @@ EXTRA_MODULES: dict[str, tuple[str, ...]] = {
 #: for extras whose modules are a subset of a bigger extra: which extra to name in the message
 _EXTRA_TO_INSTALL = {"dask-jobqueue": "dask", "segmentation-skimage": "segmentation", "plugins-nrrd": "plugins"}
 
-#: chained operator or standalone command -> extra. Operators not listed run on the core install.
-COMMAND_EXTRAS: dict[str, str] = {
-    "inference": "inference",
-    "agglomerate": "segmentation",
-    "watershed": "segmentation",
-    "connected-components": "segmentation",
-    "mask-out-objects": "segmentation",
-    "relabel": "segmentation",
-    "global-cc-task": "segmentation",
-    "global-connected-components": "segmentation",
-    "agglomerate-volume": "segmentation",
-    "clahe": "segmentation-skimage",
-    "gaussian-filter": "segmentation",
-    "mesh": "mesh",
-    "mesh-manifest": "mesh",
-    "skeletonize": "mesh",
-    "aggregate-skeleton-fragments": "mesh",
-    "neuroglancer": "viewer",
-    "view": "viewer",
-    "save-nrrd": "plugins-nrrd",
-}
-
 
 class MissingExtraError(ChunkflowError, ModuleNotFoundError):
     """An operator needs an optional extra that is not installed."""
@@ -68,15 +48,16 @@ def missing_modules(extra: str) -> list[str]:
     return [m for m in EXTRA_MODULES[extra] if importlib.util.find_spec(m) is None]
 
 
-def require_extra(command: str, extra: str | None = None) -> None:
-    """Raise :class:`MissingExtraError` when ``command`` needs an extra that is not installed.
-
-    ``extra`` defaults to the one :data:`COMMAND_EXTRAS` lists for ``command``; commands not
-    listed need nothing beyond the core.
-    """
-    extra = extra or COMMAND_EXTRAS.get(command)
+def require_extra(command: str, extra: str | None) -> None:
+    """Raise :class:`MissingExtraError` when ``extra`` (the one ``command`` needs; None: only the core)
+    is not installed."""
     if extra is None:
         return
+    if extra not in EXTRA_MODULES:
+        raise ChunkflowError(
+            f"{command!r} declares the extra {extra!r}, which chunkflow does not have ({', '.join(EXTRA_MODULES)}); "
+            "fix the declaration of the package that provides it"
+        )
     missing = missing_modules(extra)
     if missing:
         name = _EXTRA_TO_INSTALL.get(extra, extra)

@@ -43,7 +43,7 @@ def demo_command(sample_dir: Path, out: Path, threshold: float = 0.7, stop_mip: 
         "save-precomputed", "-i", "seg", "-v", url["seg"],
         "downsample-upload", "-i", "image", "-v", url["image"], "--stop-mip", str(stop_mip + 1),
         "downsample-upload", "-i", "seg", "-v", url["seg"], "--stop-mip", str(stop_mip + 1),
-        "mesh", "-i", "seg", "-o", url["seg"], "--dust-size-threshold", "2000",
+        "mesh", "-i", "seg", "-o", url["seg"], "--dust-size-threshold", "2000", "--seam-free",
         "mesh-manifest", "-v", url["seg"],
     ]  # fmt: skip
 

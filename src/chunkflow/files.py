@@ -55,7 +55,8 @@ __all__ = [
     "exists", "read_bytes", "read_text", "read_json", "maybe_read_bytes", "write_bytes", "write_text",
     "write_json", "create_exclusive", "read_versioned", "write_if", "update_json", "delete", "delete_prefix",
     "list_names", "write_many", "read_many", "size_of_prefix", "atomic_path", "write_atomic", "locked",
-    "sweep_debris", "require_exists", "Version",
+    "sweep_debris", "require_exists", "Version", "storage_error", "check_url", "bound_remote_attempts",
+    "REMOTE_ATTEMPTS_ENV",
 ]  # fmt: skip
 
 REMOTE_SCHEMES = ("gs://", "s3://")
@@ -75,7 +76,7 @@ def is_local(url: str | os.PathLike[str]) -> bool:
     return text.startswith("file://") or "://" not in text
 
 
-def _check_scheme(url: str | os.PathLike[str]) -> str:
+def check_url(url: str | os.PathLike[str]) -> str:
     text = str(url)
     if not (is_local(text) or is_remote(text)):
         scheme = text.split("://", 1)[0]
@@ -138,15 +139,81 @@ _clients: dict[tuple[Any, ...], Any] = {}
 _clients_lock = threading.Lock()
 
 
+def _default_session_token() -> None:
+    """Plain access keys in the environment (an IAM user, MinIO, SeaweedFS) carry no session token, but
+    cloud-files (so cloud-volume) reads ``AWS_SESSION_TOKEN`` whenever it takes the key pair from the
+    environment and fails with ``KeyError`` where it is unset; an empty token is what boto3 treats as none."""
+    if os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault("AWS_SESSION_TOKEN", "")
+
+
+_default_session_token()
+
+
+#: bounds how often cloud-files (so cloud-volume) tries one remote request; unset, cloud-files keeps its own
+#: 7 tries with exponential backoff (up to a minute between tries), which rides out a network blip. The test
+#: suite sets it to 1 so that an address that does not answer fails at once. botocore's own attempts per try
+#: are ``AWS_MAX_ATTEMPTS`` (with ``AWS_RETRY_MODE``).
+REMOTE_ATTEMPTS_ENV = "CHUNKFLOW_REMOTE_ATTEMPTS"
+
+_own_retries: dict[Any, tuple[Any, Any]] = {}  # cloud-files' retry controllers -> their own (stop, retry)
+#: errors that no retry can mend: a bucket that does not exist, missing or rejected credentials
+_PERMANENT = ("NoSuchBucket", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidBucketName")
+
+
+def _permanent(exc: BaseException) -> bool:
+    name = type(exc).__name__
+    if name in ("NoCredentialsError", "PartialCredentialsError", "DefaultCredentialsError"):
+        return True
+    response = getattr(exc, "response", None)
+    code = str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+    return code in _PERMANENT or (name == "NotFound" and "bucket does not exist" in str(exc).lower())
+
+
+def bound_remote_attempts() -> None:
+    """Apply ``CHUNKFLOW_REMOTE_ATTEMPTS`` to cloud-files' retries (read at every call: a test may change it),
+    and never retry an error no retry can mend (no such bucket, no or wrong credentials): it fails at once.
+    Called before cloud-files (or cloud-volume) is used, with the environment as it is then."""
+    _default_session_token()
+    text = os.environ.get(REMOTE_ATTEMPTS_ENV, "").strip()
+    if text and not (text.isdigit() and int(text) >= 1):
+        import logging
+
+        log = logging.getLogger(__name__)
+        log.warning("%s=%r is not a whole number >= 1; cloud-files' own retries apply", REMOTE_ATTEMPTS_ENV, text)
+        text = ""
+    import tenacity
+    from cloudfiles import connectionpools, interfaces
+
+    if not _own_retries:
+        for module in (interfaces, connectionpools):
+            for value in vars(module).values():
+                for member in vars(value).values() if isinstance(value, type) else (value,):
+                    retrying = getattr(member, "retry", None)
+                    if isinstance(retrying, tenacity.BaseRetrying):
+                        _own_retries[retrying] = (retrying.stop, retrying.retry)
+    mendable = tenacity.retry_if_exception(lambda exc: not _permanent(exc))
+    for retrying, (stop, retry) in _own_retries.items():
+        retrying.stop = tenacity.stop_after_attempt(int(text)) if text else stop
+        retrying.retry = retry & mendable
+
+
 def _cloudfiles(url: str) -> Any:
     """A CloudFiles rooted at the bucket of ``url`` (one per bucket and process)."""
     scheme, bucket, _ = _split(url)
     key = ("cf", scheme, bucket, os.getpid())
+    bound_remote_attempts()
     with _clients_lock:
         if key not in _clients:
             from cloudfiles import CloudFiles
 
-            _clients[key] = CloudFiles(f"{scheme}://{bucket}", progress=False)
+            secrets = None
+            if scheme == "s3" and "AWS_SESSION_TOKEN" not in os.environ and os.environ.get("AWS_ACCESS_KEY_ID"):
+                # cloud-files reads a key pair from the environment only together with a session token
+                # (KeyError otherwise); MinIO / SeaweedFS users set just the pair
+                secrets = {name: os.environ.get(name) for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+                secrets["AWS_DEFAULT_REGION"] = os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+            _clients[key] = CloudFiles(f"{scheme}://{bucket}", progress=False, secrets=secrets)
         return _clients[key]
 
 
@@ -202,7 +269,7 @@ def _endpoint(scheme: str) -> str:
     return "Google Cloud Storage"
 
 
-def _storage_error(url: str, exc: BaseException) -> StorageError:
+def storage_error(url: str, exc: BaseException) -> StorageError:
     """One line for a failure of the store itself (no bucket, no credentials, no answer)."""
     from chunkflow.redact import redact
 
@@ -242,12 +309,12 @@ def _remote(url: str) -> Iterator[None]:
     except (StorageError, ConditionalWriteError, CorruptFileError, VolumeNotFoundError):
         raise
     except Exception as exc:  # noqa: BLE001 - the storage libraries raise many kinds; one line each
-        raise _storage_error(url, exc) from None
+        raise storage_error(url, exc) from None
 
 
 # ---- plain reads and writes -----------------------------------------------------------------------
 def exists(url: str | os.PathLike[str]) -> bool:
-    text = _check_scheme(url)
+    text = check_url(url)
     if is_local(text):
         return local_path(text).exists()
     with _remote(text):
@@ -256,7 +323,7 @@ def exists(url: str | os.PathLike[str]) -> bool:
 
 def maybe_read_bytes(url: str | os.PathLike[str]) -> bytes | None:
     """The bytes of ``url``, or ``None`` where it does not exist."""
-    text = _check_scheme(url)
+    text = check_url(url)
     if is_local(text):
         path = local_path(text)
         try:
@@ -273,7 +340,7 @@ def maybe_read_bytes(url: str | os.PathLike[str]) -> bytes | None:
         return None
     if isinstance(data, dict) and "error" in data:  # cloud-files reports some errors this way
         if data.get("error") is not None:
-            raise _storage_error(text, data["error"])
+            raise storage_error(text, data["error"])
         data = data.get("content")
     return bytes(data) if data is not None else None
 
@@ -308,7 +375,7 @@ def read_json(url: str | os.PathLike[str], what: str = "file", fix: str = "check
 
 def write_bytes(url: str | os.PathLike[str], data: bytes, content_type: str | None = None) -> None:
     """Write ``data`` to ``url`` whole: readers see the old or the new content, never a part."""
-    text = _check_scheme(url)
+    text = check_url(url)
     if is_local(text):
         write_atomic(local_path(text), data)
         return
@@ -330,7 +397,7 @@ def write_json(url: str | os.PathLike[str], value: Any) -> None:
 
 def delete(url: str | os.PathLike[str]) -> None:
     """Remove ``url`` if it exists (a local directory with everything in it)."""
-    text = _check_scheme(url)
+    text = check_url(url)
     if is_local(text):
         path = local_path(text)
         if path.is_dir() and not path.is_symlink():
@@ -349,7 +416,7 @@ def _prefix_key(text: str) -> str:
 
 def list_names(url: str | os.PathLike[str], recursive: bool = True) -> Iterator[str]:
     """Names below the directory/prefix ``url``, relative to it (``/``-separated); nothing if it is absent."""
-    text = _check_scheme(url)
+    text = check_url(url)
     if is_local(text):
         root = local_path(text)
         if not root.is_dir():
@@ -375,7 +442,7 @@ def list_names(url: str | os.PathLike[str], recursive: bool = True) -> Iterator[
 
 def delete_prefix(url: str | os.PathLike[str]) -> int:
     """Remove everything below ``url`` (and a local directory itself); returns how many objects went."""
-    text = _check_scheme(url)
+    text = check_url(url)
     if is_local(text):
         path = local_path(text)
         count = sum(1 for _ in list_names(text)) if path.is_dir() else 0
@@ -392,7 +459,7 @@ def delete_prefix(url: str | os.PathLike[str]) -> int:
 
 def size_of_prefix(url: str | os.PathLike[str]) -> int:
     """Bytes stored below ``url`` (scratch accounting)."""
-    text = _check_scheme(url)
+    text = check_url(url)
     if is_local(text):
         root = local_path(text)
         if root.is_file():
@@ -406,12 +473,27 @@ def size_of_prefix(url: str | os.PathLike[str]) -> int:
     return int(sum(v or 0 for v in sizes.values()))
 
 
-def write_many(base: str | os.PathLike[str], items: dict[str, bytes], content_type: str | None = None) -> None:
-    """Write many small objects below ``base`` (mesh fragments): in parallel on buckets, atomically on disk."""
-    text = _check_scheme(base)
+def write_many(
+    base: str | os.PathLike[str], items: dict[str, bytes], content_type: str | None = None, compress: str | None = None
+) -> None:
+    """Write many small objects below ``base`` (mesh fragments): in parallel on buckets, atomically on disk.
+
+    ``compress="gzip"`` stores them as cloud-files (and cloud-volume, neuroglancer) expect: with
+    ``Content-Encoding: gzip`` on a bucket, as ``<name>.gz`` on disk (:func:`read_many` reads either back).
+    """
+    text = check_url(base)
+    if compress not in (None, "gzip"):
+        raise InvalidParameterError(f"compression {compress!r} is not supported here; use gzip or none")
     if is_local(text):
+        import gzip
+
         for name, data in items.items():
-            write_atomic(local_path(join(text, name)), data)
+            if compress == "gzip":
+                write_atomic(local_path(join(text, name + ".gz")), gzip.compress(bytes(data), compresslevel=6))
+                local_path(join(text, name)).unlink(missing_ok=True)  # an older uncompressed copy would shadow it
+            else:
+                write_atomic(local_path(join(text, name)), data)
+                local_path(join(text, name + ".gz")).unlink(missing_ok=True)
         return
     if not items:
         return
@@ -421,15 +503,30 @@ def write_many(base: str | os.PathLike[str], items: dict[str, bytes], content_ty
         for name, data in items.items()
     ]
     with _remote(text):
-        _cloudfiles(text).puts(files, content_type=content_type, compress=None)
+        _cloudfiles(text).puts(files, content_type=content_type, compress=compress)
+
+
+def _maybe_read_local_gz(path: str) -> bytes | None:
+    """A local file's bytes, or its ``.gz`` sibling's (cloud-files' way of storing compressed objects) unzipped."""
+    data = maybe_read_bytes(path)
+    if data is None:
+        packed = maybe_read_bytes(path + ".gz")
+        if packed is not None:
+            import gzip
+
+            try:
+                return gzip.decompress(packed)
+            except (OSError, EOFError):
+                raise CorruptFileError(f"{path}.gz is not a valid gzip file; rewrite or remove it") from None
+    return data
 
 
 def read_many(base: str | os.PathLike[str], names: Iterable[str]) -> dict[str, bytes | None]:
     """Read many objects below ``base``; ``None`` for each missing one."""
-    text = _check_scheme(base)
+    text = check_url(base)
     names = list(names)
     if is_local(text):
-        return {name: maybe_read_bytes(join(text, name)) for name in names}
+        return {name: _maybe_read_local_gz(join(text, name)) for name in names}
     prefix = _split(text)[2].rstrip("/")
     keys = {posixpath.join(prefix, n) if prefix else n: n for n in names}
     out: dict[str, bytes | None] = dict.fromkeys(names)
@@ -437,7 +534,7 @@ def read_many(base: str | os.PathLike[str], names: Iterable[str]) -> dict[str, b
         results = _cloudfiles(text).get(list(keys), raw=False)
     for result in results:
         if result.get("error") is not None:
-            raise _storage_error(text, result["error"])
+            raise storage_error(text, result["error"])
         content = result.get("content")
         out[keys[result["path"]]] = None if content is None else bytes(content)
     return out
@@ -484,7 +581,7 @@ def _local_version(data: bytes | None) -> Version:
 
 def read_versioned(url: str | os.PathLike[str]) -> tuple[bytes | None, Version]:
     """The content of ``url`` (``None`` if absent) and the version to pass to :func:`write_if`."""
-    text = _check_scheme(url)
+    text = check_url(url)
     if is_local(text):
         data = maybe_read_bytes(text)
         return data, _local_version(data)
@@ -505,7 +602,7 @@ def read_versioned(url: str | os.PathLike[str]) -> tuple[bytes | None, Version]:
 
 def write_if(url: str | os.PathLike[str], data: bytes, version: Version) -> bool:
     """Write ``data`` only if ``url`` is still at ``version`` (``None``: only if absent); whether it was written."""
-    text = _check_scheme(url)
+    text = check_url(url)
     if is_local(text):
         path = local_path(text)
         if version is None:
@@ -546,7 +643,7 @@ def _remote_conditional(url: str) -> Iterator[None]:
             raise _unsupported(url, exc) from None
         if isinstance(exc, (StorageError, ConditionalWriteError)):
             raise
-        raise _storage_error(url, exc) from None
+        raise storage_error(url, exc) from None
 
 
 def _link_exclusive(path: Path, data: bytes) -> bool:
@@ -574,7 +671,7 @@ def update_json(
     ``update`` gets the current value (``None`` if absent; a fresh copy each attempt) and returns the new
     one; returning a value equal to the current one writes nothing. Returns the value that was stored.
     """
-    text = _check_scheme(url)
+    text = check_url(url)
     for attempt in range(attempts):
         data, version = read_versioned(text)
         current = None if data is None else _decode_json(data, text, what, "rewrite it or recreate the volume")

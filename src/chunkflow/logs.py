@@ -62,6 +62,10 @@ def configure_logging(level: str = "info", log_format: str = "text") -> None:
     handler._chunkflow = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper()))
+    # the storage libraries log every endpoint lookup and retry at INFO; they speak only when it matters
+    if level.lower() != "debug":
+        for name in ("botocore", "boto3", "urllib3", "s3transfer", "google", "cloudfiles"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _interactive() -> bool:

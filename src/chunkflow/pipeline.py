@@ -17,7 +17,7 @@ from chunkflow.errors import InvalidParameterError
 from chunkflow.logs import TaskReporter
 from chunkflow.task import Task
 
-__all__ = ["Stage", "run_pipeline"]
+__all__ = ["Stage", "run_pipeline", "check_stages"]
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,30 @@ class Stage:
     run_on_skipped: bool = False
     #: a source's number of tasks where known (for the ETA of the progress summary)
     total: int | None = None
+    #: why nothing may follow this stage, and what to do instead (``generate-tasks -q`` sends its tasks
+    #: away: an operator after it would never run); ``{operators}`` stands for the ones that follow.
+    #: None where operators may follow
+    ends_chain: str | None = None
 
     @property
     def is_source(self) -> bool:
         return self.produce is not None
+
+
+def check_stages(stages: list[Stage]) -> None:
+    """Refuse a chain that cannot run as written: a source after the first stage, or any stage after
+    one that ends the chain (the CLI reports these as usage errors, before any task runs)."""
+    for position, stage in enumerate(stages):
+        if stage.is_source and position != 0:
+            raise InvalidParameterError(
+                f"operator {stage.name!r} produces tasks and must come first in the chain (it is at position {position + 1})"
+            )
+        if stage.ends_chain is not None and position != len(stages) - 1:
+            after = " ".join(s.name for s in stages[position + 1 :])
+            raise InvalidParameterError(
+                f"the operators after {stage.name} ({after}) would never run: "
+                + stage.ends_chain.replace("{operators}", after)
+            )
 
 
 def run_pipeline(stages: list[Stage], reporter: TaskReporter | None = None) -> Iterator[Task]:
@@ -51,11 +71,7 @@ def run_pipeline(stages: list[Stage], reporter: TaskReporter | None = None) -> I
     Every finished task is reported (one log line per task where the output is not a
     terminal, see :class:`chunkflow.logs.TaskReporter`) and a summary is logged at the end.
     """
-    for position, stage in enumerate(stages):
-        if stage.is_source and position != 0:
-            raise InvalidParameterError(
-                f"operator {stage.name!r} produces tasks and must come first in the chain (it is at position {position + 1})"
-            )
+    check_stages(stages)
     if stages and stages[0].is_source:
         source, transforms = stages[0], stages[1:]
         tasks: Iterable[Task] = source.produce()  # type: ignore[misc]

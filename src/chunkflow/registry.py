@@ -79,19 +79,25 @@ class Registry(Generic[T]):
         What an entry is, for messages (``"volume format"``).
     group : str
         The entry-point group read for third-party entries (``"chunkflow.volumes"``).
-    builtins : mapping of str to str or T
+    builtins : mapping of str to str or T, or a function returning one
         Built-in entries, name -> ``"module:attr"`` or the object; they win over an entry point of the
-        same name.
+        same name. A function is called once, on first use (the operator registry reads its entries from
+        the operator modules' sources, which ``import chunkflow.cli`` need not pay for).
     check : callable, optional
         Called with each loaded object; raises (or returns a replacement) where it is not of the kind.
     """
 
     def __init__(
-        self, kind: str, group: str, builtins: Mapping[str, str | T], check: Callable[[str, Any], T] | None = None
+        self,
+        kind: str,
+        group: str,
+        builtins: Mapping[str, str | T] | Callable[[], Mapping[str, str | T]],
+        check: Callable[[str, Any], T] | None = None,
     ) -> None:
         self.kind = kind
         self.group = group
-        self._targets: dict[str, str | T] = dict(builtins)
+        self._builtins = builtins
+        self._targets: dict[str, str | T] = {} if callable(builtins) else dict(builtins)
         self._loaded: dict[str, T] = {}
         self._check = check
         self._scanned = False
@@ -99,6 +105,8 @@ class Registry(Generic[T]):
     def _scan(self) -> None:
         if not self._scanned:
             self._scanned = True
+            if callable(self._builtins):
+                self._targets = {**self._builtins(), **self._targets}
             for name, target in entry_point_targets(self.group).items():
                 self._targets.setdefault(name, target)
 

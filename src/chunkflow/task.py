@@ -8,11 +8,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import MissingChunkError
 from chunkflow.geometry import BoundingBox
 
-__all__ = ["Task"]
+__all__ = ["Task", "CreatePolicy"]
+
+
+@dataclass(frozen=True)
+class CreatePolicy:
+    """Whether and how a save operator may create a missing output volume for a task.
+
+    Set by the task's source and passed explicitly to :func:`chunkflow.volumes.save_chunk` (never through
+    globals): a local ``generate-tasks`` loop gives ``region`` (a created volume covers the whole plan, not
+    the first chunk); queue workers and task files give ``refused_by`` (their tasks run side by side, so
+    a missing volume is refused instead of each creating it from its own chunk).
+    """
+
+    region: BoundingBox | None = None
+    refused_by: str | None = None
 
 
 @dataclass
@@ -33,6 +47,8 @@ class Task:
         The queue message this task came from, acknowledged by ``delete-task-in-queue``.
     params : dict
         Extra fields of the task message (stage, job) for multi-stage jobs.
+    create_policy : CreatePolicy
+        How save operators may create a missing output volume (set by the task source).
     """
 
     bbox: BoundingBox | None = None
@@ -42,6 +58,7 @@ class Task:
     lease: Any = None
     index: int = 0
     params: dict[str, Any] = field(default_factory=dict)
+    create_policy: CreatePolicy = field(default_factory=CreatePolicy)
 
     def __getitem__(self, name: str) -> Chunk:
         try:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from chunkflow.chunk import Chunk
+from chunkflow.compat.chunk import as_120
 from chunkflow.datasets import demo_model, sample_image
 from chunkflow.geometry import BoundingBox
 
@@ -30,7 +31,7 @@ PATCH = ["-s", "16", "64", "64", "-v", "4", "16", "16", "-c", "3"]
 @pytest.fixture(scope="module")
 def image_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("cmp120") / "img.h5"
-    sample_image().cutout(BoundingBox.from_string("200-228_150-262_150-262")).clone().to_h5(str(path))
+    as_120(sample_image().cutout(BoundingBox.from_string("200-228_150-262_150-262"))).clone().to_h5(str(path))
     return path
 
 
@@ -67,8 +68,8 @@ def test_trained_120_model_file_single_patch_voxels_equal_120(image_file, tmp_pa
             cover[max(s - crop, 0) : min(s + size - crop, diff.shape[axis])] += 1
         single &= (cover == 1).reshape([-1 if a == axis else 1 for a in range(3)])
     assert single.sum() > 0 and diff[single].max() <= 1e-5
-    # our default wu bump is separable and differs where patches overlap (README, differences from 1.2.0)
-    assert diff.max() > 1e-5
+    # our default wu is 1.2.0's weight: overlaps equal too
+    assert diff.max() <= 1e-5
 
 
 def test_trained_120_model_file_equals_120_with_its_bump(image_file, tmp_path):

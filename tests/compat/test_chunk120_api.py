@@ -197,11 +197,22 @@ def test_typed_chunks():
     np.testing.assert_array_equal(coords, [[14, 4, 4]])
 
 
-def test_unsupported_calls_say_what_to_use():
-    with pytest.raises(NotImplementedError, match="evaluate-segmentation"):
-        Segmentation(np.zeros((2, 2, 2), np.uint32)).evaluate(np.zeros((2, 2, 2), np.uint32))
-    with pytest.raises(NotImplementedError, match="normalize-contrast"):
-        Image(np.zeros((2, 2, 2), np.uint8)).normalize_contrast()
+def test_evaluate_and_normalize_contrast_equal_recorded_120():
+    """``Segmentation.evaluate`` and ``Image.normalize_contrast`` against 1.2.0's own results on the
+    inputs of ``record120.api_inputs`` (recorded by ``tests/compat/record120.py``)."""
+    from pathlib import Path
+
+    from tests.compat.record120 import api_inputs
+
+    reference = np.load(Path(__file__).parent / "data" / "ref120_inference.npz")
+    data = api_inputs()
+    image = Image(data["image"].copy(), voxel_offset=(3, 0, 0))
+    assert image.normalize_contrast() is None
+    np.testing.assert_array_equal(image.array, reference["api_normalized"])
+    scores = Segmentation(data["seg"]).evaluate(Segmentation(data["gt"]), size_threshold=10)
+    for key in ("rand_index", "adjusted_rand_index", "variation_of_information", "fowlkes_mallows_index"):
+        assert scores[key] == pytest.approx(float(reference[f"api_{key}"]), abs=1e-9), key
+    assert tuple(scores["edit_distance"]) == tuple(reference["api_edit_distance"].astype(int))
 
 
 def test_cartesian_and_bounding_box():

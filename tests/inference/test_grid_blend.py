@@ -69,7 +69,7 @@ def test_bad_grids_refused(kwargs, message):
 
 
 def test_tiled_masked_chunks_sum_to_whole_volume():
-    """Overlapping chunks with --mask-output-chunk, summed, equal one inference over the whole volume."""
+    """Overlapping chunks with --taper-output-chunk, summed, equal one inference over the whole volume."""
     rng = np.random.default_rng(3)
     patch, overlap = (4, 8, 8), (2, 4, 4)
     stride = (2, 4, 4)
@@ -83,7 +83,7 @@ def test_tiled_masked_chunks_sum_to_whole_volume():
             return np.sin(batch * 3) + batch.mean(axis=(2, 3, 4), keepdims=True)
 
     def inferencer():
-        return Inferencer(Nonlinear(), patch, output_patch_overlap=overlap, mask_output_chunk=True,
+        return Inferencer(Nonlinear(), patch, output_patch_overlap=overlap, taper_output_chunk=True,
                           num_output_channels=1, progress=False)  # fmt: skip
 
     whole = inferencer()(volume)
@@ -108,9 +108,9 @@ def test_tiled_masked_chunks_sum_to_whole_volume():
     np.testing.assert_allclose(whole.array[inner], plain.array[inner], rtol=1e-5, atol=1e-6)
 
 
-def test_mask_output_chunk_needs_regular_grid():
+def test_taper_output_chunk_needs_regular_grid():
     with pytest.raises(InvalidParameterError, match="fits the patch grid"):
-        Inferencer(IdentityEngine(1), (4, 8, 8), mask_output_chunk=True, num_output_channels=1,
+        Inferencer(IdentityEngine(1), (4, 8, 8), taper_output_chunk=True, num_output_channels=1,
                    progress=False)(Chunk(np.zeros((9, 16, 16), np.float32)))  # fmt: skip
 
 

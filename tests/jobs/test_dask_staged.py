@@ -21,15 +21,16 @@ def test_global_cc_on_dask_equals_local_run_and_resumes(job_labels, tmp_path):
     params = {"input_url": url, "block_size": [16, 48, 48], "threshold": 0.5, "connectivity": 6}
     local = GlobalCCJob({**params, "output_url": f"zarr://{tmp_path}/local"}, str(tmp_path / "local-work"))
     run_job(local, workers=1)
+    assert not (tmp_path / "local-work").exists()  # scratch removed when the job ends
     job = GlobalCCJob({**params, "output_url": f"zarr://{tmp_path}/dask"}, str(tmp_path / "dask-work"))
     options = DaskOptions(workers=2, dashboard_address=None)
-    seconds = run_job_on_dask(job, options)
-    assert list(seconds) == list(job.stages)
+    seconds = run_job_on_dask(job, options, keep_work_dir=True)
+    assert list(seconds) == job.stage_names
     expected = open_volume(f"zarr://{tmp_path}/local").read().array
     assert expected.max() > 10
     np.testing.assert_array_equal(open_volume(f"zarr://{tmp_path}/dask").read().array, expected)
-    assert all(not job.missing(stage) for stage in job.stages)
+    assert all(not job.missing(stage) for stage in job.stage_names)
     # a rerun finds every done marker: nothing left to submit in any stage
     markers = sorted(p.stat().st_mtime_ns for p in (tmp_path / "dask-work" / "done").rglob("*") if p.is_file())
-    run_job_on_dask(job, options)
+    run_job_on_dask(job, options, keep_work_dir=True)
     assert markers == sorted(p.stat().st_mtime_ns for p in (tmp_path / "dask-work" / "done").rglob("*") if p.is_file())

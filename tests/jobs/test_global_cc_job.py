@@ -59,6 +59,7 @@ def test_segmentation_input_keeps_labels_apart_across_blocks(labels_volume, tmp_
     np.testing.assert_array_equal(got.array == 0, whole == 0)
 
 
+@pytest.mark.subprocess
 def test_resume_and_forged_messages_through_a_queue(tmp_path, job_labels):
     prob = job_labels.with_array(((job_labels.array % 3 == 0) & (job_labels.array != 0)).astype(np.float32),
                                  layer_type="probability_map")  # fmt: skip
@@ -79,7 +80,8 @@ def test_resume_and_forged_messages_through_a_queue(tmp_path, job_labels):
                                "--retry-interval", "0.1", "global-cc-task", "--job", f"file://{work}",
                                "delete-task-in-queue"], stderr=subprocess.PIPE, text=True)  # fmt: skip
     try:
-        count = global_connected_components(src, out, (24, 48, 48), 0.5, 26, work_dir=str(work), queue_name=queue)
+        count = global_connected_components(src, out, (24, 48, 48), 0.5, 26, work_dir=str(work), queue_name=queue,
+                                            keep_work_dir=True)
     finally:
         worker.terminate()
         log = worker.communicate()[1]
@@ -92,11 +94,11 @@ def test_resume_and_forged_messages_through_a_queue(tmp_path, job_labels):
     np.testing.assert_array_equal(open_volume(victim).read().array, prob.array)
     # the manifest names the places; the job id is reproducible from it
     manifest = json.loads((work / "manifest.json").read_text())
-    assert manifest["params"]["output_url"] == out and load_job(work).job_id == manifest["job_id"] == job.job_id
+    assert manifest["params"]["output_url"] == out and load_job(str(work)).job_id == manifest["job_id"] == job.job_id
     # resume: only the tasks without a done marker run again
     (work / "done" / "relabel" / str(block)).unlink()
     volume = open_volume(out)
     volume.write(volume.read(block).with_array(np.zeros(block.shape, np.uint32)))
     assert main(["global-connected-components", "-v", src, "-o", out, "-b", "24", "48", "48", "-t", "0.5", "-c", "26",
-                 "--work-dir", str(work)]) == 0  # fmt: skip
+                 "--work-dir", str(work), "--keep-work-dir"]) == 0  # fmt: skip
     np.testing.assert_array_equal(open_volume(out).read().array, got.array)

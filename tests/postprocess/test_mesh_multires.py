@@ -45,7 +45,9 @@ def test_multires_meshes_read_back_and_cover_the_whole_surface(tmp_path, seg, sh
     url = f"file://{tmp_path / 'seg'}"
     tasks = _forge(seg, url, sharded)
     mesh_dir = tmp_path / "seg" / "mesh"
-    assert len(list((mesh_dir / "fragments").iterdir())) == len(tasks) == 8  # one file per task
+    # one fragment file per task, and its list of ids
+    assert len(list((mesh_dir / "fragments").glob("*.frags"))) == len(tasks) == 8
+    assert len(list((mesh_dir / "fragments").glob("*.ids"))) == 8
     ids, counts = np.unique(seg.array, return_counts=True)
     order = ids[np.argsort(-counts)]
     biggest, second = int(order[0]), int(order[1])
@@ -73,6 +75,7 @@ def test_multires_meshes_read_back_and_cover_the_whole_surface(tmp_path, seg, sh
         assert manifest.num_lods == 3 and manifest.num_fragments_per_lod[0] > 1
 
 
+@pytest.mark.subprocess
 def test_multires_cli_and_bad_input(tmp_path, seg, capsys):
     url = f"file://{tmp_path / 'seg'}"
     save_chunk(url, seg, block_size=(16, 64, 64))

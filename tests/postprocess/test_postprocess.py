@@ -174,7 +174,10 @@ def test_operators_chain_and_bad_input(tmp_path, seg, capsys):
     assert code == 0, capsys.readouterr().err
     assert "mesh manifests" in capsys.readouterr().out
     assert len(CloudVolume(url, progress=False).info["scales"]) == 3
-    assert any(p.name.endswith(":0") for p in (tmp_path / "out" / "mesh").iterdir())
+    # a chunk without a task box is meshed as 1.2.0 did: into mesh_err_<e>, gzip'ed fragments
+    assert CloudVolume(url, progress=False).info["mesh"] == "mesh_err_40"
+    meshes = list((tmp_path / "out" / "mesh_err_40").iterdir())
+    assert any(p.name.endswith(":0") for p in meshes) and any(p.name.endswith(".gz") for p in meshes)
     assert (tmp_path / "out" / "skeletons" / "info").exists()
     assert any(p.is_file() and p.name.isdigit() for p in (tmp_path / "out" / "skeletons").iterdir())
     code = main(["load-h5", "-f", str(h5), "downsample-upload", "-v", f"file://{tmp_path / 'none'}"])

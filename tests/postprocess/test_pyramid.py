@@ -184,11 +184,14 @@ def test_small_shards_pyramid_tasks_of_several_whole_shards_equal_tinybrain(tmp_
     assert not (tmp_path / "bad.txt").exists()
 
 
-def _pyramid_task(path: str, array: np.ndarray, box: str) -> None:
-    chunk = Chunk(array, (0, 0, 0), (40, 4, 4), "image")
-    downsample_upload(chunk.cutout(BoundingBox.from_string(box)), path, 0, 2)
+def _pyramid_task(path: str, box: str) -> None:
+    # the task's block comes from level 0, not through the spawn pipe: a megabyte of arguments blocks
+    # Process.start() for good if the child dies before reading them
+    block = open_volume(path).read(BoundingBox.from_string(box))
+    downsample_upload(Chunk(block.array, block.voxel_offset, (40, 4, 4), "image"), path, 0, 2)
 
 
+@pytest.mark.subprocess
 def test_ome_zarr_levels_added_by_concurrent_tasks_keep_both_tasks_data(tmp_path):
     """Two processes add the same missing levels at once: the first creates them, the other reuses them."""
     import multiprocessing
@@ -201,7 +204,7 @@ def test_ome_zarr_levels_added_by_concurrent_tasks_keep_both_tasks_data(tmp_path
     ZarrVolume.create(path, like=chunk, block_size=(16, 32, 32), ome=True).write(chunk)
     context = multiprocessing.get_context("spawn")  # tensorstore forbids fork
     workers = [
-        context.Process(target=_pyramid_task, args=(path, array, str(box))) for box in chunk.bbox.split((16, 128, 256))
+        context.Process(target=_pyramid_task, args=(path, str(box))) for box in chunk.bbox.split((16, 128, 256))
     ]
     for worker in workers:
         worker.start()

@@ -151,7 +151,7 @@ def test_cli_refusals(tmp_path, image):
     np.save(tmp_path / "img.npy", image.array)
     base = ["load-npy", "-f", str(tmp_path / "img.npy"), "-o", "img"]
     out = runner.invoke(cli, [*base, "normalize-contrast", "-i", "img", "--levels-path", str(tmp_path / "none")])
-    assert out.exit_code != 0 and "no luminance levels for section 0" in str(out.exception or out.output)
+    assert out.exit_code != 0 and "luminance levels of section 0" in str(out.exception or out.output)
     out = runner.invoke(cli, [*base, "normalize-contrast", "-i", "img", "-l", "0.7", "-u", "0.6"])
     assert out.exit_code != 0
     with pytest.raises(InvalidParameterError, match="add up to at most 1"):

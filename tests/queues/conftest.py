@@ -12,7 +12,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def sqs_endpoint(moto_server):
     """A real SQS HTTP endpoint: the session's moto server (S3 and SQS) on 127.0.0.1, dummy credentials."""
     return moto_server

@@ -53,7 +53,7 @@ SLOW = """
 def chain(tmp_path: Path, queue: str, out: str, *extra: str, args: str = "", timeout: int = 3) -> list[str]:
     (tmp_path / "log").mkdir(exist_ok=True)
     return [
-        sys.executable, "-m", "chunkflow", "fetch-task", "-q", queue, "-v", str(timeout), "-r", "8", "--retry-interval", "0.5",
+        sys.executable, "-m", "chunkflow", "fetch-task", "-q", queue, "-v", str(timeout), "-r", "1", "--retry-interval", "0.1",
         *extra, "load-precomputed", "-v", f"file://{tmp_path}/in",
         "plugin", "-f", str(plugin(tmp_path, SLOW)), "-i", "chunk", "-o", "chunk", "-a", f"log='{tmp_path}/log'{args}",
         "save-precomputed", "-v", f"file://{tmp_path}/{out}", "delete-task-in-queue",
@@ -61,15 +61,18 @@ def chain(tmp_path: Path, queue: str, out: str, *extra: str, args: str = "", tim
 
 
 def generate(queue: str, tmp_path: Path, max_receive_count: int = 5) -> None:
-    r = subprocess.run([sys.executable, "-m", "chunkflow", "generate-tasks", "-v", f"file://{tmp_path}/in", "-c", *map(str, TASK),
-                        "-q", queue, "--max-receive-count", str(max_receive_count)], capture_output=True, text=True)  # fmt: skip
-    assert r.returncode == 0, r.stderr
+    """Fill the queue in this process (the workers under test are the processes)."""
+    from chunkflow.cli import main
+
+    args = ["-v", f"file://{tmp_path}/in", "-c", *map(str, TASK), "-q", queue, "--max-receive-count", str(max_receive_count)]
+    assert main(["generate-tasks", *args]) == 0
 
 
 def chunk_files(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file() and p.name != "provenance"}
 
 
+@pytest.mark.subprocess
 def test_killed_worker_loses_nothing(queue_name, volumes, sqs_endpoint):
     tmp = volumes
     # the reference: one uninterrupted worker
@@ -93,6 +96,7 @@ def test_killed_worker_loses_nothing(queue_name, volumes, sqs_endpoint):
     np.testing.assert_array_equal(open_volume(f"file://{tmp}/out").read().array, open_volume(f"file://{tmp}/in").read().array)
 
 
+@pytest.mark.subprocess
 def test_poison_task_is_dead_lettered_and_the_rest_finish(queue_name, volumes):
     tmp = volumes
     generate(queue_name, tmp, max_receive_count=2)
@@ -111,6 +115,7 @@ def test_poison_task_is_dead_lettered_and_the_rest_finish(queue_name, volumes):
     np.testing.assert_array_equal(out.read(done).array, src.read(done).array)
 
 
+@pytest.mark.subprocess
 def test_malformed_message_does_not_crash_the_worker(queue_name, volumes):
     tmp = volumes
     generate(queue_name, tmp, max_receive_count=2)
@@ -123,6 +128,7 @@ def test_malformed_message_does_not_crash_the_worker(queue_name, volumes):
     assert (counts.waiting, counts.in_flight, counts.dead) == (0, 0, 1)
 
 
+@pytest.mark.subprocess
 def test_resume_processes_only_missing_tasks(volumes):
     tmp = volumes
     (tmp / "log").mkdir()
@@ -147,6 +153,7 @@ def test_resume_processes_only_missing_tasks(volumes):
     assert run() == 3
 
 
+@pytest.mark.subprocess
 def test_fetch_task_from_file_for_slurm_arrays(volumes):
     tmp = volumes
     r = subprocess.run([sys.executable, "-m", "chunkflow", "generate-tasks", "-v", f"file://{tmp}/in", "-c", *map(str, TASK),
@@ -161,6 +168,7 @@ def test_fetch_task_from_file_for_slurm_arrays(volumes):
     assert (tmp / "h5" / f"{line}.h5").exists()
 
 
+@pytest.mark.subprocess
 def test_staged_global_cc_through_a_queue(tmp_path):
     """Stage n + 1 is sent only when stage n is drained; two workers consume the stages."""
     import cc3d

@@ -69,6 +69,7 @@ def test_global_cc_equals_whole_volume_cc3d(probability, tmp_path, connectivity,
     assert evaluate_segmentation(got, Chunk(whole.astype(np.uint32), got.voxel_offset)).adapted_rand_error == 0
 
 
+@pytest.mark.subprocess
 def test_global_cc_two_worker_processes_after_tensorstore_io_in_this_process(probability, tmp_path):
     """Zarr data goes through tensorstore, whose threads a forked child would inherit broken: the
     worker pool must not fork."""
@@ -102,12 +103,17 @@ def test_cli_components_chain(labels, tmp_path):
                  "relabel", "save-h5", "-f", f"{tmp_path}/out.h5"]) == 0  # fmt: skip
 
 
-def test_connected_components_returns_uint32_as_documented():
+def test_connected_components_dtype_is_120s_unless_asked():
     from chunkflow import Chunk
     from chunkflow.segmentation import connected_components
 
     image = np.zeros((4, 8, 8), np.uint8)
     image[:, :2, :2] = 200
     image[:, 5:, 5:] = 200
-    labels = connected_components(Chunk(image, (0, 0, 0), (1, 1, 1), "image"), threshold=100)
-    assert labels.array.dtype == np.uint32 and labels.array.max() == 2
+    chunk = Chunk(image, (0, 0, 0), (1, 1, 1), "image")
+    labels = connected_components(chunk, threshold=100)
+    assert labels.array.dtype == np.uint16 and labels.array.max() == 2  # as chunkflow 1.2.0 (cc3d's choice)
+    assert connected_components(chunk, threshold=100, dtype="uint32").array.dtype == np.uint32
+    # a chunk that could hold more than 2**16 labels gets uint32 (cc3d's worst-case estimate)
+    checker = Chunk((np.indices((2, 256, 256)).sum(axis=0) % 2 * 200).astype(np.uint8), layer_type="image")
+    assert connected_components(checker, threshold=100).array.dtype == np.uint32

@@ -201,6 +201,7 @@ def test_loaders_read_what_skeletonize_writes(tmp_path, crop, gt_skeletons):
     labels = crop
     from cloudvolume import Skeleton
 
+    from chunkflow import files
     from chunkflow.postprocess.skeleton import skeleton_dir
     from chunkflow.segmentation.skeletons import load_skeletons
 
@@ -211,7 +212,7 @@ def test_loaders_read_what_skeletonize_writes(tmp_path, crop, gt_skeletons):
         index = np.flatnonzero(mine)
         edges = gt_skeletons.edges[np.isin(gt_skeletons.edges[:, 0], index)] - index[0]
         xyz = gt_skeletons.vertices[mine][:, ::-1].astype(np.float32)
-        (directory / str(obj)).write_bytes(Skeleton(xyz, edges, segid=int(obj)).to_precomputed())
+        files.write_bytes(files.join(directory, str(obj)), Skeleton(xyz, edges, segid=int(obj)).to_precomputed())
     loaded = load_skeletons(f"file://{volume}")
     assert list(loaded.ids) == list(gt_skeletons.ids)
     assert np.allclose(loaded.path_lengths(), gt_skeletons.path_lengths(), rtol=1e-6)

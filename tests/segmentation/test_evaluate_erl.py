@@ -25,13 +25,14 @@ def straight_skeletons(tmp_path):
     """Two straight skeletons along x in a precomputed skeleton directory: lengths 40 and 20 nm."""
     from cloudvolume import Skeleton
 
+    from chunkflow import files
     from chunkflow.postprocess.skeleton import skeleton_dir
 
     directory = skeleton_dir(str(tmp_path / "vol"))
     for obj, y, n in ((5, 2, 11), (9, 6, 6)):
         xyz = np.array([(x * 4.0, y * 4.0, 40.0) for x in range(n)], dtype=np.float32)  # z = section 1
         edges = np.stack([np.arange(n - 1), np.arange(1, n)], axis=1)
-        (directory / str(obj)).write_bytes(Skeleton(xyz, edges, segid=obj).to_precomputed())
+        files.write_bytes(files.join(directory, str(obj)), Skeleton(xyz, edges, segid=obj).to_precomputed())
     seg = np.zeros((3, 8, 12), dtype=np.uint32)
     seg[1, 2, :5], seg[1, 2, 5:] = 1, 2  # object 5 split after 4 edges: pieces of 16 and 20 nm
     seg[1, 6, :6] = 3

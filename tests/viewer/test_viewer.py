@@ -64,6 +64,8 @@ def _start_view(*args: str) -> tuple[subprocess.Popen, list[str]]:
     return proc, lines
 
 
+@pytest.mark.server
+@pytest.mark.subprocess
 def test_view_prints_link_serves_volumes_and_stops(volumes):
     port = _free_port()
     proc, lines = _start_view(str(volumes[0]), f"file://{volumes[1]}", "--port", str(port))
@@ -113,6 +115,8 @@ def test_view_busy_port(run_cli, volumes):
     assert r.returncode == 1 and "is in use" in r.stderr and r.stderr.count("\n") == 1
 
 
+@pytest.mark.server
+@pytest.mark.subprocess
 def test_neuroglancer_operator_shows_task_chunks(volumes):
     exe = str(Path(sys.executable).parent / "chunkflow")
     proc = subprocess.Popen(
@@ -132,6 +136,8 @@ def test_neuroglancer_operator_shows_task_chunks(volumes):
     assert proc.returncode == 0
 
 
+@pytest.mark.subprocess
+@pytest.mark.server
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
                     reason="Chromium and chromedriver are absent: apt-get install -y chromium chromium-driver (.ci/run does)")  # fmt: skip
@@ -188,6 +194,7 @@ def test_viewer_in_headless_chromium(volumes):
     assert os.path.getsize(ARTIFACTS / "viewer.png") > 10_000
 
 
+@pytest.mark.server
 def test_remote_urls_are_passed_to_the_browser(volumes):
     """gs://, s3:// and http(s):// volumes are opened by neuroglancer itself; here an HTTP one."""
     from chunkflow.viewer import DataServer, view_volumes
@@ -208,6 +215,7 @@ def test_remote_urls_are_passed_to_the_browser(volumes):
         data.stop()
 
 
+@pytest.mark.server
 def test_data_server_cors_origin_option(volumes):
     """--cors-origin lets one more origin read the served volumes; others still get no CORS header."""
     from chunkflow.viewer.serve import DataServer
@@ -224,6 +232,7 @@ def test_data_server_cors_origin_option(volumes):
         server.stop()
 
 
+@pytest.mark.server
 def test_data_server_answers_range_requests(tmp_path):
     """neuroglancer reads sharded volumes by byte ranges: 206 with the asked bytes, 416 past the end."""
     from chunkflow.viewer.serve import DataServer

@@ -16,7 +16,7 @@ import pytest
 from chunkflow import Chunk
 from chunkflow.errors import VolumeFormatError
 from chunkflow.volumes import create_volume, open_volume, save_chunk
-from chunkflow.volumes.base import _HOST, atomic_path, sweep_debris
+from chunkflow.files import _HOST, atomic_path, sweep_debris
 
 SHAPE, BLOCK = (16, 32, 32), (8, 16, 16)
 
@@ -118,6 +118,7 @@ def test_zarr_corrupt_block_is_named_or_filled(tmp_path):
     np.testing.assert_array_equal(filled, expected)
 
 
+@pytest.mark.subprocess
 def test_debris_of_a_killed_writer_is_swept_by_the_next_write(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     pid = int(dead.stdout)  # that process has exited: its temporaries can never be renamed into place
@@ -169,6 +170,7 @@ else:
 """
 
 
+@pytest.mark.subprocess
 def test_info_file_under_four_concurrent_writers(tmp_path):
     """Issue 18.3: 4 writers add scales and mesh/skeleton keys at once; a reader polls the info file."""
     from chunkflow.volumes.precomputed import create_info

@@ -15,16 +15,15 @@ assigned; each assignment is checked like the constructor's argument.
 from __future__ import annotations
 
 from numbers import Number
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-from chunkflow.chunk._compat import Chunk120Methods
 from chunkflow.errors import IncompatibleChunkError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 
-__all__ = ["Chunk", "LAYER_TYPES", "infer_layer_type"]
+__all__ = ["Chunk", "LAYER_TYPES", "box_of", "infer_layer_type"]
 
 LAYER_TYPES = ("image", "affinity_map", "probability_map", "segmentation", "unknown")
 
@@ -88,7 +87,7 @@ def _check_layer_type(value: str) -> str:
 _FIELDS = {"array": _as_array, "voxel_offset": _as_offset, "voxel_size": _as_size, "layer_type": _check_layer_type}
 
 
-class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
+class Chunk(NDArrayOperatorsMixin):
     """An ndarray with a global ``voxel_offset`` (ZYX), a ``voxel_size`` (ZYX, nm) and a layer type.
 
     Parameters
@@ -105,6 +104,12 @@ class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
     """
 
     __hash__ = None  # type: ignore[assignment]
+
+    # assignments are converted by __setattr__ (a Vec3-like offset becomes a Vec3)
+    array: np.ndarray
+    voxel_offset: Vec3
+    voxel_size: Vec3
+    layer_type: str
 
     def __init__(
         self,
@@ -135,7 +140,7 @@ class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
         return getattr(self.__dict__["array"], name)
 
-    def _placed(self, array: np.ndarray, voxel_offset: Vec3Like | None = None, layer_type: str | None = None) -> Chunk:
+    def _placed(self, array: np.ndarray, voxel_offset: Vec3Like | None = None, layer_type: str | None = None) -> Self:
         """A chunk of this class with a new array, without running a subclass's constructor checks."""
         new = object.__new__(type(self))
         object.__setattr__(new, "array", _as_array(array))
@@ -167,7 +172,7 @@ class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
 
     @property
     def bbox(self) -> BoundingBox:
-        return BoundingBox.from_shape(self.spatial_shape, self.voxel_offset)
+        return box_of(self)
 
     # ---- layer type (declared; where unknown, 1.2.0's guess from dtype and channels) -------
     def _is(self, kind: str) -> bool:
@@ -198,7 +203,7 @@ class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
     def is_probability_map(self) -> bool:
         return self._is("probability_map")
 
-    def with_array(self, array: np.ndarray, **changes: Any) -> Chunk:
+    def with_array(self, array: np.ndarray, **changes: Any) -> Self:
         """A chunk with the same placement and a new array (and optionally other fields)."""
         new = self._placed(array, changes.pop("voxel_offset", None), changes.pop("layer_type", None))
         if "voxel_size" in changes:
@@ -214,9 +219,9 @@ class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
         (three, or four with the channel axis first).
         """
         bbox = _as_box(bbox)
-        if not self.bbox.contains(bbox):
-            raise IncompatibleChunkError(f"cannot cut out {bbox} from chunk at {self.bbox}: it is not inside the chunk")
-        return self._placed(self.array[(..., *bbox.slices(self.bbox))], bbox.start)
+        if not box_of(self).contains(bbox):
+            raise IncompatibleChunkError(f"cannot cut out {bbox} from chunk at {box_of(self)}: it is not inside the chunk")
+        return self._placed(self.array[(..., *bbox.slices(box_of(self)))], bbox.start)
 
     def crop_margin(self, margin_size: Any = None, output_bbox: Any = None) -> Chunk:
         """Drop a margin (a view): ``margin_size`` is 3 values (every side) or 6 (-z -y -x +z +y +x),
@@ -232,22 +237,24 @@ class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
             margin = margin * 2
         if len(margin) != 6:
             raise IncompatibleChunkError(f"margin {tuple(margin_size)} must have 3 or 6 values (-z -y -x +z +y +x)")
-        start = self.bbox.start + margin[:3]
-        return self.cutout(BoundingBox(start, self.bbox.stop - margin[3:]))
+        box = box_of(self)
+        return self.cutout(BoundingBox(box.start + margin[:3], box.stop - margin[3:]))
 
     def paste(self, other: Chunk) -> None:
         """Write the overlapping part of ``other`` into this chunk, in place."""
-        overlap = self.bbox.intersection(other.bbox)
+        mine, theirs = box_of(self), box_of(other)
+        overlap = mine.intersection(theirs)
         if overlap is None:
             return
-        self.array[(..., *overlap.slices(self.bbox))] = other.array[(..., *overlap.slices(other.bbox))]
+        self.array[(..., *overlap.slices(mine))] = other.array[(..., *overlap.slices(theirs))]
 
     def blend(self, other: Chunk) -> None:
         """Add the overlapping part of ``other`` into this chunk, in place."""
-        overlap = self.bbox.intersection(other.bbox)
+        mine, theirs = box_of(self), box_of(other)
+        overlap = mine.intersection(theirs)
         if overlap is None:
             return
-        self.array[(..., *overlap.slices(self.bbox))] += other.array[(..., *overlap.slices(other.bbox))]
+        self.array[(..., *overlap.slices(mine))] += other.array[(..., *overlap.slices(theirs))]
 
     def contiguous(self) -> Chunk:
         """A C-contiguous chunk (the same object where it already is)."""
@@ -256,11 +263,11 @@ class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
         return self.with_array(np.ascontiguousarray(self.array))
 
     def same_placement(self, other: Chunk) -> bool:
-        return self.bbox == other.bbox
+        return box_of(self) == box_of(other)
 
     def __repr__(self) -> str:
         return (
-            f"Chunk(shape={self.shape}, dtype={self.dtype}, bbox={self.bbox}, "
+            f"Chunk(shape={self.shape}, dtype={self.dtype}, bbox={box_of(self)}, "
             f"voxel_size={tuple(self.voxel_size)}, layer_type={self.layer_type!r})"
         )
 
@@ -326,6 +333,11 @@ class Chunk(Chunk120Methods, NDArrayOperatorsMixin):
         if isinstance(other, (Number, np.ndarray, np.generic)):
             return self.array != other
         return NotImplemented
+
+
+def box_of(chunk: Chunk) -> BoundingBox:
+    """The global box of ``chunk`` (what :attr:`Chunk.bbox` is; a subclass may present ``bbox`` otherwise)."""
+    return BoundingBox.from_shape(chunk.array.shape, chunk.voxel_offset)
 
 
 def _as_box(value: Any) -> BoundingBox:

@@ -1,34 +1,5 @@
-"""chunkflow 1.2.0's ``chunkflow.chunk.image.Image``: a chunk of an image volume."""
+"""chunkflow 1.2.0's module path ``chunkflow.chunk.image``: re-exports :mod:`chunkflow.compat.image`."""
 
-from __future__ import annotations
-
-from typing import Any
-
-from chunkflow.chunk.base import Chunk
+from chunkflow.compat.image import Image
 
 __all__ = ["Image"]
-
-
-class Image(Chunk):
-    """A chunk whose layer type is ``image``."""
-
-    def __init__(self, array: Any, voxel_offset: Any = None, voxel_size: Any = None, layer_type: str | None = "image"):
-        super().__init__(array, voxel_offset=voxel_offset, voxel_size=voxel_size, layer_type=layer_type or "image")
-
-    @classmethod
-    def from_chunk(cls, chk: Chunk) -> Image:
-        return cls(chk.array, voxel_offset=chk.voxel_offset, voxel_size=chk.voxel_size)
-
-    def inference(self, inferencer: Any) -> Any:
-        """Run ``inferencer`` (any callable taking a chunk) on this image."""
-        return inferencer(self)
-
-    def normalize_contrast(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError("Image.normalize_contrast: use the normalize-contrast operator")
-
-    def normalize_shang(self, nominalmin: float | None, nominalmax: float | None, clipvalues: bool) -> Chunk:
-        """Per section, map the section's [min, max] linearly onto [nominalmin, nominalmax] (defaults:
-        0 and the dtype's maximum) as float32; sections of one value are left as they are."""
-        from chunkflow.chunk.adjust_grey import normalize_sections
-
-        return self.with_array(normalize_sections(self.array, nominalmin, nominalmax, clipvalues), layer_type="image")

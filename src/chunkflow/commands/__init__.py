@@ -2,5 +2,5 @@
 
 Chained operators live in :mod:`chunkflow.operators`; commands that are not part of a chain
 (``view``, ``queue``, ``worker``, segmentation jobs, ...) live here, one module each, and are
-registered by name in :data:`chunkflow.cli.STANDALONE_COMMANDS`.
+declared by their module's ``COMMANDS`` (see :mod:`chunkflow.operators.registry`).
 """

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import click
 
-from chunkflow.commands._jobs import dask_options, job_options
+from chunkflow.commands._jobs import echo_plan, job_options, require_margin, run_options
 from chunkflow.operators._options import triple
+
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"agglomerate-volume": {"section": "job", "extra": "segmentation"}}
 
 
 @click.command("agglomerate-volume")
@@ -14,7 +18,7 @@ from chunkflow.operators._options import triple
 @click.option("--output-path", "-o", "output_url", required=True,
               help="Output segmentation (uint32), created the size of the affinities unless it exists.")  # fmt: skip
 @triple("--block-size", "-b", required=True, help="Core of each task in voxels; also the output's block size")
-@triple("--margin", "-m", required=True,
+@triple("--margin", "-m",
         help="Voxels of context added around each core (>= 1; a few times the typical object width works best)")  # fmt: skip
 @click.option("--threshold", "-t", type=click.FloatRange(0, 1), default=0.7, show_default=True,
               help="Agglomeration threshold (1 - mean affinity), as `agglomerate -t`.")  # fmt: skip
@@ -27,8 +31,9 @@ from chunkflow.operators._options import triple
               help="Voxel pairs two blocks' segments must share on a face to be joined.")  # fmt: skip
 @job_options("OUTPUT.agglomerate-work")
 def agglomerate_volume(affs_url, output_url, block_size, margin, threshold, aff_threshold_low, aff_threshold_high,
-                       scoring, min_contact, workers, queue_name, work_dir, dask_address, prepare_only) -> None:  # fmt: skip
-    """Segment a whole affinity volume block by block with no seams (stages: agglomerate, match, merge, relabel).
+                       scoring, min_contact, workers, queue_name, work_dir, keep_work_dir, overwrite, dask_address,
+                       prepare_only, dry_run) -> None:  # fmt: skip
+    """Segment a whole affinity volume block by block with no seams (stages: agglomerate, match, up/down merge levels, relabel).
 
     Each task reads one block plus margin. Rerunning the same command resumes: finished tasks
     (done markers in the work dir) are skipped.
@@ -39,11 +44,17 @@ def agglomerate_volume(affs_url, output_url, block_size, margin, threshold, aff_
           --output-crop-margin 0 0 0 -i image -o affs save-precomputed -i affs -v file://$PWD/affs
       chunkflow agglomerate-volume -v file://$PWD/affs -o file://$PWD/seg -b 8 32 32 -m 4 8 8 -t 0.7
     """
-    from chunkflow.jobs.agglomerate import agglomerate_volume as run
+    require_margin(margin)
+    from chunkflow.jobs.agglomerate import agglomerate_job
+    from chunkflow.jobs.executors import run_job
 
-    job, seconds = run(affs_url, output_url, block_size, margin, threshold, workers, queue_name, work_dir, prepare_only,
-                       aff_threshold_low=aff_threshold_low, aff_threshold_high=aff_threshold_high, scoring=scoring,
-                       min_contact=min_contact, dask=dask_options(dask_address, workers))  # fmt: skip
+    job = agglomerate_job(affs_url, output_url, block_size, margin, threshold, work_dir, aff_threshold_low=aff_threshold_low,
+                          aff_threshold_high=aff_threshold_high, scoring=scoring, min_contact=min_contact)  # fmt: skip
+    if dry_run:
+        echo_plan(job)
+        return
+    options = run_options(workers, queue_name, dask_address, prepare_only, keep_work_dir, overwrite)
+    seconds = run_job(job, **options)
     if prepare_only:
         from chunkflow.jobs.staged import worker_command
 
@@ -51,4 +62,5 @@ def agglomerate_volume(affs_url, output_url, block_size, margin, threshold, aff_
                    (f"; workers: {worker_command(job, queue_name)}" if queue_name else ""))  # fmt: skip
         return
     stages = ", ".join(f"{stage} {s:.1f} s" for stage, s in seconds.items())
-    click.echo(f"{job.count()} segments written to {output_url} (job {job.job_id}, work dir {job.work_dir}; {stages})")
+    kept = f"work dir {job.work_dir}" if keep_work_dir else "work dir removed"
+    click.echo(f"{job.count()} segments written to {output_url} (job {job.job_id}, {kept}; {stages})")

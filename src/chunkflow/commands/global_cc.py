@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import click
 
-from chunkflow.commands._jobs import dask_options, job_options
+from chunkflow.commands._jobs import echo_plan, job_options, run_options
 from chunkflow.operators._options import triple
+
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"global-connected-components": {"section": "job", "extra": "segmentation"}}
 
 
 @click.command("global-connected-components")
@@ -17,24 +21,29 @@ from chunkflow.operators._options import triple
 @click.option("--connectivity", "-c", type=click.Choice(["6", "18", "26"]), default="6", show_default=True,
               help="Voxel neighbourhood: 6 faces, 18 faces and edges, 26 faces, edges and corners.")  # fmt: skip
 @job_options("OUTPUT.cc-work")
-def global_connected_components(input_url, output_url, block_size, threshold, connectivity, workers, work_dir,
-                                queue_name, dask_address, prepare_only) -> None:  # fmt: skip
+def global_connected_components(input_url, output_url, block_size, threshold, connectivity, workers, queue_name,
+                                work_dir, keep_work_dir, overwrite, dask_address, prepare_only, dry_run) -> None:  # fmt: skip
     """Connected components of a whole volume, block by block, with no seams (equals cc3d on the whole array).
 
-    Stages: label, pairs, merge, relabel. Rerunning the same command resumes (done markers).
+    Stages: label, pairs, up-1..up-H and down-H..down-1 (a bounded merge), relabel. Rerunning the same command resumes (done markers).
 
     \b
     Example:
       chunkflow create-chunk -s 16 64 64 -o image save-precomputed -i image -v file://$PWD/image
       chunkflow global-connected-components -v file://$PWD/image -o file://$PWD/cc -b 8 32 32 -t 120 -c 26
     """
-    from chunkflow.jobs.global_cc import global_connected_components as run
+    from chunkflow.jobs.executors import run_job
+    from chunkflow.jobs.global_cc import global_cc_job
+    from chunkflow.jobs.staged import worker_command
 
-    count = run(input_url, output_url, block_size, threshold, int(connectivity), workers, work_dir, queue_name,
-                prepare_only, dask=dask_options(dask_address, workers))  # fmt: skip
-    if prepare_only:
-        click.echo(f"job prepared; workers: chunkflow fetch-task -q {queue_name} staged-task --job {count} delete-task-in-queue"
-                   if queue_name else f"job prepared in {count}")  # fmt: skip
+    job = global_cc_job(input_url, output_url, block_size, threshold, int(connectivity), work_dir)
+    if dry_run:
+        echo_plan(job)
         return
-    click.echo(f"{count} connected components written to {output_url}")
+    run_job(job, **run_options(workers, queue_name, dask_address, prepare_only, keep_work_dir, overwrite))
+    if prepare_only:
+        click.echo(f"job {job.job_id} prepared in {job.work_dir}" +
+                   (f"; workers: {worker_command(job, queue_name)}" if queue_name else ""))  # fmt: skip
+        return
+    click.echo(f"{job.count()} connected components written to {output_url}")
 

@@ -8,6 +8,10 @@ import click
 
 from chunkflow.operators._options import triple
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"plan": {"section": "queue"}}
+
 
 def _size(n: float) -> str:
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -18,7 +22,11 @@ def _size(n: float) -> str:
 
 
 @click.command("plan")
-@click.option("--volume-path", "-v", required=True, help="Precomputed volume to plan tasks for (its info must exist).")
+@click.option("--volume-path", "-v", default=None, help="Precomputed volume to plan tasks for (its info must exist).")
+@click.option("--job", "job_path", default=None,
+              help="Instead of -v: a staged job's work dir or manifest.json (written by agglomerate-volume or "
+                   "global-connected-components with --prepare): print its stages' tasks, object reads and writes, "
+                   "bytes, scratch, memory and time per task, from a run on a corner of at most 2x2x2 blocks.")
 @click.option("--chunk-mip", "-c", type=click.IntRange(min=0), default=0, show_default=True,
               help="Mip the tasks read and write (the transfer mip; the pyramid starts above it).")  # fmt: skip
 @click.option("--stop-mip", "-p", type=click.IntRange(min=1), default=4, show_default=True,
@@ -28,7 +36,7 @@ def _size(n: float) -> str:
 @click.option("--memory-target", type=click.IntRange(min=1), default=2**30, show_default=True,
               help="Bytes of task array an unsharded task may hold; sharded tasks are one shard.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print one JSON line per layout instead of text.")
-def plan(volume_path, chunk_mip, stop_mip, factor, memory_target, as_json) -> None:
+def plan(volume_path, job_path, chunk_mip, stop_mip, factor, memory_target, as_json) -> None:
     """Print the task shape, task count, memory per task and files per mip of a transfer and of a
     one-pass pyramid over a precomputed volume (sharded or not); writes nothing.
 
@@ -36,9 +44,22 @@ def plan(volume_path, chunk_mip, stop_mip, factor, memory_target, as_json) -> No
     Example:
       chunkflow create-info -v file://$PWD/sharded -z 64 512 512 -b 64 64 64 --max-mip 2 --sharded --shard-bytes 4194304
       chunkflow plan -v file://$PWD/sharded -p 3
+      chunkflow plan --job file://$PWD/seg.agglomerate-work
     """
     from chunkflow.errors import InvalidParameterError
     from chunkflow.volumes.plan import plan_volume
+
+    if (volume_path is None) == (job_path is None):
+        raise click.UsageError("give one of --volume-path (a volume's transfer and pyramid) or --job (a staged job)")
+    if job_path is not None:
+        from chunkflow.jobs.plan import format_plan, plan_job
+        from chunkflow.jobs.staged import load_job
+
+        job = load_job(job_path)
+        plans = plan_job(job)
+        for line in [json.dumps(p.as_dict()) for p in plans] if as_json else format_plan(job, plans):
+            click.echo(line)
+        return
 
     if stop_mip <= chunk_mip + 0:
         raise InvalidParameterError(f"--stop-mip {stop_mip} must be above --chunk-mip {chunk_mip}")

@@ -10,6 +10,13 @@ import sys
 
 import click
 
+from chunkflow.queues.preemption import DEFAULT_GRACE_S, GRACE_ENVVAR, PREEMPTED_EXIT_CODE
+from chunkflow.threads import share_environ, thread_share
+
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"queue": {"section": "queue"}, "worker": {"section": "queue"}}
+
 
 @click.group("queue")
 def queue() -> None:
@@ -67,11 +74,22 @@ def requeue_dead(queue_name: str) -> None:
               help="GPUs shared out one per worker process in turn (CUDA_VISIBLE_DEVICES of each process): "
                    "comma-separated ids, 'auto' (the ids in CUDA_VISIBLE_DEVICES, else every GPU `nvidia-smi -L` "
                    "lists; none on a machine without GPUs) or 'none' (leave the environment as it is).")  # fmt: skip
+@click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE_S, show_default=True, envvar=GRACE_ENVVAR,
+              show_envvar=True, help="Seconds each worker may spend finishing its running task after SIGTERM (a spot "
+              "notice, an eviction); then the task goes back to the queue at once. Passed to the workers' fetch-task "
+              "(its own --grace wins).")  # fmt: skip
 @click.argument("chain", nargs=-1, type=click.UNPROCESSED, required=True)
-def worker(processes: int, gpus: str, chain: tuple[str, ...]) -> None:
+def worker(processes: int, gpus: str, grace: float, chain: tuple[str, ...]) -> None:
     """Run N local worker processes of the same chain (each a separate process, one GPU each where there are GPUs).
 
-    Exits 0 when every worker did, else 1 (a worker exits 1 when any of its tasks failed).
+    Exits 0 when every worker did, 1 when any failed (a worker exits 1 when any of its tasks failed),
+    143 when stopped by SIGTERM: the signal goes to every worker, which fetches no more, finishes its
+    running task within --grace seconds or gives it back to the queue at once (visible again for
+    another worker, no done marker, nothing half-written), and exits 143. SIGKILL is covered by
+    the lease timeout (fetch-task -v).
+
+    Each process's native thread pools (BLAS, OpenMP, torch) are limited to its share of the cores
+    (cores / N, at least 1) through OMP_NUM_THREADS and its kin, unless those are set already.
 
     \b
     Example:
@@ -79,16 +97,28 @@ def worker(processes: int, gpus: str, chain: tuple[str, ...]) -> None:
       chunkflow worker -p 2 -- fetch-task -q file://$PWD/q -r 0 create-chunk save-h5 -f out/ delete-task-in-queue
     """
     args = [a for a in chain if a != "--"] if chain and chain[0] == "--" else list(chain)
+    from chunkflow.cli import parse_chain
+
+    parse_chain(args)  # a mistyped chain fails here, once, before N processes start
     ids = _gpu_ids(gpus)
+    given = click.get_current_context().get_parameter_source("grace") == click.core.ParameterSource.COMMANDLINE
+    # each process's BLAS/OpenMP/torch pools get its share of the cores, else N processes run N x cores threads
+    env = {**os.environ, **share_environ(thread_share(processes))}
+    if given:
+        env[GRACE_ENVVAR] = f"{grace:g}"  # else the workers' own default (or env)
     children = [
         subprocess.Popen([sys.executable, "-m", "chunkflow", *args],
-                         env=None if not ids else {**os.environ, "CUDA_VISIBLE_DEVICES": ids[i % len(ids)]})
+                         env=env if not ids else {**env, "CUDA_VISIBLE_DEVICES": ids[i % len(ids)]})
         for i in range(processes)
     ]  # fmt: skip
+    terminated = []
 
     def forward(signum: int, _frame: object) -> None:
+        if signum == signal.SIGTERM:
+            terminated.append(signum)
         for child in children:
-            child.send_signal(signum)
+            if child.poll() is None:
+                child.send_signal(signum)
 
     previous = {signum: signal.signal(signum, forward) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -96,9 +126,12 @@ def worker(processes: int, gpus: str, chain: tuple[str, ...]) -> None:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-    failed = [c for c in codes if c != 0]
+    failed = [c for c in codes if c not in (0, PREEMPTED_EXIT_CODE)]
     if failed:
         raise click.ClickException(f"{len(failed)} of {processes} workers exited with errors ({failed})")
+    if terminated or PREEMPTED_EXIT_CODE in codes:
+        click.echo(f"{processes} workers stopped by SIGTERM (their tasks finished or were given back)", err=True)
+        raise SystemExit(PREEMPTED_EXIT_CODE)  # click returns, not raises, its Exit under standalone_mode=False
     click.echo(f"{processes} workers finished")
 
 

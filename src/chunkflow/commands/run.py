@@ -10,42 +10,16 @@ from typing import Any
 
 import click
 
+from chunkflow.cli import parse_chain
 from chunkflow.errors import ChunkflowError, InvalidParameterError
 
-__all__ = ["run", "ChainOnBox", "parse_chain"]
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"run": {"section": "queue"}}
+
+__all__ = ["run", "ChainOnBox"]
 
 CLUSTERS = ("local", "slurm", "pbs", "lsf", "sge")
-
-
-def _split_group_args(args: list[str]) -> tuple[Any, list[str]]:
-    """Parse the group's own options (``-l debug``) off the front; returns (group context, the chain)."""
-    from chunkflow.cli import cli
-
-    ctx = cli.make_context("chunkflow", list(args), resilient_parsing=False)
-    protected = getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", [])
-    rest = [*protected, *ctx.args]
-    ctx.args = []
-    if hasattr(ctx, "_protected_args"):
-        ctx._protected_args = []
-    return ctx, rest
-
-
-def parse_chain(args: list[str]) -> tuple[Any, list[tuple[str, list[str], Any]]]:
-    """Split a chain into ``(name, its arguments, click context)`` per operator, validating every option
-    (and that each operator's extra is installed) without running anything."""
-    from chunkflow.cli import cli
-
-    ctx, rest = _split_group_args(args)
-    pieces = []
-    while rest:
-        name, command, after_name = cli.resolve_command(ctx, rest)
-        assert name is not None and command is not None  # resolve_command fails on unknown names
-        sub_ctx = command.make_context(name, list(after_name), parent=ctx, allow_extra_args=True,
-                                       allow_interspersed_args=False)  # fmt: skip
-        consumed = rest[: len(rest) - len(sub_ctx.args)]
-        rest, sub_ctx.args = sub_ctx.args, []
-        pieces.append((name, consumed, sub_ctx))
-    return ctx, pieces
 
 
 def _stages(pieces: list[tuple[str, list[str], Any]]) -> list[Any]:
@@ -85,6 +59,24 @@ class ChainOnBox:
         return {"box": box, "skipped": True}
 
 
+def _memory_limit(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``auto`` or a byte size Dask understands (4GiB, 500MB, 0 for none); anything else is a usage error
+    here rather than a ValueError from inside Dask once the cluster starts."""
+    if value == "auto":
+        return value
+    try:
+        from dask.utils import parse_bytes
+
+        size = parse_bytes(value) if value.strip() else -1
+    except ImportError:  # no dask: run refuses that itself, with the install line
+        return value
+    except ValueError:
+        size = -1
+    if size < 0:
+        raise click.BadParameter(f"{value!r} is not a memory size; give e.g. 4GiB, 500MB, or auto", ctx, param)
+    return value
+
+
 @click.command("run", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option(
     "--dask",
@@ -120,6 +112,7 @@ class ChainOnBox:
     "--memory-limit",
     default="auto",
     show_default=True,
+    callback=_memory_limit,
     help="Memory per local worker process, e.g. 4GiB; auto = machine memory / workers.",
 )
 @click.option(

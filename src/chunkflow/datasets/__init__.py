@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import VolumeNotFoundError
 
 __all__ = ["pinky40_labels", "sample_image", "demo_model", "load_pinky40_512", "PINKY40_VOXEL_SIZE"]

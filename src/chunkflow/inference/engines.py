@@ -244,7 +244,11 @@ class OnnxEngine:
             self.session = ort.InferenceSession(path, sess_options=options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
             raise ModelError(f"cannot load ONNX model {path!r}: {str(exc).splitlines()[0]}") from None
-        self.input_name = self.session.get_inputs()[0].name
+        inputs = self.session.get_inputs()
+        if len(inputs) != 1:
+            raise ModelError(f"ONNX model {path!r} takes {len(inputs)} inputs, not one image batch; export it with "
+                             "a forward(x) whose output is computed from x")  # fmt: skip
+        self.input_name = inputs[0].name
         self.device = "cuda" if want_cuda else "cpu"
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
@@ -275,7 +279,11 @@ def torch_to_onnx(engine: TorchEngine, patch: Any, channels: int, directory: str
     except Exception as exc:  # the exporter raises many types for unsupported operators
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot export the model to ONNX: {first}; drop --via-onnx") from None
-    return OnnxEngine(path, device=str(engine.torch_device))
+    try:
+        return OnnxEngine(path, device=str(engine.torch_device))
+    except ModelError:  # tracing records what leaves torch (NumPy, .item(), Python lists) as constants
+        raise ModelError("the model exported to ONNX does not take the image as its one input: its forward leaves "
+                         "PyTorch (NumPy, .item()), which tracing freezes into constants; drop --via-onnx") from None
 
 
 def make_engine(

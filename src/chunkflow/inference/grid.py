@@ -90,6 +90,14 @@ def make_grid(
         )
     if patch_num is not None:
         stride = _stride_from_patch_num(shape, ipatch, Vec3.of(patch_num))
+        if output_patch_overlap is not None and opatch - stride != Vec3.of(output_patch_overlap):
+            # 1.2.0 took both: the overlap lays the grid, the patch number the chunk it expects
+            fits = ipatch + (opatch - Vec3.of(output_patch_overlap)) * (Vec3.of(patch_num) - 1)
+            raise InvalidParameterError(
+                f"--patch-num {tuple(patch_num)} over a chunk of {tuple(shape)} gives an output patch overlap of "
+                f"{tuple(opatch - stride)}, not --output-patch-overlap {tuple(output_patch_overlap)}; give one of "
+                f"them, or a chunk of {tuple(fits)}"
+            )
     else:
         overlap = opatch // 2 if output_patch_overlap is None else Vec3.of(output_patch_overlap)
         if any(v < 0 or v >= o for v, o in zip(overlap, opatch)):

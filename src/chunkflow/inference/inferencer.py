@@ -24,12 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError, ModelError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 from chunkflow.inference.augment import AugmentedEngine
+from chunkflow.inference.blend import BUMPS
 from chunkflow.inference.engines import Engine
 from chunkflow.inference.grid import PatchGrid, make_grid
+from chunkflow.inference.options import ModelOptions, PatchOptions, RunOptions, as_keywords
 from chunkflow.inference.plan import Placement, Plan, make_plan
 from chunkflow.memory import populated_zeros
 
@@ -63,7 +65,8 @@ def check_prediction_shape(shape: tuple[int, ...], grid: PatchGrid, n: int, chan
 
 @dataclass
 class Inferencer:
-    """Run ``engine`` over chunks. Parameters mirror the ``inference`` operator's flags.
+    """Run ``engine`` over chunks. Parameters mirror the ``inference`` operator's flags; they are grouped
+    in :mod:`chunkflow.inference.options` (:meth:`from_options`), and also taken one by one as keywords.
 
     ``output_crop_margin`` defaults to chunkflow 1.2.0's choice: the patch overlap, or nothing
     with ``mask_output_chunk`` or ``global_bbox``. It is counted from the predicted region, i.e.
@@ -80,6 +83,7 @@ class Inferencer:
     num_output_channels: int = 3
     batch_size: int | str = 1
     bump: str = "wu"
+    #: chunkflow 1.2.0's flag: normalise by the chunk's own summed weights (see :mod:`chunkflow.inference.blend`)
     mask_output_chunk: bool = False
     augment: bool = False
     dtype: str = "float32"
@@ -98,6 +102,15 @@ class Inferencer:
     device_path: bool | None = None
     #: bytes of device memory for the input and output windows (None: whole chunk; on CUDA, half the free memory)
     device_memory_limit: int | None = None
+    #: ours: taper the chunk's border band so that chunks overlapping by the patch overlap sum to a whole
+    taper_output_chunk: bool = False
+
+    @classmethod
+    def from_options(
+        cls, engine: Engine, patches: PatchOptions, model: ModelOptions | None = None, run: RunOptions | None = None
+    ) -> Inferencer:
+        """An inferencer from the three groups of :mod:`chunkflow.inference.options` (defaults where omitted)."""
+        return cls(engine, **as_keywords(patches, model or ModelOptions(), run or RunOptions()))
 
     def __post_init__(self) -> None:
         if self.batch_size != "auto" and (not isinstance(self.batch_size, int) or self.batch_size < 1):
@@ -108,8 +121,14 @@ class Inferencer:
             raise InvalidParameterError(f"output dtype {self.dtype!r} is not float32 or float16")
         if self.nonfinite not in NONFINITE:
             raise InvalidParameterError(f"nonfinite {self.nonfinite!r} is not one of {', '.join(NONFINITE)}")
-        if self.global_bbox is not None and (self.mask_output_chunk or self.patch_num is not None):
-            raise InvalidParameterError("--global-bbox lays its own grid; drop --mask-output-chunk and --patch-num")
+        if self.global_bbox is not None and (self.mask_output_chunk or self.taper_output_chunk or self.patch_num is not None):
+            raise InvalidParameterError(
+                "--global-bbox lays its own grid; drop --mask-output-chunk, --taper-output-chunk and --patch-num"
+            )
+        if self.mask_output_chunk and self.taper_output_chunk:
+            raise InvalidParameterError("--mask-output-chunk and --taper-output-chunk exclude each other; pick one")
+        if self.bump not in BUMPS:
+            raise InvalidParameterError(f"bump {self.bump!r} is not one of {', '.join(BUMPS)}")
         if self.output_layer_type is None:
             self.output_layer_type = "affinity_map" if self.num_output_channels == 3 else "probability_map"
         if self.augment:
@@ -121,10 +140,10 @@ class Inferencer:
     def grid(self, chunk_shape: Vec3Like) -> PatchGrid:
         grid = make_grid(chunk_shape, self.input_patch_size, self.output_patch_size, self.output_patch_overlap,
                          self.patch_num)  # fmt: skip
-        if self.mask_output_chunk and not grid.is_regular():
+        if self.taper_output_chunk and not grid.is_regular():
             size = grid.output_patch_size + grid.stride * (Vec3.of(grid.shape) - 1) + grid.margin * 2
             raise InvalidParameterError(
-                f"--mask-output-chunk needs a chunk that fits the patch grid exactly; chunk {tuple(grid.chunk_shape)} "
+                f"--taper-output-chunk needs a chunk that fits the patch grid exactly; chunk {tuple(grid.chunk_shape)} "
                 f"does not (e.g. {tuple(size)} does: input patch + k * stride)"
             )
         return grid
@@ -132,7 +151,8 @@ class Inferencer:
     def crop_margin(self, grid: PatchGrid) -> Vec3:
         if self.output_crop_margin is not None:
             return Vec3.of(self.output_crop_margin)
-        return Vec3(0, 0, 0) if self.mask_output_chunk or self.global_bbox is not None else grid.overlap
+        whole = self.mask_output_chunk or self.taper_output_chunk or self.global_bbox is not None
+        return Vec3(0, 0, 0) if whole else grid.overlap
 
     def plan(self, chunk: Chunk) -> Plan:
         """Where every patch of ``chunk`` goes (see :mod:`chunkflow.inference.plan`)."""
@@ -147,7 +167,7 @@ class Inferencer:
         if self.global_bbox is not None and chunk.bbox.intersection(self.global_bbox) is None:
             raise InvalidParameterError(f"chunk at {chunk.bbox} lies outside --global-bbox {self.global_bbox}")
         plan = make_plan(grid, Vec3.of(chunk.spatial_shape), crop, self.bump, self.mask_output_chunk,
-                         Vec3.of(chunk.voxel_offset), self.global_bbox)  # fmt: skip
+                         Vec3.of(chunk.voxel_offset), self.global_bbox, self.taper_output_chunk)  # fmt: skip
         kept, whole = int(np.prod(list(plan.output_shape))), int(np.prod(list(chunk.spatial_shape)))
         if self.output_crop_margin is None and self.global_bbox is None and crop != Vec3(0, 0, 0) and kept * 2 < whole:
             log.info(

@@ -12,13 +12,20 @@ tiled inference").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3
-from chunkflow.inference.blend import affine_axis_parts, affine_coefficients, normalised_weights
+from chunkflow.inference.blend import (
+    BUMPS_120,
+    affine_axis_parts,
+    affine_coefficients,
+    ghost_axis_parts,
+    normalised_weights,
+    raw_wu_1d,
+)
 from chunkflow.inference.grid import PatchGrid
 
 __all__ = ["Placement", "Plan", "make_plan"]
@@ -33,9 +40,12 @@ class Placement:
     local: tuple[slice, slice, slice]
     target: tuple[slice, slice, slice]
     weights: tuple[np.ndarray, np.ndarray, np.ndarray]
-    #: ``wu-1.2.0`` only: ``(alpha, beta, counts, sums)``, the per-axis patch counts and factor sums of
+    #: 1.2.0's ``wu`` only: ``(alpha, beta, counts, sums)``, the per-axis patch counts and factor sums of
     #: the kept part; ``weights`` then hold the raw 1D factors (see :mod:`chunkflow.inference.blend`)
     affine: tuple[float, float, tuple[np.ndarray, ...], tuple[np.ndarray, ...]] | None = None
+    #: ``mask_output_chunk`` with 1.2.0's ``wu`` only: the chunk's summed patch masks over ``target``
+    #: (float64), which the weight is divided by
+    norm: np.ndarray | None = None
 
     @property
     def separable(self) -> bool:
@@ -50,6 +60,8 @@ class Placement:
             norm = alpha * (cz[:, None, None] * (cy[None, :, None] * cx[None, None, :])) + beta * (
                 nz[:, None, None] * (ny[None, :, None] * nx[None, None, :])
             )
+            if self.norm is not None:
+                return (bump / norm / self.norm).astype(np.float32)
             return (bump / norm).astype(np.float32)
         return wz[:, None, None] * (wy[None, :, None] * wx[None, None, :])
 
@@ -72,13 +84,14 @@ def _axis_part(start: int, size: int, lo: int, hi: int) -> tuple[slice, slice] |
 
 def make_plan(
     grid: PatchGrid, chunk_shape: Vec3, crop: Vec3, bump: str, mask_output_chunk: bool,
-    chunk_offset: Vec3 | None = None, global_bbox: BoundingBox | None = None,
+    chunk_offset: Vec3 | None = None, global_bbox: BoundingBox | None = None, taper: bool = False,
 ) -> Plan:  # fmt: skip
     """Placements of ``grid``'s patches that touch the output (the predicted region less ``crop``).
 
     Without ``global_bbox`` the grid is the chunk's own. With it, ``grid`` is the global region's
     grid; the output is the chunk less ``margin + crop``, clipped to the region's predicted part,
-    and every patch touching it must lie inside the chunk.
+    and every patch touching it must lie inside the chunk. ``mask_output_chunk`` and ``taper``: see
+    :mod:`chunkflow.inference.blend`.
     """
     margin, opatch = grid.margin, grid.output_patch_size
     if global_bbox is None:
@@ -98,16 +111,21 @@ def make_plan(
             "pass --output-crop-margin 0 0 0 to keep the whole chunk (or give a larger chunk)"
         )
     affine_parts = None
-    if bump == "wu-1.2.0":
+    masks_120 = mask_output_chunk and bump in BUMPS_120
+    if masks_120:  # 1.2.0's patch masks: counts and sums of its 3 x 3 x 3 block, in patch coordinates
+        affine_parts = [(raw_wu_1d(o), *ghost_axis_parts(o, stride)) for o, stride in zip(opatch, grid.stride)]
+        alpha, beta = affine_coefficients(tuple(opatch))  # type: ignore[arg-type]
+        axis_weights = [{s: w for s in starts} for (w, _, _), starts in zip(affine_parts, grid.starts)]
+    elif bump in BUMPS_120:
         affine_parts = [
-            affine_axis_parts(starts, o, length, stride, mask_output_chunk)
+            affine_axis_parts(starts, o, length, stride, taper)
             for starts, o, length, stride in zip(grid.starts, opatch, region, grid.stride)
         ]
         alpha, beta = affine_coefficients(tuple(opatch))  # type: ignore[arg-type]
         axis_weights = [{s: w for s in starts} for (w, _, _), starts in zip(affine_parts, grid.starts)]
     else:
         axis_weights = [
-            normalised_weights(starts, o, length, bump, stride, mask_output_chunk)
+            normalised_weights(starts, o, length, bump, stride, taper)
             for starts, o, length, stride in zip(grid.starts, opatch, region, grid.stride)
         ]
     parts: list[dict[int, tuple[slice, slice]]] = []
@@ -126,11 +144,23 @@ def make_plan(
         if affine_parts is not None:
             # counts and sums at the kept voxels: region coordinates s + local
             spans = [slice(s + loc.start, s + loc.stop) for s, loc in zip(start, (lz, ly, lx))]
+            if masks_120:  # patch coordinates
+                spans = [lz, ly, lx]
             affine = (alpha, beta, tuple(c[sp] for (_, c, _), sp in zip(affine_parts, spans)),
                       tuple(n[sp] for (_, _, n), sp in zip(affine_parts, spans)))  # fmt: skip
         placements.append(Placement(input_start, (lz, ly, lx), (tz, ty, tx), weights, affine))  # type: ignore[arg-type]
+    if masks_120:
+        placements = _divided_by_chunk_sum(placements, hi - lo)
     offset = Vec3.of([o + m + a for o, m, a in zip(origin, margin, lo)])
     return Plan(grid, tuple(placements), offset, hi - lo)
+
+
+def _divided_by_chunk_sum(placements: list[Placement], shape: Vec3) -> list[Placement]:
+    """1.2.0's ``--mask-output-chunk``: each patch mask divided by the sum of the chunk's own masks."""
+    total = np.zeros(tuple(shape), dtype=np.float64)
+    for placement in placements:
+        total[placement.target] += placement.weight()
+    return [replace(placement, norm=total[placement.target]) for placement in placements]
 
 
 def _check_inside(start: Vec3, size: Vec3, chunk_shape: Vec3, chunk_offset: Vec3, global_bbox: BoundingBox) -> None:

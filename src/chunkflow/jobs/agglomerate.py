@@ -5,34 +5,39 @@ one block's affinities plus margin (``agglomerate``), or a few face slabs (``mat
 block's labels (``relabel``):
 
 1. ``agglomerate`` (per block): read the block grown by the margin, :func:`agglomerate_block`,
-   store the core's local labels and its face slabs in ``blocks/<block>.npz``;
-2. ``match`` (per block): :func:`match_faces` across its +z/+y/+x faces -> ``pairs/<block>.npz``;
-3. ``merge`` (one task): union-find over every block's pairs -> ``table.npz`` (global ids);
-4. ``relabel`` (per block): local -> global ids, written to the output volume.
+   store the core's local labels (``blocks/<block>.ckl``, crackle) and its face slabs and id count
+   (``faces/<block>.npz``, compressed);
+2. ``match`` (per block): :func:`match_faces` across its +z/+y/+x faces -> ``contacts/<block>.npz``;
+3. ``up-1 .. up-H``, ``down-H .. down-1`` (per node of 2x2x2 groups, :mod:`chunkflow.jobs.hierarchy`):
+   the bounded merge -> ``tables/<block>.npz`` (the block's local -> global ids);
+4. ``relabel`` (per block): local -> global ids through the block's own table, written to the output.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
-from chunkflow.errors import InvalidParameterError
+from chunkflow.chunk.base import Chunk
+from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
-from chunkflow.jobs.outputs import existing_output, open_or_create, save_npz
-from chunkflow.jobs.staged import StagedJob, run_job
+from chunkflow.jobs.hierarchy import HierarchicalMerge
+from chunkflow.jobs.outputs import check_output, default_work_dir, open_or_create
+from chunkflow.jobs.staged import Stage, StagedJob, run_job
 
-__all__ = ["AgglomerateJob", "agglomerate_volume"]
+__all__ = ["AgglomerateJob", "agglomerate_job", "agglomerate_volume"]
 
 DEFAULTS = {"threshold": 0.7, "aff_threshold_low": 0.0001, "aff_threshold_high": 0.9999, "scoring": "mean",
             "min_contact": 1}  # fmt: skip
 
 
-class AgglomerateJob(StagedJob):
+class AgglomerateJob(HierarchicalMerge, StagedJob):
     kind = "agglomerate"
-    stages = ("agglomerate", "match", "merge", "relabel")
-    single_task_stages = ("merge",)
+    input_keys = ("affs_url",)
+    contact_reach = (1, 0)  # a block's pairs file lists contacts with its +z/+y/+x neighbours
+    contacts_stage = "match"
 
     def __init__(self, params: dict[str, Any], work_dir: str) -> None:
         from chunkflow.segmentation.agglomerate import _check_thresholds, scoring_function
@@ -43,7 +48,7 @@ class AgglomerateJob(StagedJob):
         params["margin"] = list(check_margin(params["margin"]))
         if any(b <= 0 for b in params["block_size"]):
             raise InvalidParameterError(f"block size {tuple(params['block_size'])} must be positive")
-        if not 0.0 <= float(params["threshold"]) <= 1.0:
+        if not math.isfinite(float(params["threshold"])) or not 0.0 <= float(params["threshold"]) <= 1.0:
             raise InvalidParameterError(f"threshold {params['threshold']} must be between 0 and 1")
         _check_thresholds(params["aff_threshold_low"], params["aff_threshold_high"])
         scoring_function(params["scoring"])
@@ -65,25 +70,29 @@ class AgglomerateJob(StagedJob):
         return self._cache["affs"]
 
     @property
-    def bbox(self) -> BoundingBox:
+    def volume_bbox(self) -> BoundingBox:
         return self.affs.bbox
+
+    def stages(self) -> list[Stage]:
+        return [
+            Stage.per_block("agglomerate", self._agglomerate, self),
+            Stage.per_block("match", self._match, self),
+            *self.merge_stages(),
+            Stage.per_block("relabel", self._relabel, self),
+        ]
 
     def validate(self) -> None:
         super().validate()
-        existing_output(self.params["output_url"], self.params["affs_url"], "uint32", self.block_size)
+        p = self.params
+        check_output(p["output_url"], [p["affs_url"]], self.bbox, "uint32", self.block_size, self.overwrite)
 
     def prepare(self) -> None:
-        super().prepare()
-        for sub in ("blocks", "pairs"):
-            (self.work_dir / sub).mkdir(exist_ok=True)
-        open_or_create(self.params["output_url"], self.params["affs_url"], "uint32", self.block_size)
+        p = self.params
+        if open_or_create(p["output_url"], p["affs_url"], self.bbox, "uint32", self.block_size, self.overwrite):
+            self._cache["created"] = [p["output_url"]]
 
-    def run(self, stage: str, bbox: BoundingBox | None) -> None:
-        if stage == "merge":
-            self._merge()
-        else:
-            assert bbox is not None
-            {"agglomerate": self._agglomerate, "match": self._match, "relabel": self._relabel}[stage](bbox)
+    def finish(self) -> dict[str, Any]:
+        return {"count": self.count()}
 
     def _agglomerate(self, block: BoundingBox) -> None:
         from chunkflow.segmentation.stitch import agglomerate_block
@@ -91,20 +100,32 @@ class AgglomerateJob(StagedJob):
         box = block.grow(self.params["margin"]).intersection(self.bbox)
         assert box is not None
         p = self.params
-        seg = agglomerate_block(self.affs.read(box), block, float(p["threshold"]), aff_threshold_low=p["aff_threshold_low"],
+        affs = self.affs.read(box)
+        self.io["volume_reads"] += 1
+        self.io["volume_read_bytes"] += affs.array.nbytes
+        if np.issubdtype(affs.array.dtype, np.floating) and not np.isfinite(affs.array).all():
+            bad = int(np.count_nonzero(~np.isfinite(affs.array)))
+            raise IncompatibleChunkError(
+                f"affinities {p['affs_url']} hold {bad} NaN/Inf values in {box}; fix the model or its input "
+                "(inference --nonfinite replace counts and zeroes them)"
+            )
+        seg = agglomerate_block(affs, block, float(p["threshold"]), aff_threshold_low=p["aff_threshold_low"],
                                 aff_threshold_high=p["aff_threshold_high"], scoring=p["scoring"])  # fmt: skip
+        import crackle
+
         faces = {f"face_{axis}_{'+' if side > 0 else '-'}": slab for (axis, side), slab in seg.faces.items()}
-        save_npz(self.work_dir / "blocks" / f"{block}.npz", labels=seg.labels, count=np.array(seg.count), **faces)
+        self.save_bytes(f"blocks/{block}.ckl", crackle.compress(np.ascontiguousarray(seg.labels)))
+        self.save_arrays(f"faces/{block}.npz", count=np.array(seg.count), **faces)
 
     def _block_file(self, block: BoundingBox) -> Any:
-        return np.load(self.work_dir / "blocks" / f"{block}.npz")
+        return self.load_arrays(f"faces/{block}.npz", "agglomerate", keys=("count",))
 
     def _match(self, block: BoundingBox) -> None:
-        from chunkflow.segmentation.stitch import match_faces
+        from chunkflow.segmentation.stitch import block_contacts, match_faces
 
         own = self._block_file(block)
         grid = (block.start - self.bbox.start) // self.block_size
-        found: dict[str, np.ndarray] = {}
+        found: list[tuple[int, np.ndarray]] = []
         for axis in range(3):
             step = [0, 0, 0]
             step[axis] = 1
@@ -113,40 +134,29 @@ class AgglomerateJob(StagedJob):
                 continue
             theirs = self._block_file(neighbour)
             pairs = match_faces(own[f"face_{axis}_+"], theirs[f"face_{axis}_-"], int(self.params["min_contact"]))
-            found[f"pairs_{axis}"] = pairs
-            found[f"neighbour_{axis}"] = np.array(self.block_index(neighbour))
-        save_npz(self.work_dir / "pairs" / f"{block}.npz", **found)
-
-    def _merge(self) -> None:
-        from chunkflow.segmentation.stitch import block_offsets, merge_blocks
-
-        blocks = self.blocks()
-        counts = [int(self._block_file(b)["count"]) for b in blocks]
-        position = {self.block_index(b): k for k, b in enumerate(blocks)}
-        pairs = []
-        for k, b in enumerate(blocks):
-            found = np.load(self.work_dir / "pairs" / f"{b}.npz")
-            for axis in range(3):
-                if f"pairs_{axis}" in found:
-                    pairs.append((k, position[int(found[f"neighbour_{axis}"])], found[f"pairs_{axis}"]))
-        table = merge_blocks(counts, pairs)
-        save_npz(
-            self.work_dir / "table.npz", table=table, offsets=block_offsets(counts), counts=np.array(counts, np.int64)
-        )
+            found.append((self.block_index(neighbour), pairs))
+        ends, ids = block_contacts(self.block_index(block), found)
+        self.save_contacts(block, int(own["count"]), ends, ids)
 
     def _relabel(self, block: BoundingBox) -> None:
-        from chunkflow.segmentation.stitch import relabel_block
+        import crackle
 
-        if "table" not in self._cache:
-            self._cache["table"] = dict(np.load(self.work_dir / "table.npz"))
-            self._cache["order"] = {b: k for k, b in enumerate(self.blocks())}
-        table, k = self._cache["table"], self._cache["order"][block]
-        labels = self._block_file(block)["labels"]
-        out = relabel_block(labels, table["table"], int(table["offsets"][k]), int(table["counts"][k]))
-        if out.size and int(out.max()) >= 2**32:
+        table = self.block_table(block)
+        labels = crackle.decompress(self.load_bytes(f"blocks/{block}.ckl", "agglomerate"))
+        if labels.shape != tuple(block.shape) or (labels.size and int(labels.max()) >= len(table)):
+            from chunkflow.errors import CorruptFileError
+
+            raise CorruptFileError(
+                f"work file {self.work_url('blocks', f'{block}.ckl')} does not match its block {block}; "
+                f"delete {self.work_url('done')} and rerun the command"
+            )
+        if len(table) and int(table.max()) >= 2**32:
             raise InvalidParameterError(f"block {block} has ids past 2**32; the uint32 output cannot hold them")
+        out = table.astype(np.uint32)[labels]
         output = self._volume_out()
-        output.write(Chunk(out.astype(np.uint32, copy=False), block.start, output.voxel_size, "segmentation"))
+        self.io["volume_writes"] += 1
+        self.io["volume_write_bytes"] += out.nbytes
+        output.write(Chunk(out, block.start, output.voxel_size, "segmentation"))
 
     def _volume_out(self) -> Any:
         if "output" not in self._cache:
@@ -156,8 +166,18 @@ class AgglomerateJob(StagedJob):
         return self._cache["output"]
 
     def count(self) -> int:
-        table = np.load(self.work_dir / "table.npz")["table"]
-        return int(table.max()) if len(table) else 0
+        if "count" in self.result:
+            return int(self.result["count"])
+        return self.total_count()
+
+
+def agglomerate_job(affs_url: str, output_url: str, block_size: Vec3Like, margin: Vec3Like, threshold: float = 0.7,
+                    work_dir: str | None = None, **options: Any) -> AgglomerateJob:  # fmt: skip
+    """The job (not yet run); ``work_dir`` defaults to ``OUTPUT.agglomerate-work`` on the output's storage."""
+    work_dir = work_dir or default_work_dir(output_url, "agglomerate-work")
+    params = {"affs_url": affs_url, "output_url": output_url, "block_size": list(Vec3.of(block_size)),
+              "margin": list(Vec3.of(margin)), "threshold": float(threshold), **options}  # fmt: skip
+    return AgglomerateJob(params, work_dir)
 
 
 def agglomerate_volume(
@@ -171,6 +191,9 @@ def agglomerate_volume(
     work_dir: str | None = None,
     prepare_only: bool = False,
     dask: Any = None,
+    keep_work_dir: bool = False,
+    overwrite: bool = False,
+    start_workers: int = 0,
     **options: Any,
 ) -> tuple[AgglomerateJob, dict[str, float]]:
     """Seam-free agglomeration of a whole affinity volume; returns the job and seconds per stage.
@@ -180,10 +203,10 @@ def agglomerate_volume(
     workers run ``chunkflow fetch-task -q QUEUE staged-task --job WORK_DIR delete-task-in-queue``.
     ``prepare_only``: write the manifest, create the output and the queue, and return (no stage runs).
     ``dask``: :class:`chunkflow.jobs.dask_executor.DaskOptions` to run the stages on a Dask cluster.
+    The work dir (default: beside the output on the same storage, ``OUTPUT.agglomerate-work``) is removed
+    when the job ends unless ``keep_work_dir``; ``overwrite`` replaces a mismatched existing output.
     """
-    work_dir = work_dir or f"{output_url.split('://')[-1].rstrip('/')}.agglomerate-work"
-    params = {"affs_url": affs_url, "output_url": output_url, "block_size": list(Vec3.of(block_size)),
-              "margin": list(Vec3.of(margin)), "threshold": float(threshold), **options}  # fmt: skip
-    job = AgglomerateJob(params, work_dir)
-    seconds = run_job(job, workers, queue_name, prepare_only, dask=dask)
+    job = agglomerate_job(affs_url, output_url, block_size, margin, threshold, work_dir, **options)
+    seconds = run_job(job, workers, queue_name, prepare_only, dask, keep_work_dir=keep_work_dir, overwrite=overwrite,
+                      start_workers=start_workers)
     return job, seconds

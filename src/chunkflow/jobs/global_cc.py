@@ -1,33 +1,36 @@
 """The global connected-components job: :mod:`chunkflow.segmentation.global_cc`'s steps as stages.
 
-Work files (under the work dir): ``faces/<block>.npz`` (six boundary planes and the block's
-component count, from ``label``), ``pairs/<block>.npy`` (contacts across the block's +faces, ids
-encoded ``block_index * stride + local``), ``table.npz`` (global ids, from ``merge``).
+Work files (under the work dir, compressed): ``faces/<block>.npz`` (six boundary planes and the block's
+component count, from ``label``), ``contacts/<block>.npz`` (contacts across the block's +faces, from
+``pairs``), then the bounded merge's files (``up-1 .. up-H``, ``down-H .. down-1``,
+:mod:`chunkflow.jobs.hierarchy`) ending in ``tables/<block>.npz``, the only merge file a ``relabel``
+task reads.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
-from chunkflow.errors import InvalidParameterError
+from chunkflow.chunk.base import Chunk
+from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
-from chunkflow.jobs.outputs import existing_output, open_or_create, save_npz
-from chunkflow.jobs.staged import StagedJob, run_job
-from chunkflow.volumes.base import atomic_path
+from chunkflow.jobs.hierarchy import HierarchicalMerge
+from chunkflow.jobs.outputs import check_output, default_work_dir, open_or_create
+from chunkflow.jobs.staged import Stage, StagedJob, run_job
 
-__all__ = ["GlobalCCJob", "global_connected_components"]
+__all__ = ["GlobalCCJob", "global_cc_job", "global_connected_components"]
 
 log = logging.getLogger(__name__)
 
 
-class GlobalCCJob(StagedJob):
+class GlobalCCJob(HierarchicalMerge, StagedJob):
     kind = "global-cc"
-    stages = ("label", "pairs", "merge", "relabel")
-    single_task_stages = ("merge",)
+    contact_reach = (1, 1)  # a +face's plane grown by one voxel touches edge and corner neighbours
+    contacts_stage = "pairs"
 
     def __init__(self, params: dict[str, Any], work_dir: str) -> None:
         from chunkflow.segmentation.global_cc import check_connectivity
@@ -35,6 +38,9 @@ class GlobalCCJob(StagedJob):
         params = {"threshold": 0.5, "connectivity": 6, **params}
         params["block_size"] = list(Vec3.of(params["block_size"]))
         check_connectivity(int(params["connectivity"]))
+        threshold = params["threshold"]
+        if threshold is not None and not math.isfinite(float(threshold)):
+            raise InvalidParameterError(f"threshold {threshold} must be a finite number (foreground is value > threshold)")
         if any(b <= 0 for b in params["block_size"]):
             raise InvalidParameterError(f"block size {tuple(params['block_size'])} must be positive")
         super().__init__(params, work_dir)
@@ -47,8 +53,22 @@ class GlobalCCJob(StagedJob):
         return self._cache[key]
 
     @property
-    def bbox(self) -> BoundingBox:
-        return self._volume("input_url").bbox
+    def volume_bbox(self) -> BoundingBox:
+        volume = self._volume("input_url")
+        if volume.num_channels != 1:
+            raise InvalidParameterError(
+                f"input {self.params['input_url']} has {volume.num_channels} channels; connected components take "
+                "one channel (a segmentation or a probability map)"
+            )
+        return volume.bbox
+
+    def stages(self) -> list[Stage]:
+        return [
+            Stage.per_block("label", self._label, self),
+            Stage.per_block("pairs", self._pairs, self),
+            *self.merge_stages(),
+            Stage.per_block("relabel", self._relabel, self),
+        ]
 
     @property
     def stride(self) -> int:
@@ -56,39 +76,42 @@ class GlobalCCJob(StagedJob):
 
     def validate(self) -> None:
         super().validate()
-        existing_output(self.params["output_url"], self.params["input_url"], "uint32", self.block_size)
+        p = self.params
+        check_output(p["output_url"], [p["input_url"]], self.bbox, "uint32", self.block_size, self.overwrite)
 
     def prepare(self) -> None:
-        super().prepare()
-        for sub in ("faces", "pairs"):
-            (self.work_dir / sub).mkdir(exist_ok=True)
-        open_or_create(self.params["output_url"], self.params["input_url"], "uint32", self.block_size)
+        p = self.params
+        if open_or_create(p["output_url"], p["input_url"], self.bbox, "uint32", self.block_size, self.overwrite):
+            self._cache["created"] = [p["output_url"]]
 
-    def run(self, stage: str, bbox: BoundingBox | None) -> None:
-        if stage == "merge":
-            self._merge()
-        else:
-            assert bbox is not None
-            {"label": self._label, "pairs": self._pairs, "relabel": self._relabel}[stage](bbox)
+    def finish(self) -> dict[str, Any]:
+        return {"count": self.count()}
 
     def _components(self, block: BoundingBox) -> tuple[np.ndarray, np.ndarray, int]:
         from chunkflow.segmentation.global_cc import label_block
 
         chunk = self._volume("input_url").read(block)
+        self.io["volume_reads"] += 1
+        self.io["volume_read_bytes"] += chunk.array.nbytes
+        if np.issubdtype(chunk.array.dtype, np.floating) and not np.isfinite(chunk.array).all():
+            raise IncompatibleChunkError(
+                f"input {self.params['input_url']} holds NaN/Inf values in {block}; connected components of a "
+                "probability map need finite values"
+            )
         return label_block(chunk, self.params["threshold"], int(self.params["connectivity"]))
 
     def _label(self, block: BoundingBox) -> None:
         from chunkflow.segmentation.global_cc import block_faces
 
         labels, fg, count = self._components(block)
-        save_npz(self.work_dir / "faces" / f"{block}.npz", count=np.array(count), **block_faces(block, labels, fg))
+        self.save_arrays(f"faces/{block}.npz", count=np.array(count), **block_faces(block, labels, fg))
 
     def _faces(self, name: str) -> Any:
         faces: dict[str, Any] = self._cache.setdefault("faces", {})
         if name not in faces:
             if len(faces) >= 64:  # bounded: a pairs task needs at most 18 blocks' faces
                 faces.pop(next(iter(faces)))
-            faces[name] = dict(np.load(self.work_dir / "faces" / f"{name}.npz"))
+            faces[name] = self.load_arrays(f"faces/{name}.npz", "label", keys=("count",))
         return faces[name]
 
     def _plane(self, region: BoundingBox, axis: int, side: int) -> tuple[np.ndarray, np.ndarray]:
@@ -157,46 +180,47 @@ class GlobalCCJob(StagedJob):
                     self._plane(before, axis, 1), self._plane(after, axis, -1), int(self.params["connectivity"])
                 )
             )
-        with atomic_path(self.work_dir / "pairs" / f"{block}.npy") as tmp, tmp.open("wb") as f:
-            np.save(f, np.unique(np.concatenate(found), axis=0))
-
-    def _merge(self) -> None:
-        from chunkflow.segmentation.unionfind import merge_consecutive
-
-        blocks = self.blocks()
-        counts = np.array([int(np.load(self.work_dir / "faces" / f"{b}.npz")["count"]) for b in blocks], np.int64)
-        offsets = np.concatenate([[0], np.cumsum(counts)])
-        index = np.array([self.block_index(b) for b in blocks], np.int64)
-        # encoded id -> consecutive id: block_index * stride + local -> offsets[k] + local
-        by_index = np.zeros(int(index.max()) + 1, np.int64)
-        by_index[index] = offsets[:-1]
-        pairs = [np.zeros((0, 2), np.int64)]
-        for b in blocks:
-            encoded = np.load(self.work_dir / "pairs" / f"{b}.npy").astype(np.int64)
-            pairs.append(by_index[encoded // self.stride] + encoded % self.stride)
-        table = merge_consecutive(int(offsets[-1]), np.concatenate(pairs))
-        save_npz(self.work_dir / "table.npz", table=table, offsets=offsets[:-1], counts=counts)
-
-    def _table(self) -> Any:
-        if "table" not in self._cache:
-            self._cache["table"] = dict(np.load(self.work_dir / "table.npz"))
-        return self._cache["table"]
+        encoded = np.unique(np.concatenate(found), axis=0)
+        stride = np.uint64(self.stride)
+        count = int(self._faces(str(block))["count"])
+        self.save_contacts(block, count, (encoded // stride).astype(np.int64), encoded % stride)
 
     def _relabel(self, block: BoundingBox) -> None:
-        from chunkflow.segmentation.unionfind import lookup_relabel
-
         labels, _, count = self._components(block)
-        table = self._table()
-        if "order" not in self._cache:
-            self._cache["order"] = {b: k for k, b in enumerate(self.blocks())}
-        k = self._cache["order"][block]
-        out = lookup_relabel(labels, table["table"], int(table["offsets"][k]), count)
+        table = self.block_table(block)
+        if len(table) != count + 1:
+            from chunkflow.errors import CorruptFileError
+
+            raise CorruptFileError(
+                f"block {block} has {count} components now but its table {len(table) - 1}; the input changed "
+                f"during the job: delete {self.work_dir} and rerun the command"
+            )
         output = self._volume("output_url")
-        output.write(Chunk(out.astype(output.dtype, copy=False), block.start, output.voxel_size, "segmentation"))
+        if len(table) and int(table.max()) > np.iinfo(output.dtype).max:
+            raise InvalidParameterError(
+                f"block {block} has component ids past {np.iinfo(output.dtype).max}; the {output.dtype} output "
+                "cannot hold them (use larger blocks or a lower threshold)"
+            )
+        out = table.astype(output.dtype)[labels]  # a gather from a small table in the output's dtype: no int64 copy
+        self.io["volume_writes"] += 1
+        self.io["volume_write_bytes"] += out.nbytes
+        output.write(Chunk(out, block.start, output.voxel_size, "segmentation"))
 
     def count(self) -> int:
-        table = np.load(self.work_dir / "table.npz")["table"]
-        return int(table.max()) if len(table) else 0
+        if "count" in self.result:
+            return int(self.result["count"])
+        return self.total_count()
+
+
+def global_cc_job(input_url: str, output_url: str, block_size: Vec3Like, threshold: float | None = 0.5,
+                  connectivity: int = 6, work_dir: str | None = None) -> GlobalCCJob:  # fmt: skip
+    """The job (not yet run); ``work_dir`` defaults to ``OUTPUT.cc-work`` on the output's storage."""
+    from chunkflow.volumes.registry import format_of
+
+    format_of(output_url)  # refuse an output no format takes before a work dir is made beside it
+    work_dir = work_dir or default_work_dir(output_url, "cc-work")
+    return GlobalCCJob({"input_url": input_url, "output_url": output_url, "block_size": list(Vec3.of(block_size)),
+                        "threshold": threshold, "connectivity": int(connectivity)}, work_dir)  # fmt: skip
 
 
 def global_connected_components(
@@ -210,6 +234,9 @@ def global_connected_components(
     queue_name: str | None = None,
     prepare_only: bool = False,
     dask: Any = None,
+    keep_work_dir: bool = False,
+    overwrite: bool = False,
+    start_workers: int = 0,
 ) -> Any:
     """Connected components of a whole volume, seam-free; returns the number of components
     (with ``prepare_only``: the work dir, after writing the manifest and creating the output).
@@ -219,11 +246,7 @@ def global_connected_components(
     ``chunkflow fetch-task -q QUEUE staged-task --job WORK_DIR delete-task-in-queue``, before the
     next stage is sent. A rerun with the same arguments does only the tasks not yet done.
     """
-    from chunkflow.volumes.base import format_of
-
-    format_of(output_url)  # refuse an output no format takes before a work dir is made beside it
-    work_dir = work_dir or f"{output_url.split('://')[-1].rstrip('/')}.cc-work"
-    job = GlobalCCJob({"input_url": input_url, "output_url": output_url, "block_size": list(Vec3.of(block_size)),
-                       "threshold": threshold, "connectivity": int(connectivity)}, work_dir)  # fmt: skip
-    run_job(job, workers, queue_name, prepare_only, dask=dask)
+    job = global_cc_job(input_url, output_url, block_size, threshold, connectivity, work_dir)
+    run_job(job, workers, queue_name, prepare_only, dask, keep_work_dir=keep_work_dir, overwrite=overwrite,
+            start_workers=start_workers)
     return str(job.work_dir) if prepare_only else job.count()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -10,12 +9,13 @@ from typing import Any
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
+from chunkflow import files
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox, Vec3
 
 __all__ = [
-    "adjust_corners", "touch", "blocks_all_exist", "cleanup_files", "quantize", "multiply",
+    "adjust_corners", "touch", "open_precomputed", "blocks_all_exist", "cleanup_files", "quantize", "multiply",
     "read_json", "log_summary",
 ]  # fmt: skip
 
@@ -33,18 +33,37 @@ def touch(path: str) -> None:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666))
 
 
+def open_precomputed(url: str, operator: str, mip: int = 0) -> Any:
+    """The precomputed volume at ``url``: another format, a missing or garbage info, an absent mip or an
+    unreachable store is one line naming ``url`` (cloud-volume's own errors never reach the user)."""
+    from chunkflow.errors import VolumeFormatError
+    from chunkflow.volumes.precomputed import PrecomputedVolume
+    from chunkflow.volumes.registry import format_of
+
+    if format_of(url) != "precomputed":
+        raise VolumeFormatError(f"{operator} reads precomputed volumes; {url} is a {format_of(url)} volume")
+    return PrecomputedVolume.open(url, mip=mip)
+
+
 def blocks_all_exist(volume_path: str, bbox: BoundingBox, mip: int = 0) -> bool:
     """Whether every storage block of a precomputed volume inside ``bbox`` (clipped to the volume) is
-    written."""
-    from cloudvolume import CloudVolume
+    written. A missing, corrupt or unreachable volume is one line (:class:`~chunkflow.errors.ChunkflowError`)."""
     from cloudvolume.lib import Bbox
 
-    volume = CloudVolume(volume_path, mip=mip, bounded=False, fill_missing=True, progress=False)
+    from chunkflow.errors import StorageError
+    from chunkflow.redact import redact
+
+    volume = open_precomputed(volume_path, "skip-task-by-blocks-in-volume", mip)
     box = Bbox(bbox.start.xyz, bbox.stop.xyz)
-    box = Bbox.intersection(box, volume.meta.bounds(mip))
+    box = Bbox.intersection(box, volume.cv.meta.bounds(mip))
     if box.subvoxel():
         return False
-    return all(volume.exists(box).values())
+    try:
+        return all(volume.cv.exists(box).values())
+    except Exception as exc:  # noqa: BLE001 - cloud-volume passes on its storage library's errors
+        detail = " ".join(str(exc).split())[:200]
+        raise StorageError(redact(f"cannot list the blocks of {volume_path} ({type(exc).__name__}: {detail}); "
+                                  "check the URL, the credentials and that the store is reachable")) from None
 
 
 def cleanup_files(directory: str, mode: str, suffix: str | None) -> int:
@@ -65,9 +84,10 @@ def quantize(chunk: Chunk, mode: str = "xy") -> Chunk:
     """A uint8 image from an affinity map (mean of x and y channels, or the z channel) or a probability
     map (times 255), as 1.2.0's ``quantize``."""
     if chunk.is_affinity_map:
-        from chunkflow.chunk.affinity_map import AffinityMap
+        from chunkflow.compat.affinity_map import AffinityMap
+        from chunkflow.compat.chunk import as_core
 
-        return AffinityMap.from_chunk(chunk.astype(np.float32)).quantize(mode=mode)
+        return as_core(AffinityMap.from_chunk(chunk.with_array(chunk.array.astype(np.float32))).quantize(mode=mode))
     if chunk.is_probability_map:
         array = (np.asarray(chunk) * 255.0).astype(np.uint8)
         if array.ndim == 4:
@@ -93,8 +113,7 @@ def read_json(path: str, bbox: BoundingBox | None) -> Any:
         path = os.path.join(path, f"{bbox}.json") if os.path.isdir(path) else f"{path}{bbox}.json"
     if not os.path.isfile(path):
         raise VolumeNotFoundError(f"JSON file {path!r} does not exist")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    return files.read_json(path, "JSON file", "fix it or give another --file-path")
 
 
 def log_summary(log_dir: str, output_size: tuple[int, int, int] | None = None) -> dict[str, dict[str, float]]:
@@ -105,8 +124,7 @@ def log_summary(log_dir: str, output_size: tuple[int, int, int] | None = None) -
     for entry in sorted(os.scandir(log_dir), key=lambda e: e.name):
         if not entry.name.endswith(".json"):
             continue
-        with open(entry.path, encoding="utf-8") as f:
-            record = json.load(f)
+        record = files.read_json(entry.path, "task log", "delete it (a worker killed while writing it) and rerun the summary")
         timer = record.get("timer", record) if isinstance(record, dict) else {}
         for name, seconds in timer.items():
             if isinstance(seconds, (int, float)):

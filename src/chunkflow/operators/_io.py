@@ -55,4 +55,4 @@ def load_into(task: Task, output_name: str, url: str, bbox: BoundingBox | None, 
 def save_from(task: Task, input_name: str, url: str) -> None:
     from chunkflow.volumes import save_chunk
 
-    save_chunk(url, task[input_name])
+    save_chunk(url, task[input_name], policy=task.create_policy)

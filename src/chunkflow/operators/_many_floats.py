@@ -27,9 +27,12 @@ class ManyFloats(GreedyOption):
 
 def parse_floats(ctx: click.Context, param: click.Parameter, value: Any) -> tuple[float, ...]:
     """Callback: the consumed tokens (or comma-separated ones) as floats; a usage error otherwise."""
-    if not value:
+    if value is None:
         return ()
-    tokens = [t for item in (value if isinstance(value, tuple) else (value,)) for t in str(item).split(",") if t]
+    tokens = [t for item in (value if isinstance(value, tuple) else (value,)) for t in str(item).split(",") if t.strip()]
+    if not tokens:  # --thresholds '' would otherwise run the one default threshold as if no sweep was asked
+        raise click.BadParameter(f"{' '.join(map(str, value if isinstance(value, tuple) else (value,)))!r} holds no "
+                                 "numbers; give one or more", ctx, param)  # fmt: skip
     try:
         return tuple(float(t) for t in tokens)
     except ValueError:

@@ -98,11 +98,6 @@ def name_option(default: str) -> Callable[[F], F]:
     return click.option("--name", "op_name", default=default, hidden=True)
 
 
-def dtype_option(*decls: str, choices: tuple[str, ...] | None = None, **kwargs: Any) -> Callable[[F], F]:
-    kind = click.Choice(list(choices)) if choices else click.STRING
-    return click.option(*decls, type=kind, **kwargs)
-
-
 class GreedyOption(click.Option):
     """An option that takes the tokens after its flag while :meth:`accepts` holds (at most ``max_values``),
     which click cannot declare for an option of a chained command (``--thresholds 0.1 0.2 0.3``,

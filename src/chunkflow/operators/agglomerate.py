@@ -9,6 +9,13 @@ from chunkflow.operators._options import FINITE_FLOAT, input_option, name_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {
+    "agglomerate": {"section": "transform", "extra": "segmentation"},
+    "watershed": {"section": "transform", "extra": "segmentation"},
+}
+
 _low = click.option("--aff-threshold-low", type=float, default=0.0001, show_default=True,
                     help="Affinities below this are boundaries for the watershed.")  # fmt: skip
 _high = click.option("--aff-threshold-high", type=float, default=0.9999, show_default=True,

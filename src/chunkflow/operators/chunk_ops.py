@@ -9,6 +9,16 @@ from chunkflow.operators._options import input_option, name_option, output_optio
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {
+    "channel-voting": {"section": "transform"},
+    "gaussian-filter": {"section": "transform", "extra": "segmentation"},
+    "multiply": {"section": "transform"},
+    "quantize": {"section": "transform"},
+    "normalize-section-shang": {"section": "transform"},
+}
+
 
 @click.command("channel-voting")
 @name_option("channel-voting")
@@ -24,7 +34,9 @@ def channel_voting(op_name, input_name, output_name) -> Stage:
     """
 
     def apply(task: Task) -> None:
-        task[output_name] = task[input_name].channel_voting()
+        from chunkflow.compat.chunk import as_120, as_core
+
+        task[output_name] = as_core(as_120(task[input_name]).channel_voting())
 
     return Stage(op_name, apply)
 
@@ -32,7 +44,7 @@ def channel_voting(op_name, input_name, output_name) -> Stage:
 @click.command("gaussian-filter")
 @name_option("gaussian-filter")
 @input_option()
-@click.option("--sigma", "-s", type=click.INT, default=1, show_default=True,
+@click.option("--sigma", "-s", type=click.IntRange(min=0), default=1, show_default=True,
               help="Standard deviation of the Gaussian kernel, voxels (each section is blurred in 2D).")  # fmt: skip
 def gaussian_filter(op_name, input_name, sigma) -> Stage:
     """Blur each section of a chunk with a 2D Gaussian, in place.
@@ -43,7 +55,9 @@ def gaussian_filter(op_name, input_name, sigma) -> Stage:
     """
 
     def apply(task: Task) -> None:
-        task[input_name].gaussian_filter_2d(sigma)
+        from chunkflow.compat.chunk import as_120
+
+        as_120(task[input_name]).gaussian_filter_2d(sigma)  # in place: the same array
 
     return Stage(op_name, apply)
 

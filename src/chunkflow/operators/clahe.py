@@ -8,6 +8,10 @@ from chunkflow.operators._options import input_option, name_option, output_optio
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"clahe": {"section": "transform", "extra": "segmentation-skimage"}}
+
 
 @click.command("clahe")
 @name_option("clahe")

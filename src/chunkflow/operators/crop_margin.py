@@ -11,6 +11,10 @@ from chunkflow.operators._options import GreedyOption, input_option, name_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"crop-margin": {"section": "transform"}}
+
 
 class MarginOption(GreedyOption):
     """An option taking 3 integers (every side) or 6 (-z -y -x +z +y +x, chunkflow 1.2.0's form)."""

@@ -10,6 +10,10 @@ from chunkflow.operators._options import name_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"skip-task-by-file": {"section": "transform"}, "mark-complete": {"section": "sink"}}
+
 log = logging.getLogger(__name__)
 
 
@@ -24,7 +28,7 @@ def _markers(task: Task, prefix: str, suffix: str):
 
 @click.command("skip-task-by-file")
 @name_option("skip-task-by-file")
-@click.option("--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/")
+@click.option("--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/ or s3://lab/out/.done/")
 @click.option("--suffix", "-s", default="", help="Marker path after the bbox.")
 @click.option("--mode", "-m", type=click.Choice(["exist", "missing", "empty"]), default="exist", show_default=True,
               help="Skip the task when its file exists, is missing, or is missing or empty (1.2.0's modes).")  # fmt: skip
@@ -45,8 +49,8 @@ def skip_task_by_file(op_name, prefix, suffix, mode, adjust_size) -> Stage:
         if mode == "exist":
             skip = markers.is_done(bbox)
         else:
-            path = markers.path(bbox)
-            skip = not path.exists() or (mode == "empty" and path.stat().st_size == 0)
+            size = markers.size(bbox)
+            skip = size is None or (mode == "empty" and size == 0)
         if skip:
             log.info("task %s: file %s; skipping", task.bbox, "exists" if mode == "exist" else f"is {mode}")
             task.skip = True
@@ -56,7 +60,7 @@ def skip_task_by_file(op_name, prefix, suffix, mode, adjust_size) -> Stage:
 
 @click.command("mark-complete")
 @name_option("mark-complete")
-@click.option("--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/")
+@click.option("--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/ or s3://lab/out/.done/")
 @click.option("--suffix", "-s", default="", help="Marker path after the bbox.")
 def mark_complete(op_name, prefix, suffix) -> Stage:
     """Create the task's marker (put it after the writes it vouches for).

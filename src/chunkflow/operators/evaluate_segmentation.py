@@ -11,6 +11,10 @@ from chunkflow.operators._options import name_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"evaluate-segmentation": {"section": "transform"}}
+
 
 @click.command("evaluate-segmentation")
 @name_option("evaluate-segmentation")
@@ -45,10 +49,10 @@ def evaluate_segmentation(op_name, segmentation_chunk_name, groundtruth_chunk_na
           connected-components -t 150 -o seg evaluate-segmentation -s seg -g gt --skeletons kimimaro \\
           --skeleton-dust-threshold 100 -o scores.json --csv-file erl.csv
     """
+    from chunkflow import files
     from chunkflow.errors import InvalidParameterError
     from chunkflow.segmentation import evaluate_segmentation as run
     from chunkflow.segmentation.erl import expected_run_length
-    from chunkflow.volumes.base import atomic_path
 
     if csv_file and not skeletons:
         raise click.UsageError("--csv-file writes the per-object ERL rows; give --skeletons too")
@@ -71,6 +75,7 @@ def evaluate_segmentation(op_name, segmentation_chunk_name, groundtruth_chunk_na
             scores = run(segmentation, task[groundtruth_chunk_name])
             record = scores.to_dict()
             click.echo(format_scores(record))
+            click.echo(format_scores_120(segmentation, task[groundtruth_chunk_name]))
         if skeletons:
             result = expected_run_length(gt_skeletons(task), segmentation, merge_threshold=merge_threshold)
             if result.skeletons == 0:
@@ -80,13 +85,24 @@ def evaluate_segmentation(op_name, segmentation_chunk_name, groundtruth_chunk_na
             record["erl"] = result.to_dict()
             click.echo(format_erl(result.summary()))
             if csv_file:
-                with atomic_path(csv_file) as tmp:
-                    tmp.write_text(result.to_csv())
+                files.write_text(csv_file, result.to_csv())  # a path or a bucket (gs://, s3://)
         if output_file:
-            with atomic_path(output_file) as tmp:
-                tmp.write_text(json.dumps(record, indent=2))
+            files.write_text(output_file, json.dumps(record, indent=2))
 
     return Stage(op_name, apply)
+
+
+def format_scores_120(segmentation: Any, groundtruth: Any) -> str:
+    """chunkflow 1.2.0's five scores, in its words and format (documented command lines print them)."""
+    from chunkflow.compat.chunk import as_120
+    from chunkflow.compat.segmentation import Segmentation
+
+    scores = Segmentation.from_chunk(as_120(segmentation)).evaluate(groundtruth)
+    merges, splits = scores["edit_distance"]
+    return (f"rand index: {scores['rand_index']: .3f}\nadjusted rand index: {scores['adjusted_rand_index']: .3f}\n"
+            f"variation of information: {scores['variation_of_information']: .3f}\n"
+            f"edit distance: ({float(merges)}, {float(splits)})\n"
+            f"Fowlkes Mallows Index: {scores['fowlkes_mallows_index']: .3f}")  # fmt: skip
 
 
 def format_scores(scores: dict) -> str:

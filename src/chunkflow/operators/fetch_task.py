@@ -9,8 +9,18 @@ import click
 
 from chunkflow.operators._options import name_option
 from chunkflow.pipeline import Stage
+from chunkflow.queues.preemption import DEFAULT_GRACE_S, GRACE_ENVVAR, PREEMPTED_EXIT_CODE
 from chunkflow.queues.worker import DEFAULT_IDLE_TIMEOUT_S, DEFAULT_VISIBILITY_TIMEOUT_S
-from chunkflow.task import Task
+from chunkflow.task import CreatePolicy, Task
+
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {
+    "fetch-task-from-sqs": {"section": "source"},
+    "fetch-task": {"section": "source"},
+    "fetch-task-from-file": {"section": "source"},
+    "delete-task-in-queue": {"section": "sink"},
+}
 
 
 def _fetch_command(command_name: str) -> click.Command:
@@ -29,11 +39,18 @@ def _fetch_command(command_name: str) -> click.Command:
     @click.option("--idle-timeout", type=click.FloatRange(min=0), default=DEFAULT_IDLE_TIMEOUT_S, show_default=True,
                   help="Seconds without a task after which the worker stops even though other workers still "
                   "hold tasks in flight.")  # fmt: skip
-    def fetch(op_name, queue_name, visibility_timeout, num, retry_times, retry_interval, idle_timeout) -> Stage:
+    @click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE_S, show_default=True,
+                  envvar=GRACE_ENVVAR, show_envvar=True,
+                  help="Seconds a SIGTERM'd worker (spot notice, eviction) may spend finishing its running task; "
+                  "after that the task goes back to the queue at once and the worker exits "
+                  f"{PREEMPTED_EXIT_CODE}.")  # fmt: skip
+    def fetch(op_name, queue_name, visibility_timeout, num, retry_times, retry_interval, idle_timeout, grace) -> Stage:
         """Lease tasks from a queue and run the chain on each; a failed task is released, not deleted.
 
         The worker exits 0 when every task it ran succeeded, 1 when any failed or a malformed
-        message was dead-lettered, 2 on a usage error.
+        message was dead-lettered, 2 on a usage error, 143 when stopped by SIGTERM: it fetches no
+        more, and its running task either finished within --grace or was given back to the queue
+        (visible again at once, nothing left half-written).
 
         \b
         Example:
@@ -42,7 +59,7 @@ def _fetch_command(command_name: str) -> click.Command:
         """
         from chunkflow.queues.worker import Worker
 
-        worker = Worker(queue_name, visibility_timeout, num, retry_times, retry_interval, idle_timeout)
+        worker = Worker(queue_name, visibility_timeout, num, retry_times, retry_interval, idle_timeout, grace)
         return Stage(op_name, produce=worker.tasks, on_error=worker.failed)
 
     return fetch
@@ -85,7 +102,6 @@ def fetch_task_from_file(op_name, file_path, job_index) -> Stage:
     """
     from chunkflow.errors import InvalidParameterError
     from chunkflow.queues.messages import decode
-    from chunkflow.volumes.base import no_volume_creation
 
     def produce():
         if job_index is not None:
@@ -104,13 +120,7 @@ def fetch_task_from_file(op_name, file_path, job_index) -> Stage:
         if not 0 <= index < len(lines):
             raise InvalidParameterError(f"job index {index} is outside the {len(lines)} tasks in {file_path}")
         bbox, params = decode(lines[index])
-        token = no_volume_creation.set(f"task file {file_path}")
-        try:
-            yield Task(bbox=bbox, index=index, params=params)
-        finally:
-            try:
-                no_volume_creation.reset(token)
-            except ValueError:
-                pass
+        # the tasks of a file run side by side (a Slurm array): a missing output volume is refused
+        yield Task(bbox=bbox, index=index, params=params, create_policy=CreatePolicy(refused_by=f"task file {file_path}"))
 
     return Stage(op_name, produce=produce)

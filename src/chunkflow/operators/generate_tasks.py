@@ -9,6 +9,10 @@ import click
 from chunkflow.operators._options import BoundingBoxType, name_option, triple
 from chunkflow.pipeline import Stage
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"generate-tasks": {"section": "source"}}
+
 log = logging.getLogger(__name__)
 
 
@@ -59,4 +63,14 @@ def generate_tasks(op_name, roi_start, roi_stop, roi_size, chunk_size, grid_size
     count = count_tasks(plan, task_index_start, task_index_stop, max_tasks)  # a plan too large is refused here
     return Stage(op_name, produce=lambda: submit_or_yield(plan, queue_name, max_receive_count, file_path,
                                                           task_index_start, task_index_stop, max_tasks),
-                 total=None if queue_name else count)  # fmt: skip
+                 total=None if queue_name else count, ends_chain=_ends_chain(queue_name, file_path))  # fmt: skip
+
+
+def _ends_chain(queue_name: str | None, file_path: str | None) -> str | None:
+    """With -q or -f the tasks leave this process: operators after generate-tasks would never run."""
+    if queue_name is not None:
+        return (f"-q sends the tasks to {queue_name}; end the chain there and run the operators in a worker: "
+                f"chunkflow fetch-task -q {queue_name} {{operators}} delete-task-in-queue")  # fmt: skip
+    if file_path is not None:
+        return f"-f writes the task boxes to {file_path} instead of running them; end the chain there or drop -f"
+    return None

@@ -9,10 +9,14 @@ from chunkflow.operators._options import input_option, name_option, output_optio
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"load-h5": {"section": "source"}, "save-h5": {"section": "sink"}}
+
 
 def _h5_path(file_name: str, task: Task, bbox) -> str:
     """1.2.0's naming: a name not ending in .h5 (a folder/ or a prefix) gets ``<bbox>.h5`` appended."""
-    if file_name.endswith((".h5", ".hdf5")) or (bbox is None and task.bbox is None and not file_name.endswith("/")):
+    if file_name.endswith((".h5", ".hdf5", ".hdf")) or (bbox is None and task.bbox is None and not file_name.endswith("/")):
         return file_name
     if bbox is None and task.bbox is None:
         return task_path(file_name, task, bbox, ".h5")  # refuses: a folder needs a box to name the file
@@ -55,7 +59,7 @@ def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_s
                   voxel_size=voxel_size, layer_type=layer_type)  # fmt: skip
         chunk = task[output_name]
         if channels is not None:
-            from chunkflow.chunk._compat import _channel_index
+            from chunkflow.compat.chunk import _channel_index
 
             if chunk.ndim != 4:
                 from chunkflow.errors import IncompatibleChunkError
@@ -63,7 +67,7 @@ def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_s
                 raise IncompatibleChunkError(f"load-h5 --channels {channels}: {url} holds a 3D dataset")
             chunk = chunk.with_array(chunk.array[_channel_index(channels)])
         if dtype is not None:
-            chunk = chunk.astype(dtype)
+            chunk = chunk.with_array(chunk.array.astype(dtype))
         task[output_name] = chunk
         if remove_empty and not chunk.array.any():
             import os
@@ -96,6 +100,8 @@ def save_h5(op_name, input_name, file_name, chunk_size, compression, with_offset
       chunkflow create-chunk -s 8 64 64 -t 8 0 64 save-h5 -f out/
       chunkflow create-chunk -s 8 64 64 save-h5 -f small.h5 -c gzip -s 8 32 32 -d float32
     """
+    import os
+
     plain = chunk_size is None and compression == "none" and with_offset and voxel_size is None
 
     def apply(task: Task) -> None:
@@ -106,14 +112,23 @@ def save_h5(op_name, input_name, file_name, chunk_size, compression, with_offset
 
                 touch_file(_h5_path(file_name, task, task.bbox))
             return
-        chunk = task[input_name] if dtype is None else task[input_name].astype(dtype)
+        chunk = task[input_name]
+        if dtype is not None:
+            chunk = chunk.with_array(chunk.array.astype(dtype))
         path = _h5_path(file_name, task, chunk.bbox)
+        if os.path.isdir(path):  # h5py would write it all aside, then fail to rename it over the directory
+            from chunkflow.errors import InvalidParameterError
+
+            raise InvalidParameterError(f"save-h5 -f {path}: a directory, not a file; give a file name, or end "
+                                        "the name with / to write <bbox>.h5 files into it")  # fmt: skip
         if plain:
             from chunkflow.volumes import save_chunk
 
             save_chunk(path, chunk)
         else:
-            chunk.to_h5(path, with_offset=with_offset, chunk_size=chunk_size,
+            from chunkflow.compat.chunk import as_120
+
+            as_120(chunk).to_h5(path, with_offset=with_offset, chunk_size=chunk_size,
                         compression=None if compression == "none" else compression, voxel_size=voxel_size)  # fmt: skip
 
     return Stage(op_name, apply)

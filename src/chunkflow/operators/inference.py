@@ -10,6 +10,10 @@ from chunkflow.operators._options import BoundingBoxType, input_option, name_opt
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"inference": {"section": "transform", "extra": "inference"}}
+
 
 class BatchSize(click.ParamType):
     name = "INTEGER|auto"
@@ -26,6 +30,15 @@ class BatchSize(click.ParamType):
         return number
 
 
+def _positive_finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A size in MiB: NaN, infinity, 0 or below is a usage error (NaN would pass a FloatRange)."""
+    import math
+
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise click.BadParameter(f"{value} is not a positive finite number of MiB", ctx, param)
+    return value
+
+
 @click.command("inference")
 @name_option("inference")
 @click.option("--convnet-model", "-m", default=None, help="Model: a .py file, TorchScript/.pt2 file, or .onnx file.")
@@ -34,7 +47,8 @@ class BatchSize(click.ParamType):
 @triple("--output-patch-size", "-z", help="Output patch size (default: the input patch size)")
 @triple("--output-patch-overlap", "-v", positive=False, help="Overlap of output patches (default: half the output patch)")
 @triple("--output-crop-margin", positive=False,
-        help="Crop the result by this margin (default: the overlap; 0 with --mask-output-chunk or --global-bbox)")  # fmt: skip
+        help="Crop the result by this margin (default: the overlap; 0 with --mask-output-chunk, "
+             "--taper-output-chunk or --global-bbox)")  # fmt: skip
 @triple("--patch-num", "-n", help="Number of patches; the overlap then follows from the chunk size")
 @click.option("--num-input-channels", type=click.IntRange(min=1), default=1, show_default=True,
               help="Channels of the input chunk the model takes.")  # fmt: skip
@@ -47,11 +61,17 @@ class BatchSize(click.ParamType):
                    "third-party engine registered under the chunkflow.engines entry points.")  # fmt: skip
 @click.option("--batch-size", "-b", type=BatchSize(), default=1, show_default=True,
               help="Patches per model call; 'auto': the fastest that fits on a GPU (1 on the CPU).")  # fmt: skip
-@click.option("--bump", type=click.Choice(["wu", "gaussian", "wu-1.2.0"]), default="wu", show_default=True,
-              help="Blending weight across a patch: chunkflow's wu bump (separable), an nnU-Net Gaussian "
-                   "(sigma = patch / 8), or wu-1.2.0: chunkflow 1.2.0's exact weights (its outputs to 1e-5).")  # fmt: skip
+@click.option("--bump", type=click.Choice(["wu", "zung", "wu-1.2.0", "wu-separable", "gaussian"]), default="wu",
+              show_default=True,
+              help="Blending weight across a patch: wu is chunkflow 1.2.0's (its outputs to 1e-5; zung and wu-1.2.0 "
+                   "are the same); wu-separable a separable wu bump, gaussian an nnU-Net Gaussian (sigma = patch / 8), "
+                   "both a little faster on a GPU.")  # fmt: skip
 @click.option("--mask-output-chunk/--no-mask-output-chunk", default=False,
-              help="Normalise as if neighbouring chunks were there (seamless tiling of overlapping chunks).")  # fmt: skip
+              help="chunkflow 1.2.0's: normalise by the chunk's own summed patch weights (any chunk size; the "
+                   "output is the whole chunk).")  # fmt: skip
+@click.option("--taper-output-chunk/--no-taper-output-chunk", default=False,
+              help="Normalise as if the neighbouring chunks' patches were there, so chunks overlapping by the patch "
+                   "overlap sum to a seamless whole (needs a chunk that fits the patch grid).")  # fmt: skip
 @click.option("--global-bbox", type=BoundingBoxType(), default=None,
               help="The whole region inferred in tiles (e.g. the volume's box): patches on its grid and weights, so "
                    "tiles loaded with a margin (-e) and cropped by it equal one inference over the region.")  # fmt: skip
@@ -66,7 +86,7 @@ class BatchSize(click.ParamType):
 @click.option("--blend-on", type=click.Choice(["auto", "device", "host"]), default="auto", show_default=True,
               help="Where patches are cut and blended: on the model's device (PyTorch models without pre_process) "
                    "or on the host; auto: the device where possible.")  # fmt: skip
-@click.option("--device-memory-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--device-memory-limit", type=float, callback=_positive_finite, default=None, metavar="MIB",
               help="MiB of device memory for the chunk's input and output (default: the whole chunk; on CUDA half "
                    "the free memory); beyond it finished output rows are flushed as inference moves along z.")  # fmt: skip
 @click.option("--via-onnx/--no-via-onnx", default=False,
@@ -81,7 +101,8 @@ class BatchSize(click.ParamType):
 @output_option()
 def inference(op_name, convnet_model, convnet_weight_path, input_patch_size, output_patch_size, output_patch_overlap,
               output_crop_margin, patch_num, num_input_channels, num_output_channels, dtype, framework, batch_size,
-              bump, mask_output_chunk, global_bbox, augment, normalize_input, nonfinite, device, precision, blend_on,
+              bump, mask_output_chunk, taper_output_chunk, global_bbox, augment, normalize_input, nonfinite, device,
+              precision, blend_on,
               device_memory_limit, via_onnx, compile_model, channels_last, output_layer_type, output_buffer_dir, input_name,
               output_name) -> Stage:  # fmt: skip
     """Run ConvNet inference over a chunk of any size with blended patch overlaps.
@@ -91,7 +112,7 @@ def inference(op_name, convnet_model, convnet_weight_path, input_patch_size, out
       chunkflow create-chunk -s 16 64 64 -d uint8 -o image inference -f identity -s 8 32 32 -v 2 8 8 -c 3 \\
           --output-crop-margin 0 0 0 -i image -o affs save-h5 -i affs -f affs.h5
     """
-    from chunkflow.inference import Inferencer, make_engine
+    from chunkflow.inference import Inferencer, ModelOptions, PatchOptions, RunOptions, make_engine
 
     engine = make_engine(framework, convnet_model, convnet_weight_path, num_output_channels, device, precision,
                          channels_last=channels_last, compile=compile_model)  # fmt: skip
@@ -104,13 +125,15 @@ def inference(op_name, convnet_model, convnet_weight_path, input_patch_size, out
             raise click.UsageError("--via-onnx exports PyTorch models; this model is not one")
         with tempfile.TemporaryDirectory(prefix="chunkflow-onnx-") as directory:  # loaded into memory, then removed
             engine = torch_to_onnx(engine, input_patch_size, num_input_channels, directory)
-    inferencer = Inferencer(
-        engine, input_patch_size, output_patch_size, output_patch_overlap, output_crop_margin, patch_num,
-        num_input_channels, num_output_channels, batch_size, bump, mask_output_chunk, augment, dtype,
-        output_layer_type, output_buffer_dir=output_buffer_dir, normalize_input=normalize_input, nonfinite=nonfinite,
-        global_bbox=global_bbox, device_path={"auto": None, "device": True, "host": False}[blend_on],
-        device_memory_limit=None if device_memory_limit is None else int(device_memory_limit * 2**20),
-    )  # fmt: skip
+    patches = PatchOptions(input_patch_size, output_patch_size, output_patch_overlap, output_crop_margin, patch_num,
+                           bump=bump, mask_output_chunk=mask_output_chunk, global_bbox=global_bbox,
+                           taper_output_chunk=taper_output_chunk)  # fmt: skip
+    model = ModelOptions(num_input_channels, num_output_channels, normalize_input=normalize_input, augment=augment,
+                         dtype=dtype, output_layer_type=output_layer_type, nonfinite=nonfinite)  # fmt: skip
+    run = RunOptions(batch_size, device_path={"auto": None, "device": True, "host": False}[blend_on],
+                     device_memory_limit=None if device_memory_limit is None else int(device_memory_limit * 2**20),
+                     output_buffer_dir=output_buffer_dir)  # fmt: skip
+    inferencer = Inferencer.from_options(engine, patches, model, run)
 
     def apply(task: Task) -> None:
         task[output_name] = inferencer(task[input_name])

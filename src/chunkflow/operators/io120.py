@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 
@@ -13,6 +12,21 @@ import click
 from chunkflow.operators._options import input_option, name_option, triple
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
+
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {
+    "load-json": {"section": "source"},
+    "save-nrrd": {"section": "sink", "extra": "plugins-nrrd"},
+    "load-skeleton": {"section": "source"},
+    "save-swc": {"section": "sink"},
+    "save-points": {"section": "sink"},
+    "load-synapses": {"section": "source"},
+    "save-synapses": {"section": "sink"},
+    "download-mesh": {"section": "source"},
+    "log-summary": {"section": "transform"},
+    "napari": {"section": "view"},
+}
 
 log = logging.getLogger(__name__)
 
@@ -218,8 +232,10 @@ def save_synapses(op_name, input_name, file_path) -> Stage:
         syns = task.chunks.get(input_name)
         path = file_path
         if path.endswith(".json"):
-            with open(path, "w", encoding="utf-8") as f:
-                json.dump(syns.json_dict, f)  # type: ignore[union-attr]
+            if syns is None:
+                touch(path)
+            else:
+                syns.to_json(path)
             return
         if not path.endswith(".h5"):
             if task.bbox is not None:

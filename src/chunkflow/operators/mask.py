@@ -8,6 +8,10 @@ from chunkflow.operators._options import name_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"mask": {"section": "transform"}}
+
 
 @click.command("mask")
 @name_option("mask")

@@ -8,6 +8,13 @@ from chunkflow.operators._options import input_option, name_option, output_optio
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {
+    "mask-out-objects": {"section": "transform", "extra": "segmentation"},
+    "relabel": {"section": "transform", "extra": "segmentation"},
+}
+
 
 def _ids(ctx: click.Context, param: click.Parameter, value: str | None) -> list[int] | None:
     if not value:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import click
 
+from chunkflow import files
 from chunkflow.operators._options import input_option, name_option, triple
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
-from chunkflow.volumes.base import local_path
+
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"mesh": {"section": "sink", "extra": "mesh"}, "mesh-manifest": {"section": "sink", "extra": "mesh"}}
 
 
 def _ids(ctx, param, value):
@@ -42,13 +46,20 @@ def _ids(ctx, param, value):
               help="Sharded multi-resolution meshes (implies --multires): mesh-manifest writes shard files.")  # fmt: skip
 @click.option("--is-segmentation", is_flag=True, default=False,
               help="Mesh the chunk even though it is an image or 8-bit: its values are object ids.")  # fmt: skip
+@click.option("--seam-free/--no-seam-free", default=None,
+              help="Mesh each task plus one voxel and leave shared faces open for mesh-manifest to weld (default: "
+                   "when the chunk was loaded with a margin past the task, e.g. -e 1 1 1); --no-seam-free: "
+                   "chunkflow 1.2.0's per-chunk meshes, simplified in the task.")  # fmt: skip
 def mesh(op_name, input_name, voxel_size, output_path, output_format, simplification_factor, max_simplification_error,
-         skip_ids, dust_size_threshold, mip, manifest, multires, shard, is_segmentation) -> Stage:  # fmt: skip
+         skip_ids, dust_size_threshold, mip, manifest, multires, shard, is_segmentation, seam_free) -> Stage:  # fmt: skip
     """Mesh every object of a segmentation chunk.
 
-    Writing into a precomputed volume, a task meshes its box plus one voxel on its high faces (load
-    it with --expand-margin-size 1 1 1) and leaves the faces it shares with neighbouring tasks open;
-    mesh-manifest then welds each object's fragments into one seam-free mesh.
+    The output may be a local path, file://, gs:// or s3://. Into a precomputed volume, meshes go to the
+    directory its info names (else mesh_err_<e>, as chunkflow 1.2.0 did), gzip-compressed. A chunk that is
+    just its task is meshed the 1.2.0 way (each object simplified in the task). Loaded with
+    --expand-margin-size 1 1 1 (or with --seam-free), a task meshes its box plus one voxel on its high
+    faces and leaves the faces it shares with neighbouring tasks open; mesh-manifest then welds each
+    object's fragments into one seam-free mesh.
 
     \b
     Example:
@@ -62,8 +73,8 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
         raise InvalidParameterError(f"--manifest applies to precomputed meshes, not {output_format}")
     if multires and output_format != "precomputed":
         raise InvalidParameterError(f"--multires/--shard write precomputed meshes, not {output_format}")
-    local_path(output_path)  # meshes are files: refuse gs://, s3://, ... before any work
-    state: dict = {"size": voxel_size or None}
+    files.join(output_path, "x")  # a malformed URL is refused here, before any work
+    state: dict = {"size": voxel_size or None, "dirs": {}}
 
     def volume_box(task: Task):
         """The output volume's box and voxel size, read once at the first task."""
@@ -71,30 +82,54 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
 
             from chunkflow.volumes.precomputed import PrecomputedVolume
 
-            is_volume = (local_path(output_path) / "info").exists() and output_format == "precomputed"
+            is_volume = output_format == "precomputed" and files.exists(files.join(output_path, "info"))
             state["volume"] = None
             if is_volume or mip is not None:
                 volume = PrecomputedVolume.open(output_path, mip=mip or 0)
+                if is_volume and volume.layer_type != "segmentation":  # meshes of an image would be served as its
+                    raise InvalidParameterError(  # objects' and change its info: never write into one
+                        f"{output_path} is a precomputed {volume.layer_type} volume; meshes go into the segmentation "
+                        "volume they were made from (or a plain directory): give its path to -o"
+                    )
                 state["volume"] = volume.bbox if is_volume else None
                 if state["size"] is None and mip is not None:
                     state["size"] = tuple(volume.voxel_size)
         return state["volume"]
 
+    def directory(kind: bool) -> str:
+        """The mesh directory, resolved (and the volume's info extended where needed) once per run."""
+        from chunkflow.postprocess.mesh import mesh_dir
+        from chunkflow.postprocess.multires import multires_dir
+
+        if kind not in state["dirs"]:
+            if multires:
+                state["dirs"][kind] = multires_dir(output_path, shard, mip or 0)
+            elif output_format == "precomputed":
+                state["dirs"][kind] = mesh_dir(output_path, max_simplification_error, kind)
+            else:
+                state["dirs"][kind] = output_path
+        return state["dirs"][kind]
+
     def apply(task: Task) -> None:
         from chunkflow.postprocess import mesh_chunk, write_manifests
         from chunkflow.postprocess.multires import mesh_task_fragments
 
-        # without a task box (a one-chunk chain) the chunk is meshed whole, closed on every face
+        # without a task box (a one-chunk chain) the chunk is meshed whole
         volume_bbox = volume_box(task)
         volume_bbox = volume_bbox if task.bbox is not None else None
         chunk = task[input_name]
         if multires:
             mesh_task_fragments(chunk, output_path, task.bbox, volume_bbox, shard, mip or 0, skip_ids,
-                                dust_size_threshold, is_segmentation, simplification_factor, max_simplification_error)  # fmt: skip
+                                dust_size_threshold, is_segmentation, simplification_factor, max_simplification_error,
+                                directory=directory(True))  # fmt: skip
             return
+        seamless = seam_free
+        if seamless is None:  # a chunk loaded with a margin past its task: mesh seam-free; just the task: as 1.2.0
+            seamless = task.bbox is not None and chunk.bbox != task.bbox and chunk.bbox.contains(task.bbox)
         ids = mesh_chunk(chunk, output_path, output_format, state["size"], simplification_factor,
                          max_simplification_error, skip_ids, dust_size_threshold, task_bbox=task.bbox,
-                         volume_bbox=volume_bbox, is_segmentation=is_segmentation)  # fmt: skip
+                         volume_bbox=volume_bbox, is_segmentation=is_segmentation, seam_free=seamless,
+                         directory=directory(seamless))  # fmt: skip
         if manifest:
             write_manifests(output_path, ids=ids, simplification_factor=simplification_factor,
                             max_simplification_error=max_simplification_error, voxel_size=state["size"], mip=mip or 0)  # fmt: skip
@@ -108,8 +143,9 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
 @click.option("--prefix", "-p", default="", help="Only ids starting with this (to split the work; unsharded).")
 @click.option("--digits", "-d", type=click.IntRange(min=1), default=None,
               help="Zero-pad an integer --prefix to this many digits (chunkflow 1.2.0's form).")  # fmt: skip
-@click.option("--merge/--no-merge", default=True, show_default=True,
-              help="Weld each object's fragments into one simplified mesh (legacy meshes; else list the fragments).")  # fmt: skip
+@click.option("--merge/--no-merge", default=None,
+              help="Weld each object's fragments into one simplified mesh (legacy meshes; default: for seam-free "
+                   "fragments), else list the fragments, as chunkflow 1.2.0 did.")  # fmt: skip
 @click.option("--simplification-factor", "-f", type=click.IntRange(min=0), default=100, show_default=True,
               help="Target reduction of the number of triangles of a merged mesh (finest level).")  # fmt: skip
 @click.option("--max-simplification-error", "-e", type=click.IntRange(min=0), default=40, show_default=True,
@@ -138,17 +174,57 @@ def mesh_manifest(op_name, volume_path, prefix, digits, merge, simplification_fa
           load-precomputed -v file://$PWD/seg -e 1 1 1 --fill-missing -o seg mesh -i seg -o file://$PWD/seg
       chunkflow mesh-manifest -v file://$PWD/seg
     """
-    import json
-
     if digits and prefix:
         prefix = prefix.zfill(digits)
 
+    def is_multires() -> bool:
+        """Whether the volume holds multi-resolution meshes (else legacy ones); refuses a missing volume, a volume without meshes and options that mean nothing for its meshes."""
+        from chunkflow import files
+        from chunkflow.errors import CorruptFileError, VolumeNotFoundError
+        from chunkflow.postprocess._layout import MESH_FRAGMENT
+        from chunkflow.postprocess.multires import MULTILOD
+
+        root = str(volume_path)
+        fix = "fix it, or recreate it with create-info"
+        info = files.read_json(files.join(root, "info"), "info file", fix) if files.exists(files.join(root, "info")) else None
+        if info is None and next(iter(files.list_names(root, recursive=False)), None) is None:
+            raise VolumeNotFoundError(f"no precomputed volume or mesh directory at {volume_path}; give the segmentation "
+                                      "volume (or directory) that mesh wrote into")  # fmt: skip
+        if info is not None and not isinstance(info, dict):
+            raise CorruptFileError(f"info file of {volume_path} is a JSON {type(info).__name__}, not an object; {fix}")
+        key = info.get("mesh") if isinstance(info, dict) else None
+        directory = root if info is None else files.join(root, key if isinstance(key, str) and key else "mesh")
+        names = files.list_names(directory, recursive=False)
+        mesh_info = None
+        if files.exists(files.join(directory, "info")):
+            mesh_info = files.read_json(files.join(directory, "info"), "mesh info file",
+                                        "delete the mesh directory and mesh again")  # fmt: skip
+            if not isinstance(mesh_info, dict):
+                raise CorruptFileError(f"mesh info file of {directory} is not a JSON object; delete the mesh directory "
+                                       "and mesh again")  # fmt: skip
+        sub: dict = mesh_info if isinstance(mesh_info, dict) else {}
+        multires = sub.get("@type") == MULTILOD
+        if multires:
+            names = (n for n in files.list_names(files.join(directory, "fragments"), recursive=False) if n.endswith(".frags"))
+        has_fragments = any(multires or MESH_FRAGMENT.match(n) for n in names)
+        sharded = multires and bool(sub.get("chunkflow", {}).get("sharded", "sharding" in sub))
+        kind = "sharded multi-resolution" if sharded else "multi-resolution" if multires else "legacy (unsharded)"
+        if shard_numbers and not sharded:
+            raise click.UsageError(f"--shard-number selects shards of sharded meshes; {directory} holds {kind} meshes: "
+                                   "drop --shard-number (or mesh again with --shard)")  # fmt: skip
+        if prefix and sharded:
+            raise click.UsageError(f"--prefix splits unsharded meshes; {directory} holds sharded meshes: split the "
+                                   "work with --shard-number instead")  # fmt: skip
+        if not has_fragments:
+            raise VolumeNotFoundError(f"no mesh fragments in {directory}; run mesh -o {volume_path} over the "
+                                      "segmentation first")  # fmt: skip
+        return multires
+
     def apply(task: Task) -> None:
         from chunkflow.postprocess import write_manifests
-        from chunkflow.postprocess.multires import MULTILOD, write_multires
+        from chunkflow.postprocess.multires import write_multires
 
-        info = local_path(volume_path) / "mesh" / "info"
-        if info.exists() and json.loads(info.read_text()).get("@type") == MULTILOD:
+        if is_multires():
             count = write_multires(volume_path, shard_numbers or None, prefix, num_lods, min_chunk_size,
                                    simplification_factor, max_simplification_error, draco_level, workers)  # fmt: skip
             click.echo(f"wrote the multi-resolution meshes of {count} objects")

@@ -10,6 +10,10 @@ from chunkflow.operators._options import name_option, triple
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"neuroglancer": {"section": "view", "extra": "viewer"}}
+
 
 @click.command("neuroglancer")
 @name_option("neuroglancer")

@@ -9,6 +9,14 @@ from chunkflow.operators._options import input_option, name_option, output_optio
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {
+    "normalize-contrast": {"section": "transform"},
+    "compute-luminance-levels": {"section": "transform"},
+    "aggregate-luminance-levels": {"section": "transform"},
+}
+
 _levels_path = click.option("--levels-path", "-p", required=True, type=click.Path(file_okay=False),
                             help="Directory of the per-section luminance histograms (levels).")  # fmt: skip
 

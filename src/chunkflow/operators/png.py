@@ -9,6 +9,10 @@ from chunkflow.operators._options import input_option, name_option, output_optio
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"load-png": {"section": "source"}, "save-pngs": {"section": "sink"}}
+
 
 @click.command("load-png")
 @name_option("load-png")

@@ -8,6 +8,14 @@ from chunkflow.operators._options import input_option, name_option, output_optio
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {
+    "create-info": {"section": "sink"},
+    "load-precomputed": {"section": "source"},
+    "save-precomputed": {"section": "sink"},
+}
+
 
 @click.command("create-info")
 @name_option("create-info")
@@ -112,6 +120,6 @@ def save_precomputed(op_name, volume_path, mip, block_size, fill_missing, input_
     from chunkflow.volumes import save_chunk
 
     def apply(task: Task) -> None:
-        save_chunk(volume_path, task[input_name], mip=mip, block_size=block_size)
+        save_chunk(volume_path, task[input_name], policy=task.create_policy, mip=mip, block_size=block_size)
 
     return Stage(op_name, apply)

@@ -10,6 +10,10 @@ import click
 from chunkflow.operators._options import name_option, triple
 from chunkflow.pipeline import Stage
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"setup-env": {"section": "transform"}}
+
 log = logging.getLogger(__name__)
 
 

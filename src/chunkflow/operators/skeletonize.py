@@ -8,6 +8,13 @@ from chunkflow.operators._options import input_option, name_option, triple
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {
+    "skeletonize": {"section": "sink", "extra": "mesh"},
+    "aggregate-skeleton-fragments": {"section": "sink", "extra": "mesh"},
+}
+
 
 @click.command("skeletonize")
 @name_option("skeletonize")
@@ -20,7 +27,10 @@ from chunkflow.task import Task
 @click.option("--const", type=float, default=500.0, show_default=True, help="TEASAR invalidation constant (nm).")
 @click.option("--aggregate/--no-aggregate", default=False, show_default=True,
               help="Also merge the fragments of this chunk's objects (one-chunk runs; else aggregate-skeleton-fragments).")  # fmt: skip
-def skeletonize(op_name, input_name, volume_path, voxel_size, dust_threshold, scale, const, aggregate) -> Stage:
+@click.option("--is-segmentation", is_flag=True, default=False,
+              help="Skeletonize the chunk even though it is an image or 8-bit: its values are object ids.")  # fmt: skip
+def skeletonize(op_name, input_name, volume_path, voxel_size, dust_threshold, scale, const, aggregate,
+                is_segmentation) -> Stage:  # fmt: skip
     """Skeletonise every object of a segmentation chunk into per-chunk fragments.
 
     \b
@@ -34,7 +44,7 @@ def skeletonize(op_name, input_name, volume_path, voxel_size, dust_threshold, sc
         chunk = task[input_name]
         if voxel_size:
             chunk = chunk.with_array(chunk.array, voxel_size=voxel_size)
-        ids = skeletonize_chunk(chunk, volume_path, dust_threshold, scale, const)
+        ids = skeletonize_chunk(chunk, volume_path, dust_threshold, scale, const, is_segmentation)
         if aggregate:
             aggregate_fragments(volume_path, ids=ids)
 

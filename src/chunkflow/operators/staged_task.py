@@ -9,14 +9,20 @@ import click
 from chunkflow.operators._options import name_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
-from chunkflow.volumes.base import local_path
+
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {
+    "global-cc-task": {"section": "transform", "extra": "segmentation"},
+    "staged-task": {"section": "transform"},
+}
 
 
 def _command(command_name: str) -> click.Command:
     @click.command(command_name)
     @name_option(command_name)
     @click.option("--job", "-j", "job_path", required=True,
-                  help="The job's manifest: its work dir or manifest.json (path or file:// URL), as the frontend "
+                  help="The job's manifest: its work dir or manifest.json (a path, file://, gs:// or s3:// URL), as the frontend "
                        "(agglomerate-volume, global-connected-components) printed it. Read when a task arrives.")  # fmt: skip
     def staged_task(op_name: str, job_path: str) -> Stage:
         """Run the staged-job task a queue message names (box, job id, stage) with the volumes of --job.
@@ -32,22 +38,16 @@ def _command(command_name: str) -> click.Command:
               -q file://$PWD/q --prepare
           chunkflow fetch-task -q file://$PWD/q -r 0 staged-task --job $PWD/cc.cc-work delete-task-in-queue
         """
-        from chunkflow.jobs.staged import load_job, manifest_path, run_message
+        from chunkflow.jobs.staged import load_job, run_message
 
         cache: dict[str, Any] = {}
 
         def apply(task: Task) -> None:
-            import json
-
-            path = local_path(job_path)
-            manifest = manifest_path(path) if path.is_dir() else path
-            try:
-                job_id = json.loads(manifest.read_text()).get("job_id")
-            except (OSError, ValueError, AttributeError):
-                job_id = None
-            if cache.get("id") != job_id or "job" not in cache:
-                cache["job"], cache["id"] = load_job(path), job_id
-            run_message(cache["job"], task.bbox, task.params)
+            # the manifest is read again only when a message names another job (a new job in the work dir)
+            job = cache.get("job")
+            if job is None or task.params.get("job") != job.job_id:
+                job = cache["job"] = load_job(job_path)
+            run_message(job, task.bbox, task.params)
 
         return Stage(op_name, apply)
 

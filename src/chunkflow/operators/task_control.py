@@ -11,6 +11,17 @@ from chunkflow.operators._options import input_option, name_option, triple
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {
+    "create-bbox": {"section": "source"},
+    "adjust-bbox": {"section": "transform"},
+    "skip-none": {"section": "transform"},
+    "skip-all-zero": {"section": "transform"},
+    "skip-task-by-blocks-in-volume": {"section": "transform"},
+    "cleanup": {"section": "transform"},
+}
+
 log = logging.getLogger(__name__)
 
 

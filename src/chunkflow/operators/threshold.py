@@ -8,6 +8,10 @@ from chunkflow.operators._options import FINITE_FLOAT, input_option, name_option
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"threshold": {"section": "transform"}}
+
 
 @click.command("threshold")
 @name_option("threshold")

@@ -8,6 +8,10 @@ from chunkflow.operators._options import input_option, name_option, output_optio
 from chunkflow.pipeline import Stage
 from chunkflow.task import Task
 
+#: this module's commands, their --help section and the extra each needs: a literal that
+#: chunkflow.operators.registry reads without importing the module
+COMMANDS = {"load-zarr": {"section": "source"}, "save-zarr": {"section": "sink"}}
+
 
 def _url(store: str) -> str:
     return store if store.startswith(("zarr://", "zarr3://")) or store.rstrip("/").endswith(".zarr") else f"zarr://{store}"
@@ -55,6 +59,6 @@ def save_zarr(op_name, store, chunk_size, zarr_format, ome, input_name) -> Stage
     from chunkflow.volumes import save_chunk
 
     def apply(task: Task) -> None:
-        save_chunk(_url(store), task[input_name], block_size=chunk_size, zarr_format=int(zarr_format), ome=ome)
+        save_chunk(_url(store), task[input_name], policy=task.create_policy, block_size=chunk_size, zarr_format=int(zarr_format), ome=ome)
 
     return Stage(op_name, apply)

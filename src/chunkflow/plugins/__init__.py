@@ -9,7 +9,8 @@ ndarray is placed like 1.2.0 places it: at the first input chunk's offset, moved
 difference in shape where the plugin cropped symmetrically, with its voxel size.
 
 Third-party packages can also add whole operators through the ``chunkflow.operators`` entry-point
-group: a click command returning a :class:`chunkflow.pipeline.Stage`.
+group: an :class:`chunkflow.operators.registry.Operator` wrapping a click command that returns a
+:class:`chunkflow.pipeline.Stage` (see :mod:`chunkflow.operators.registry`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
+from chunkflow.compat.chunk import as_120, as_core
 from chunkflow.errors import ChunkflowError, InvalidParameterError, VolumeNotFoundError
 from chunkflow.task import Task
 
@@ -97,7 +99,7 @@ def _input(task: Task, name: str) -> Any:
         from chunkflow.lib.cartesian_coordinate import BoundingBox
 
         return BoundingBox.from_geometry(task.bbox)
-    return task[name]
+    return as_120(task[name])  # a plugin is 1.2.0 code: it sees 1.2.0's Chunk (the same array)
 
 
 def place_array(array: np.ndarray, like: Chunk | None, task: Task) -> Chunk:
@@ -138,6 +140,8 @@ def run_plugin(
     for out_name, value in zip(outputs, results):
         if isinstance(value, np.ndarray):
             value = place_array(value, like, task)
+        elif isinstance(value, Chunk):
+            value = as_core(value)
         elif value is not None and not isinstance(value, _STORABLE) and not hasattr(value, "points"):
             raise PluginError(f"plugin {name!r} returned a {type(value).__name__} for {out_name!r}; a plugin returns "
                               "chunks, arrays, point clouds, dicts or None")  # fmt: skip

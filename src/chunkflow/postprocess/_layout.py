@@ -1,4 +1,10 @@
-"""Where meshes and skeletons live inside a local precomputed volume."""
+"""Where meshes and skeletons live inside a precomputed volume (a local path, ``file://``, ``gs://`` or ``s3://``).
+
+A volume's ``info`` names the directory (``"mesh": "mesh_err_40"``, ``"skeletons": "skeletons"``). A key the
+volume already has is used as it is, never rewritten (volumes meshed by chunkflow 1.2.0 or igneous keep
+their meshes); a missing one is added by compare-and-swap (:func:`chunkflow.files.update_json`), so
+concurrent workers adding scales, mesh and skeleton keys never lose each other's change.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +14,40 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from chunkflow.volumes.base import atomic_path, locked
+from chunkflow import files
+from chunkflow.errors import VolumeNotFoundError
+
+P = TypeVar("P", str, Path)
 
 
-def declare_subdir(root: Path, key: str, sub_info: dict[str, Any]) -> Path:
-    """Make ``root/key`` with its own ``info`` (``sub_info``) and point the volume's info at it
-    (``"mesh": "mesh"``, ``"skeletons": "skeletons"``), as cloud-volume and neuroglancer expect."""
-    info_path = root / "info"
-    if info_path.exists() and json.loads(info_path.read_text()).get(key) != key:
-        with locked(info_path):  # a read-modify-write: concurrent writers (scales, mesh, skeletons) take turns
-            info = json.loads(info_path.read_text())
-            if info.get(key) != key:
-                info[key] = key
-                with atomic_path(info_path) as tmp:
-                    tmp.write_text(json.dumps(info))
-    directory = root / key
-    directory.mkdir(parents=True, exist_ok=True)
-    if not (directory / "info").exists():
-        with atomic_path(directory / "info") as tmp:
-            tmp.write_text(json.dumps(sub_info))
-    return directory
+def subdir_key(root: str | os.PathLike[str], key: str, default: str) -> str:
+    """The directory ``info[key]`` of the volume at ``root``; ``default``, added to the info, if it has none."""
+
+    def add(info: Any) -> Any:
+        if not isinstance(info, dict):
+            return info
+        if not info.get(key):
+            info[key] = default
+        return info
+
+    info = files.update_json(files.join(root, "info"), add, what="volume info")
+    if not isinstance(info, dict):
+        raise VolumeNotFoundError(f"no precomputed volume at {files.display(root)} (no info file)")
+    return str(info[key])
+
+
+def declare_subdir(root: P, key: str, sub_info: dict[str, Any], default: str | None = None) -> P:
+    """The directory of ``key`` (``mesh``, ``skeletons``) in the volume at ``root``, with its own ``info``
+    (``sub_info`` if it has none yet), as cloud-volume and neuroglancer expect. The volume's ``info[key]``
+    is kept if present, else set to ``default`` (``key``). Returns a path of the same kind as ``root``."""
+    name = key
+    if files.exists(files.join(root, "info")):
+        name = subdir_key(root, key, default or key)
+    directory = files.join(root, name)
+    files.create_exclusive(files.join(directory, "info"), json.dumps(sub_info).encode())
+    return Path(directory) if isinstance(root, Path) else directory
 
 
 #: per-chunk fragment names: meshes ``<id>:0:<bbox>`` (neuroglancer's legacy lod 0), skeletons ``<id>:<bbox>``
@@ -39,15 +57,37 @@ MESH_FRAGMENT = re.compile(r"^(\d+):0:(?!merged$)[^:]+$")
 SKELETON_FRAGMENT = re.compile(r"^(\d+):[^:]+$")
 
 
+def object_name(name: str) -> str:
+    """An object's name as cloud-files reads it: without the ``.gz`` a compressed local file carries."""
+    return name[:-3] if name.endswith(".gz") else name
+
+
+def fragment_names(
+    directory: str, pattern: re.Pattern[str], prefix: str = "", ids: Iterable[int] | None = None
+) -> dict[str, list[str]]:
+    """The fragment names below ``directory`` (any storage) grouped by object id (ids starting with
+    ``prefix``, or in ``ids``); names as cloud-files reads them (no ``.gz``)."""
+    wanted = None if ids is None else {str(i) for i in ids}
+    groups: dict[str, set[str]] = defaultdict(set)
+    # object names start with their id: list only those below the prefix where the store can
+    for name in files.list_names(directory):
+        name = object_name(name)
+        match = pattern.match(name)
+        if match and match.group(1).startswith(prefix) and (wanted is None or match.group(1) in wanted):
+            groups[match.group(1)].add(name)
+    return {obj: sorted(names) for obj, names in groups.items()}
+
+
 def fragments_by_id(
     directory: Path, pattern: re.Pattern[str], prefix: str = "", ids: Iterable[int] | None = None
 ) -> dict[str, list[os.DirEntry[str]]]:
-    """The fragment files in ``directory`` grouped by object id (ids starting with ``prefix``, or in ``ids``)."""
+    """The fragment files in the local ``directory`` grouped by object id (ids starting with ``prefix``, or
+    in ``ids``); a compressed fragment (``<name>.gz``) counts under its name."""
     wanted = None if ids is None else {str(i) for i in ids}
     groups: dict[str, list[os.DirEntry[str]]] = defaultdict(list)
     with os.scandir(directory) as entries:
         for entry in entries:
-            match = pattern.match(entry.name)
+            match = pattern.match(object_name(entry.name))
             if match and match.group(1).startswith(prefix) and (wanted is None or match.group(1) in wanted):
                 groups[match.group(1)].append(entry)
     return groups

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 

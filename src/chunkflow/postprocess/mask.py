@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import IncompatibleChunkError
 from chunkflow.geometry import BoundingBox
 

@@ -20,21 +20,21 @@ Two stages, like igneous's forge and merge:
 from __future__ import annotations
 
 import functools
+import io
 import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
-from chunkflow.errors import InvalidParameterError, VolumeNotFoundError
+from chunkflow import files
+from chunkflow.chunk.base import Chunk
+from chunkflow.errors import CorruptFileError, InvalidParameterError, StorageError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox
 from chunkflow.postprocess._layout import declare_subdir
 from chunkflow.postprocess._meshing import check_labels, mesh_task, simplify, weld_fragments
-from chunkflow.volumes.base import atomic_path, local_path
 
 __all__ = ["mesh_task_fragments", "write_multires", "multires_dir"]
 
@@ -42,32 +42,34 @@ MULTILOD = "neuroglancer_multilod_draco"
 VERTEX_BITS = 16
 
 
-def _volume_info(volume_path: str) -> tuple[Path, dict[str, Any]]:
-    root = local_path(volume_path)
-    if not (root / "info").exists():
+def _volume_info(volume_path: str) -> dict[str, Any]:
+    data = files.maybe_read_bytes(files.join(volume_path, "info"))
+    if data is None:
         raise VolumeNotFoundError(f"no precomputed volume at {volume_path}: multi-resolution meshes live in a "
                                   "segmentation volume (save it with save-precomputed first)")  # fmt: skip
-    return root, json.loads((root / "info").read_text())
+    return dict(json.loads(data))
 
 
-def multires_dir(volume_path: str, sharded: bool = False, mip: int = 0) -> Path:
-    """``<volume>/mesh`` declared as multi-resolution (vertices in voxels of ``mip``, the transform scales
-    them to nanometres); refuses a volume whose mesh directory holds legacy meshes."""
-    root, info = _volume_info(volume_path)
+def multires_dir(volume_path: str, sharded: bool = False, mip: int = 0) -> str:
+    """``<volume>/<info["mesh"]>`` (``mesh`` if the volume names none) declared as multi-resolution (vertices in
+    voxels of ``mip``, the transform scales them to nanometres); refuses a directory holding legacy meshes."""
+    info = _volume_info(volume_path)
     res = info["scales"][mip]["resolution"]
     sub = {"@type": MULTILOD, "vertex_quantization_bits": VERTEX_BITS, "lod_scale_multiplier": 1.0,
            "transform": [res[0], 0, 0, 0, 0, res[1], 0, 0, 0, 0, res[2], 0], "mip": mip,
            "chunkflow": {"sharded": sharded}}  # fmt: skip
-    directory = declare_subdir(root, "mesh", sub)
-    existing = json.loads((directory / "info").read_text())
+    directory = declare_subdir(str(volume_path), "mesh", sub)
+    _check_multires(directory, files.read_json(files.join(directory, "info"), "mesh info"), sharded)
+    return directory
+
+
+def _check_multires(directory: str, existing: dict[str, Any], sharded: bool) -> None:
     if existing.get("@type") != MULTILOD:
         raise InvalidParameterError(f"{directory} holds {existing.get('@type')} meshes; multi-resolution meshes "
                                     "need their own mesh directory: remove it or mesh into another volume")  # fmt: skip
     if existing.get("chunkflow", {}).get("sharded", bool(existing.get("sharding"))) != sharded:
         raise InvalidParameterError(f"{directory} was started {'with' if not sharded else 'without'} --shard; "
                                     "use the same --shard for every task of a volume")  # fmt: skip
-    (directory / "fragments").mkdir(exist_ok=True)
-    return directory
 
 
 def mesh_task_fragments(
@@ -82,12 +84,14 @@ def mesh_task_fragments(
     is_segmentation: bool = False,
     simplification_factor: int = 100,
     max_simplification_error: float = 40,
+    directory: str | None = None,
 ) -> list[int]:
     """Stage 1: this task's fragments, all objects in one file (finished objects simplified, those on
-    faces shared with neighbouring tasks unsimplified); returns the ids."""
+    faces shared with neighbouring tasks unsimplified) plus a small ``.ids`` list of them; returns the ids.
+    ``directory``: the mesh directory, when the caller resolved it already (:func:`multires_dir`)."""
     check_labels(chunk, is_segmentation)
-    directory = multires_dir(volume_path, sharded, mip)
-    info = json.loads((directory / "info").read_text())
+    directory = directory or multires_dir(volume_path, sharded, mip)
+    info = _mesh_info(directory)
     res_zyx = tuple(info["transform"][i] for i in (10, 5, 0))
     arrays: dict[str, np.ndarray] = {}
     raw = []
@@ -97,20 +101,30 @@ def mesh_task_fragments(
         if frag.raw:
             raw.append(frag.obj)
     arrays["raw"] = np.asarray(raw, dtype=np.uint64)
-    with atomic_path(directory / "fragments" / f"{task_bbox or chunk.bbox}.frags") as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)  # type: ignore[arg-type]
-    return sorted(int(k[1:]) for k in arrays if k[0] == "v")
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    ids = sorted(int(k[1:]) for k in arrays if k[0] == "v")
+    name = f"{task_bbox or chunk.bbox}"
+    # the fragments first: an .ids file names a task file that is whole
+    files.write_bytes(files.join(directory, "fragments", f"{name}.frags"), buffer.getvalue())
+    files.write_bytes(files.join(directory, "fragments", f"{name}.ids"), json.dumps(ids).encode())
+    return ids
 
 
-def _fragment_index(directory: Path) -> dict[int, list[Path]]:
-    """Which task files hold fragments of which object (reads only the .npz directories)."""
-    where: dict[int, list[Path]] = defaultdict(list)
-    for path in sorted((directory / "fragments").glob("*.frags")):
-        with np.load(path) as frags:
-            for key in frags.files:
-                if key[0] == "v":
-                    where[int(key[1:])].append(path)
+def _mesh_info(directory: str) -> dict[str, Any]:
+    return dict(files.read_json(files.join(directory, "info"), "mesh info"))
+
+
+def _fragment_index(directory: str) -> dict[int, list[str]]:
+    """Which task files hold fragments of which object (reads only the small ``.ids`` lists, in parallel)."""
+    base = files.join(directory, "fragments")
+    lists = sorted(n for n in files.list_names(base) if n.endswith(".ids"))
+    where: dict[int, list[str]] = defaultdict(list)
+    for name, data in sorted(files.read_many(base, lists).items()):
+        if data is None:
+            continue
+        for obj in json.loads(data):
+            where[int(obj)].append(files.join(base, name[: -len(".ids")] + ".frags"))
     return where
 
 
@@ -194,16 +208,26 @@ def _build(job: tuple[int, list[str], np.ndarray, dict[str, Any]]) -> tuple[byte
     obj, paths, res, options = job
     parts, raw = [], False
     for path in paths:
-        frags, raw_ids = _open_fragments(path)
-        parts.append((frags[f"v{obj}"], frags[f"f{obj}"]))
+        try:
+            frags, raw_ids = _open_fragments(path)
+            parts.append((frags[f"v{obj}"], frags[f"f{obj}"]))
+        except Exception as exc:  # noqa: BLE001 - a member that does not decompress or is not an array
+            raise _corrupt_fragments(path, exc) from None
         raw = raw or obj in raw_ids
     return multires_mesh(parts, obj, res, raw=raw, **options)
 
 
+def _corrupt_fragments(path: str, exc: BaseException) -> CorruptFileError:
+    if isinstance(exc, (CorruptFileError, VolumeNotFoundError, StorageError)):
+        return exc  # type: ignore[return-value]
+    return CorruptFileError(f"mesh fragment file {path} is damaged ({type(exc).__name__}: {str(exc)[:80]}); "
+                            "rerun mesh --multires for its task")  # fmt: skip
+
+
 @functools.lru_cache(maxsize=64)
 def _open_fragments(path: str) -> tuple[Any, frozenset[int]]:
-    """A task's fragment file, opened once per process (its zip directory lists thousands of objects)."""
-    frags = np.load(path)
+    """A task's fragment file, read and opened once per process (its zip directory lists thousands of objects)."""
+    frags = np.load(io.BytesIO(files.read_bytes(path, "mesh fragment file", "rerun mesh --multires for its task")))
     return frags, frozenset(int(i) for i in frags["raw"])
 
 
@@ -214,6 +238,17 @@ def _sharding_spec(num_labels: int) -> dict[str, Any]:
     return {"@type": "neuroglancer_uint64_sharded_v1", "hash": "murmurhash3_x86_128", "preshift_bits": preshift_bits,
             "minishard_bits": minishard_bits, "shard_bits": shard_bits, "minishard_index_encoding": "gzip",
             "data_encoding": "raw"}  # fmt: skip
+
+
+def existing_multires_dir(volume_path: str) -> tuple[str, dict[str, Any]] | None:
+    """The volume's mesh directory and its info where it holds multi-resolution meshes, else None."""
+    key = _volume_info(volume_path).get("mesh")
+    if not key:
+        return None
+    directory = files.join(volume_path, str(key))
+    data = files.maybe_read_bytes(files.join(directory, "info"))
+    info = json.loads(data) if data else {}
+    return (directory, info) if info.get("@type") == MULTILOD else None
 
 
 def write_multires(
@@ -229,45 +264,54 @@ def write_multires(
 ) -> int:
     """Stage 2: merge the task fragments of every object (of the given shards, or ids starting with
     ``prefix`` when unsharded) into multi-resolution meshes; returns the number of objects written.
-    The first call on a sharded volume fixes the shard spec from the number of objects."""
+    The first call on a sharded volume fixes the shard spec from the number of objects (compare-and-swap:
+    concurrent calls agree on one spec)."""
     from cloudvolume.datasource.precomputed.sharding import ShardingSpecification, synthesize_shard_files
 
     _open_fragments.cache_clear()  # task files may have been rewritten since an earlier call
-    root, _ = _volume_info(volume_path)
-    directory = root / "mesh"
-    if not (directory / "info").exists() or json.loads((directory / "info").read_text()).get("@type") != MULTILOD:
+    found = existing_multires_dir(volume_path)
+    if found is None:
         raise InvalidParameterError(f"{volume_path} has no multi-resolution mesh fragments; run mesh --multires first")
-    info = json.loads((directory / "info").read_text())
+    directory, info = found
     res = np.asarray([info["transform"][i] for i in (0, 5, 10)], dtype=np.float32)
     where = _fragment_index(directory)
     sharded = info.get("chunkflow", {}).get("sharded", False)
     if sharded and "sharding" not in info:
-        info["sharding"] = _sharding_spec(len(where))
-        with atomic_path(directory / "info") as tmp:
-            tmp.write_text(json.dumps(info))
+
+        def add_spec(current: Any) -> Any:
+            if isinstance(current, dict) and "sharding" not in current:
+                current["sharding"] = _sharding_spec(len(where))
+            return current
+
+        info = files.update_json(files.join(directory, "info"), add_spec, what="mesh info")
     options = dict(num_lods=num_lods, min_chunk_size=min_chunk_size, simplification_factor=simplification_factor,
                    max_simplification_error=max_simplification_error, draco_level=draco_level)  # fmt: skip
 
     def build_all(objs: list[int]) -> Iterator[tuple[int, tuple[bytes, bytes] | None]]:
-        jobs = [(obj, [str(p) for p in where[obj]], res, options) for obj in objs]
-        if workers <= 1 or len(jobs) < 2:
-            yield from zip(objs, map(_build, jobs))
+        if workers <= 1 or len(objs) < 2:
+            yield from zip(objs, map(_build, [(obj, where[obj], res, options) for obj in objs]))
             return
         from concurrent.futures import ProcessPoolExecutor
 
+        # objects in the most task files (the largest) first, one per call: no worker is left with a
+        # batch of large objects at the end while the other idles
+        objs = sorted(objs, key=lambda obj: -len(where[obj]))
+        jobs = [(obj, where[obj], res, options) for obj in objs]
         with ProcessPoolExecutor(workers) as pool:
-            yield from zip(objs, pool.map(_build, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
+            yield from zip(objs, pool.map(_build, jobs, chunksize=1))
 
     if not sharded:
         done = 0
+        pending: dict[str, bytes] = {}
         for obj, built in build_all(sorted(o for o in where if str(o).startswith(prefix))):
             if built is None:
                 continue
-            with atomic_path(directory / str(obj)) as tmp:
-                tmp.write_bytes(built[0])
-            with atomic_path(directory / f"{obj}.index") as tmp:
-                tmp.write_bytes(built[1])
+            pending[str(obj)], pending[f"{obj}.index"] = built
             done += 1
+            if len(pending) >= 512:  # parallel puts on a bucket, bounded memory
+                files.write_many(directory, pending)
+                pending = {}
+        files.write_many(directory, pending)
         return done
     spec = ShardingSpecification.from_dict(info["sharding"])
     by_shard: dict[int, list[int]] = defaultdict(list)
@@ -280,15 +324,13 @@ def write_multires(
         for obj, built in build_all(by_shard[shard]):
             if built is not None:
                 data[obj], offsets[obj] = built[0] + built[1], len(built[1])
-        for name, blob in synthesize_shard_files(spec, data, offsets).items():
-            with atomic_path(directory / name) as tmp:
-                tmp.write_bytes(blob)
+        files.write_many(directory, synthesize_shard_files(spec, data, offsets))
         done += len(data)
     return done
 
 
 def shard_count(volume_path: str) -> int:
     """Number of shard files a sharded multi-resolution mesh directory has room for (2**shard_bits)."""
-    _, info = _volume_info(volume_path)
-    mesh_info = json.loads((local_path(volume_path) / "mesh" / "info").read_text())
+    found = existing_multires_dir(volume_path)
+    mesh_info = found[1] if found else {}
     return 2 ** mesh_info["sharding"]["shard_bits"] if "sharding" in mesh_info else 0

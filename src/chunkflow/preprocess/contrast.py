@@ -20,14 +20,15 @@ counted (no random sampling), so the result does not depend on how the volume wa
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
-from chunkflow.errors import IncompatibleChunkError, InvalidParameterError, VolumeNotFoundError
-from chunkflow.volumes.base import local_path
+from chunkflow import files
+from chunkflow.chunk.base import Chunk
+from chunkflow.errors import CorruptFileError, IncompatibleChunkError, InvalidParameterError, VolumeNotFoundError
 
 __all__ = ["section_histograms", "clamping_values", "lookup_table", "normalize_contrast", "write_levels_fragment",
            "aggregate_levels", "read_levels", "clahe"]  # fmt: skip
@@ -116,57 +117,85 @@ def normalize_contrast(chunk: Chunk, lower_clip_fraction: float = 0.01, upper_cl
     return chunk.with_array(out)
 
 
-def write_levels_fragment(chunk: Chunk, levels_path: str | Path) -> Path:
-    """Stage 1 (per task): the chunk's per-section histograms as ``<levels>/fragments/<bbox>``."""
-    from chunkflow.volumes.base import atomic_path
+def _root(levels_path: str | Path) -> str:
+    """The levels directory as a :mod:`chunkflow.files` URL (a local path, file://, gs:// or s3://)."""
+    return files.check_url(str(levels_path)).removeprefix("file://")
 
+
+def write_levels_fragment(chunk: Chunk, levels_path: str | Path) -> str:
+    """Stage 1 (per task): the chunk's per-section histograms as ``<levels>/fragments/<bbox>``."""
     histograms = section_histograms(chunk)
-    path = local_path(str(levels_path)) / _FRAGMENTS / str(chunk.bbox)
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps({"z_start": chunk.voxel_offset[0], "levels": histograms.tolist(),
-                                   "voxels_per_section": chunk.shape[1] * chunk.shape[2]}))  # fmt: skip
-    return path
+    url = files.join(_root(levels_path), _FRAGMENTS, str(chunk.bbox))
+    files.write_bytes(url, json.dumps({"z_start": chunk.voxel_offset[0], "levels": histograms.tolist(),
+                                       "voxels_per_section": chunk.shape[1] * chunk.shape[2]}).encode())  # fmt: skip
+    return url
 
 
 def aggregate_levels(levels_path: str | Path) -> int:
     """Stage 2 (once): sum every fragment into ``<levels>/<z>`` (igneous's format); returns the
     number of sections written."""
-    from chunkflow.volumes.base import atomic_path
-
-    root = local_path(str(levels_path))
-    fragments = sorted(p for p in (root / _FRAGMENTS).glob("*") if p.is_file() and not p.name.startswith("."))
+    root = _root(levels_path)
+    fragments = sorted(
+        files.join(root, _FRAGMENTS, name)
+        for name in files.list_names(files.join(root, _FRAGMENTS), recursive=False)
+        if not name.startswith(".") and not name.endswith("/")
+    )
     if not fragments:
         raise VolumeNotFoundError(
-            f"no luminance-level fragments in {root / _FRAGMENTS}; run compute-luminance-levels first"
+            f"no luminance-level fragments in {files.join(root, _FRAGMENTS)}; run compute-luminance-levels first"
         )
     sums: dict[int, np.ndarray] = {}
     area: dict[int, int] = {}
     for fragment in fragments:
-        record = json.loads(fragment.read_text())
-        for i, counts in enumerate(record["levels"]):
-            z = record["z_start"] + i
-            sums[z] = sums.get(z, np.zeros(256, np.uint64)) + np.asarray(counts, np.uint64)
-            area[z] = area.get(z, 0) + record["voxels_per_section"]
+        z_start, histograms, voxels = _read_fragment(fragment)
+        for i, counts in enumerate(histograms):
+            z = z_start + i
+            sums[z] = sums.get(z, np.zeros(256, np.uint64)) + counts
+            area[z] = area.get(z, 0) + voxels
     for z, counts in sums.items():
-        with atomic_path(root / str(z)) as tmp:
-            tmp.write_text(json.dumps({"levels": counts.tolist(), "patch_size": None, "num_patches": 0,
-                                       "coverage_ratio": 1.0, "voxels": area[z]}))  # fmt: skip
+        files.write_bytes(files.join(root, str(z)), json.dumps({"levels": counts.tolist(), "patch_size": None,
+                          "num_patches": 0, "coverage_ratio": 1.0, "voxels": area[z]}).encode())  # fmt: skip
     return len(sums)
 
 
 def read_levels(levels_path: str | Path, zs: range) -> dict[int, np.ndarray]:
     """The whole-section histograms ``<levels>/<z>`` of sections ``zs``."""
-    root = local_path(str(levels_path))
+    root = _root(levels_path)
     levels = {}
     for z in zs:
-        path = root / str(z)
-        if not path.is_file():
-            raise VolumeNotFoundError(
-                f"no luminance levels for section {z} at {path}; run compute-luminance-levels over the volume and "
-                "aggregate-luminance-levels first"
-            )
-        levels[z] = np.asarray(json.loads(path.read_text())["levels"], dtype=np.uint64)
+        path = files.join(root, str(z))
+        record = files.read_json(path, f"luminance levels of section {z}",
+                                 "run compute-luminance-levels over the volume and aggregate-luminance-levels first")  # fmt: skip
+        levels[z] = _histogram(record.get("levels") if isinstance(record, dict) else None, path, _LEVELS_FIX)
     return levels
+
+
+_LEVELS_FIX = "delete it and rerun aggregate-luminance-levels (or fix --levels-path)"
+_FRAGMENT_FIX = "delete it and rerun compute-luminance-levels for its box"
+
+
+def _histogram(counts: object, path: str | Path, fix: str, what: str = "luminance levels file") -> np.ndarray:
+    """``counts`` as a (256,) uint64 histogram; a corrupt or foreign levels file is refused naming ``path``."""
+    if not (isinstance(counts, list) and len(counts) == 256 and all(
+        isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) and c >= 0 and c == int(c)
+        and c < 2**63 for c in counts
+    )):  # fmt: skip
+        raise CorruptFileError(f"{what} {path} does not hold a histogram ('levels': 256 non-negative "
+                               f"integer counts); {fix}")  # fmt: skip
+    return np.asarray([int(c) for c in counts], dtype=np.uint64)
+
+
+def _read_fragment(path: str | Path) -> tuple[int, list[np.ndarray], int]:
+    """(first z, per-section histograms, voxels per section) of a stage-1 fragment."""
+    record = files.read_json(path, "luminance-level fragment", _FRAGMENT_FIX)
+    ok = isinstance(record, dict) and isinstance(record.get("levels"), list) and all(
+        isinstance(record.get(key), int) and not isinstance(record.get(key), bool)
+        for key in ("z_start", "voxels_per_section")
+    ) and record["voxels_per_section"] >= 0  # fmt: skip
+    if not ok:
+        raise CorruptFileError(f"luminance-level fragment {path} is not one compute-luminance-levels wrote (JSON with "
+                               f"z_start, levels, voxels_per_section); {_FRAGMENT_FIX}")  # fmt: skip
+    return record["z_start"], [_histogram(c, path, _FRAGMENT_FIX, "luminance-level fragment") for c in record["levels"]], record["voxels_per_section"]
 
 
 def clahe(chunk: Chunk, kernel_size: int | None = None, clip_limit: float = 0.01, nbins: int = 256) -> Chunk:

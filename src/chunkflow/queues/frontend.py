@@ -10,7 +10,7 @@ from pathlib import Path
 from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3
 from chunkflow.queues.taskgen import TaskPlan, plan_boxes
-from chunkflow.task import Task
+from chunkflow.task import CreatePolicy, Task
 
 __all__ = ["plan_tasks", "submit_or_yield", "count_tasks", "DEFAULT_MAX_TASKS"]
 
@@ -84,7 +84,7 @@ def submit_or_yield(plan: TaskPlan, queue_name: str | None, max_receive_count: i
         return itertools.islice(iter(plan), index_start, stop)
 
     if file_path is not None:
-        from chunkflow.volumes.base import atomic_path
+        from chunkflow.files import atomic_path
 
         try:
             with atomic_path(Path(file_path)) as tmp, open(tmp, "w") as out:
@@ -100,15 +100,7 @@ def submit_or_yield(plan: TaskPlan, queue_name: str | None, max_receive_count: i
         return
     if file_path is not None:
         return
-    from chunkflow.volumes.base import planned_region
-
     # a volume that a task of this loop creates (save-precomputed -v NEW) covers the whole plan
-    token = planned_region.set(plan.region)
-    try:
-        for index, bbox in enumerate(boxes(), index_start):
-            yield Task(bbox=bbox, index=index)
-    finally:
-        try:
-            planned_region.reset(token)
-        except ValueError:  # closed from another context: nothing to restore there
-            pass
+    policy = CreatePolicy(region=plan.region)
+    for index, bbox in enumerate(boxes(), index_start):
+        yield Task(bbox=bbox, index=index, create_policy=policy)

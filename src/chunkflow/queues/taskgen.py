@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 
-__all__ = ["task_boxes", "TaskPlan", "plan_boxes"]
+__all__ = ["TaskPlan", "plan_boxes"]
 
 
 def _axis_starts(start: int, stop: int, step: int, lo: int | None, hi: int | None) -> range:
@@ -104,14 +104,3 @@ def plan_boxes(
             )
         roi = roi.aligned_to(block, grid_offset)
     return TaskPlan(roi, size, clip_to)
-
-
-def task_boxes(
-    roi: BoundingBox,
-    chunk_size: Vec3Like,
-    aligned_block_size: Vec3Like | None = None,
-    grid_offset: Vec3Like = 0,
-    clip_to: BoundingBox | None = None,
-) -> list[BoundingBox]:
-    """The boxes of :func:`plan_boxes` as a list (for small plans)."""
-    return list(plan_boxes(roi, chunk_size, aligned_block_size, grid_offset, clip_to))

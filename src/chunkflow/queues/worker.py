@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -10,10 +11,13 @@ from collections.abc import Iterator
 from chunkflow.errors import QueueError
 from chunkflow.queues.base import Message, TaskQueue
 from chunkflow.queues.messages import PoisonMessageError, decode
+from chunkflow.queues.preemption import DEFAULT_GRACE_S, PREEMPTED_EXIT_CODE, Preemption, WorkerPreempted
 from chunkflow.queues.registry import open_queue
-from chunkflow.task import Task
+from chunkflow.task import CreatePolicy, Task
+from chunkflow.threads import describe_limits
 
-__all__ = ["Worker", "Lease", "TasksFailedError", "DEFAULT_VISIBILITY_TIMEOUT_S", "DEFAULT_IDLE_TIMEOUT_S"]
+__all__ = ["Worker", "Lease", "TasksFailedError", "DEFAULT_VISIBILITY_TIMEOUT_S", "DEFAULT_IDLE_TIMEOUT_S",
+           "DEFAULT_GRACE_S", "PREEMPTED_EXIT_CODE"]
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,7 @@ class Lease:
         self.message = message
         self.visibility_timeout = visibility_timeout
         self.state = "running"  # then "done" (deleted) or "released" (failed, visible again)
+        self.closing = False  # set as done/release/dead_letter begins: a preempted worker leaves it alone
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._keep_alive, name="chunkflow-lease", daemon=True)
         self._thread.start()
@@ -38,9 +43,9 @@ class Lease:
                 log.warning("%s", exc)
                 return
 
-    def stop(self) -> None:
+    def stop(self, timeout: float | None = None) -> None:
         self._stop.set()
-        self._thread.join()
+        self._thread.join(timeout)
 
     @property
     def finished(self) -> bool:
@@ -48,18 +53,27 @@ class Lease:
 
     def done(self) -> None:
         """Delete the message: the task succeeded."""
+        if self.state == "released":
+            raise QueueError(f"task {self.message.body} was given back already (the worker was stopped); not deleting it")
+        self.closing = True
         self.stop()
         self.message.delete()
         self.state = "done"
 
-    def release(self) -> None:
-        """Make the message visible again at once: the task failed."""
-        self.stop()
+    def release(self, wait: float | None = None) -> None:
+        """Make the message visible again at once: the task failed, or the worker was stopped.
+
+        ``wait`` bounds the wait for the keep-alive thread's extension in progress (a signal handler
+        must not wait forever on a thread that may wait for the interrupted main thread).
+        """
+        self.closing = True
+        self.stop(wait)
         self.state = "released"
         self.message.release()
 
     def dead_letter(self) -> None:
         """Move the message to the dead letters now: it can never succeed."""
+        self.closing = True
         self.stop()
         self.state = "released"
         self.message.dead_letter()
@@ -83,13 +97,16 @@ class Worker:
     nothing in flight anywhere), so it stays while another worker's task may still come back; or when
     it has received nothing for ``idle_timeout`` seconds although tasks are still in flight; or after
     ``num`` tasks. At the end, if any task failed or any message was malformed, it raises
-    :class:`TasksFailedError` (exit code 1).
+    :class:`TasksFailedError` (exit code 1). On SIGTERM it stops fetching, lets the running task finish
+    within ``grace`` seconds or gives it back, and raises :class:`WorkerPreempted` (exit code
+    :data:`PREEMPTED_EXIT_CODE`, see :mod:`chunkflow.queues.preemption`).
     """
 
     def __init__(self, queue_name: str, visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT_S, num: int = -1,
                  retry_times: int = 30, retry_interval: float = 1.0,
-                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S) -> None:  # fmt: skip
+                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S, grace: float = DEFAULT_GRACE_S) -> None:  # fmt: skip
         self.queue_name = queue_name
+        self.grace = grace
         self.visibility_timeout = visibility_timeout
         self.num = num
         self.retry_times = retry_times
@@ -98,25 +115,28 @@ class Worker:
         self.processed = 0
         self.failures = 0
         self.malformed = 0
+        self.preemption = Preemption(grace, queue_name)
 
     def tasks(self) -> Iterator[Task]:
-        from chunkflow.volumes.base import no_volume_creation
-
         queue = open_queue(self.queue_name, create=False)
-        token = no_volume_creation.set(f"queue {self.queue_name}")
+        log.info("worker %d on %s: %s", os.getpid(), self.queue_name, describe_limits())
+        self.preemption.install()
         try:
             yield from self._tasks(queue)
         finally:
-            try:
-                no_volume_creation.reset(token)
-            except ValueError:  # closed from another context: nothing to restore there
-                pass
+            self.preemption.uninstall()
 
     def _tasks(self, queue: TaskQueue) -> Iterator[Task]:
         empty_polls = 0
         last_task = time.monotonic()
+        preemption = self.preemption
         while self.num < 0 or self.processed + self.failures + self.malformed < self.num:
+            if preemption.requested:
+                break
             message = queue.receive(self.visibility_timeout)
+            if message is not None and preemption.requested:  # SIGTERM during the receive: not ours to run
+                self._give_back(message)
+                break
             if message is None:
                 if queue.drained():
                     empty_polls += 1
@@ -128,7 +148,7 @@ class Worker:
                     break
                 else:
                     empty_polls = 0  # "in a row": a task in flight elsewhere may still come back
-                time.sleep(self.retry_interval)
+                self._sleep(self.retry_interval)
                 continue
             empty_polls, last_task = 0, time.monotonic()
             try:
@@ -142,8 +162,18 @@ class Worker:
                     log.warning("%s", dead_error)
                 continue
             lease = Lease(message, self.visibility_timeout)
-            task = Task(bbox=bbox, lease=lease, params=params)
-            yield task
+            # tasks of one queue run side by side: a missing output volume is refused, never created per chunk
+            task = Task(bbox=bbox, lease=lease, params=params,
+                        create_policy=CreatePolicy(refused_by=f"queue {self.queue_name}"))
+            preemption.lease = lease
+            try:
+                yield task
+            except GeneratorExit:  # the chain was interrupted (Ctrl-C): give the task back at once
+                if not lease.closing:
+                    self._give_back(lease)
+                raise
+            finally:
+                preemption.lease = None
             if lease.state == "released":
                 self.failures += 1
                 continue
@@ -152,12 +182,27 @@ class Worker:
             self.processed += 1
         log.info("worker on %s stops: %d tasks done, %d failed, %d malformed messages", self.queue_name,
                  self.processed, self.failures, self.malformed)  # fmt: skip
+        if preemption.requested:
+            preemption.uninstall()  # no grace timer may fire while the process exits
+            raise WorkerPreempted("stopped by SIGTERM")
         if self.failures or self.malformed:
             raise TasksFailedError(
                 f"{self.failures} task(s) failed and {self.malformed} malformed message(s) were dead-lettered "
                 f"({self.processed} done) on {self.queue_name}; see the log above, `chunkflow queue status` "
                 "and `chunkflow queue requeue-dead`"
             )
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait between polls, cut short by SIGTERM."""
+        deadline = time.monotonic() + seconds
+        while not self.preemption.requested and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05))
+
+    def _give_back(self, leased: Message | Lease) -> None:
+        try:
+            leased.release()
+        except QueueError as exc:
+            log.warning("%s", exc)
 
     def failed(self, task: Task, exc: BaseException) -> bool:
         """A task's chain raised: log it with its bbox, make it visible again, go on."""

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from chunkflow._quiet import quiet_stdout
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
 
 __all__ = [

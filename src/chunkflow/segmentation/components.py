@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
 
 __all__ = ["connected_components", "mask_out_objects", "relabel", "foreground"]
@@ -41,18 +41,26 @@ def foreground(chunk: Chunk, threshold: float | None) -> np.ndarray:
     return np.ascontiguousarray(array > threshold)
 
 
-def connected_components(chunk: Chunk, threshold: float | None = None, connectivity: int = 6) -> Chunk:
+def connected_components(
+    chunk: Chunk, threshold: float | None = None, connectivity: int = 6, dtype: str | np.dtype | None = None
+) -> Chunk:
     """Label connected components.
 
     Image or probability input: components of the foreground ``value > threshold``. A
     segmentation (or integer labels without a threshold): each label is split into its
-    connected pieces. Returns uint32 labels (uint64 for chunks of 2**32 voxels or more), consecutive from 1.
+    connected pieces. Labels are consecutive from 1, in ``dtype``; by default (``None``) chunkflow
+    1.2.0's: cc3d's choice, the smallest of uint16, uint32 and uint64 that holds the most labels the
+    chunk could have (uint16 for most chunks).
     """
     import cc3d
 
     _check_connectivity(connectivity)
     mask = foreground(chunk, threshold)
-    out_dtype = np.dtype(np.uint64 if mask.size >= 2**32 else np.uint32)
+    out_dtype = None if dtype is None else np.dtype(dtype)
+    if out_dtype is not None and out_dtype.name not in ("uint16", "uint32", "uint64"):
+        raise InvalidParameterError(f"connected components dtype {out_dtype} is not uint16, uint32 or uint64")
+    if mask.dtype == np.bool_:
+        mask = mask.view(np.uint8)  # what 1.2.0 gave cc3d (its threshold was uint8): cc3d's dtype choice depends on it
     labels = cc3d.connected_components(mask, connectivity=connectivity, out_dtype=out_dtype)  # type: ignore[call-overload]
     return Chunk(labels, chunk.voxel_offset, chunk.voxel_size, "segmentation")
 

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3
 

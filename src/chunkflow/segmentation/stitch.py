@@ -12,8 +12,10 @@ Method (the same per-block functions run as independent tasks in :mod:`chunkflow
    chunks put x and y in one segment (``A(x) == A(y)`` and ``B(x) == B(y)``), over at least
    ``min_contact`` pairs (:func:`match_faces`). Requiring both views keeps one chunk's local merge
    error from spreading.
-4. Union-find over the joins gives consecutive global ids (:func:`merge_blocks`); relabel the
-   cores (:func:`relabel_block`).
+4. A hierarchical union-find over the joins (:mod:`chunkflow.segmentation.hierarchy`: 2x2x2 groups of
+   blocks, then groups of groups, passing up only the ids on a group's outer faces) gives each block
+   its own table local id -> consecutive global id; relabel the cores through it. :func:`merge_blocks`,
+   one union-find over every block's joins, is the single-task reference it equals (same partition).
 
 A block keeps only its core labels and, per face, the two planes across it (its *face slabs*),
 so the matching and relabelling never need more than one block's data at a time.
@@ -25,13 +27,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 from chunkflow.segmentation.agglomerate import agglomerate
+from chunkflow.segmentation.hierarchy import hierarchical_tables, linear_index
 
-__all__ = ["chunked_agglomerate", "face_pairs", "agglomerate_block", "match_faces", "merge_blocks",
-           "relabel_block", "BlockSegmentation", "check_margin"]  # fmt: skip
+__all__ = ["chunked_agglomerate", "agglomerate_block", "match_faces", "merge_blocks",
+           "BlockSegmentation", "check_margin", "block_contacts"]  # fmt: skip
 
 
 @dataclass
@@ -114,19 +117,11 @@ def match_faces(a: np.ndarray, b: np.ndarray, min_contact: int = 1) -> np.ndarra
     return pairs[counts >= min_contact]
 
 
-def face_pairs(seg_a: Chunk, seg_b: Chunk, core_a: BoundingBox, axis: int, min_contact: int = 1) -> np.ndarray:
-    """Label pairs (A's label, B's label) to join across the +``axis`` face of ``core_a``.
-
-    ``seg_a``/``seg_b`` are the two chunks' segmentations; both must contain the face slabs.
-    """
-    slab = face_slab(core_a, axis, 1)
-    a = np.moveaxis(seg_a.cutout(slab).array, axis, 0)
-    b = np.moveaxis(seg_b.cutout(slab).array, axis, 0)
-    return match_faces(a, b, min_contact)
-
-
 def merge_blocks(counts: list[int], pairs: list[tuple[int, int, np.ndarray]]) -> np.ndarray:
-    """Global ids for every block's local ids.
+    """Global ids for every block's local ids: one union-find over every block's joins.
+
+    The single-task reference for the bounded merge (benchmarks and tests); its memory grows with the
+    number of fragments of the whole volume, which is why the jobs do not use it.
 
     Parameters
     ----------
@@ -149,17 +144,6 @@ def merge_blocks(counts: list[int], pairs: list[tuple[int, int, np.ndarray]]) ->
     return merge_consecutive(int(offsets[-1]), np.concatenate(joined))
 
 
-def block_offsets(counts: list[int]) -> np.ndarray:
-    return np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])[:-1]
-
-
-def relabel_block(labels: np.ndarray, table: np.ndarray, offset: int, count: int) -> np.ndarray:
-    """Map a block's local ids (``0..count``) to global ids through :func:`merge_blocks`'s table."""
-    from chunkflow.segmentation.unionfind import lookup_relabel
-
-    return lookup_relabel(labels, table, offset, count)
-
-
 def chunked_agglomerate(
     affs: Chunk,
     core_size: Vec3Like,
@@ -179,18 +163,36 @@ def chunked_agglomerate(
     index = {core.start: k for k, core in enumerate(cores)}
     blocks = [agglomerate_block(affs.cutout(core.grow(m).intersection(bbox)), core, threshold, **agglomerate_options)
               for core in cores]  # fmt: skip
-    pairs = []
+    grid_shape = tuple(bbox.size.ceildiv(Vec3.of(core_size)))
+    grid = [_triple((core.start - bbox.start) // Vec3.of(core_size)) for core in cores]
+    contacts = {}
     for k, core in enumerate(cores):
+        found = []
         for axis in range(3):
             step = [0, 0, 0]
             step[axis] = core.size[axis]
             j = index.get(core.start + Vec3.of(step))
             if j is not None:
-                pairs.append((k, j, match_faces(blocks[k].faces[(axis, 1)], blocks[j].faces[(axis, -1)], min_contact)))
-    counts = [b.count for b in blocks]
-    table = merge_blocks(counts, pairs)
-    offsets = block_offsets(counts)
-    out = np.zeros(bbox.shape, dtype=table.dtype)
+                found.append((linear_index(grid_shape, grid[j]), match_faces(blocks[k].faces[(axis, 1)], blocks[j].faces[(axis, -1)], min_contact)))
+        contacts[grid[k]] = block_contacts(linear_index(grid_shape, grid[k]), found)
+    tables = hierarchical_tables(grid_shape, {grid[k]: b.count for k, b in enumerate(blocks)}, contacts)
+    n = max((int(t.max()) for t in tables.values() if len(t)), default=0)
+    out = np.zeros(bbox.shape, dtype=np.uint32 if n < 2**32 else np.uint64)
     for k, core in enumerate(cores):
-        out[core.slices(bbox)] = relabel_block(blocks[k].labels, table, int(offsets[k]), counts[k])
+        out[core.slices(bbox)] = tables[grid[k]][blocks[k].labels]
     return Chunk(out, bbox.start, affs.voxel_size, "segmentation")
+
+
+def block_contacts(block: int, pairs: list[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """A block's contacts for :mod:`chunkflow.segmentation.hierarchy` from its +face pairs.
+
+    ``pairs``: ``(neighbour index, (M, 2) pairs from match_faces)`` per +face, in axis order.
+    Returns ``(ends, ids)``: (K, 2) int64 block indices and (K, 2) int64 local ids.
+    """
+    ends = [np.zeros((0, 2), np.int64)] + [np.tile(np.array([block, j], np.int64), (len(p), 1)) for j, p in pairs]
+    ids = [np.zeros((0, 2), np.int64)] + [p.astype(np.int64).reshape(-1, 2) for _, p in pairs]
+    return np.concatenate(ends), np.concatenate(ids)
+
+
+def _triple(v: Vec3) -> tuple[int, int, int]:
+    return (int(v[0]), int(v[1]), int(v[2]))

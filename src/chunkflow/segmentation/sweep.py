@@ -11,7 +11,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import InvalidParameterError
 
 __all__ = ["SweepResult", "sweep_thresholds", "plot_sweep", "write_sweep"]
@@ -93,7 +93,7 @@ def plot_sweep(result: SweepResult, path: str | Path, title: str = "") -> None:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    from chunkflow.volumes.base import atomic_path
+    from chunkflow.files import atomic_path
 
     thresholds = [r["threshold"] for r in result.rows]
     figure = Figure(figsize=(7, 4.8), dpi=100)
@@ -122,7 +122,7 @@ def plot_sweep(result: SweepResult, path: str | Path, title: str = "") -> None:
 
 def write_sweep(result: SweepResult, directory: str | Path, name: str = "sweep") -> tuple[Path, Path]:
     """``<directory>/<name>.json`` (the table) and ``<name>.png`` (the plot)."""
-    from chunkflow.volumes.base import atomic_path
+    from chunkflow.files import atomic_path
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)

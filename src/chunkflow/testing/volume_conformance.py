@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import IncompatibleChunkError, VolumeFormatError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox, Vec3
 from chunkflow.volumes import create_volume, open_volume, save_chunk

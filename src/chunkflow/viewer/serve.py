@@ -9,7 +9,6 @@ as ``NAME.gz``; the file server answers a request for ``NAME`` with that file an
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import socket
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import InvalidParameterError, VolumeNotFoundError
 
 __all__ = ["DataServer", "ViewerSession", "view_volumes", "show_chunks", "new_token", "origin_of"]
@@ -204,10 +203,53 @@ def _local_dir(url: str) -> Path:
     return path
 
 
-def largest_meshed_segments(path: Path, count: int = 20) -> list[int]:
+def read_info(path: Path, url: str) -> dict[str, Any]:
+    """The checked ``info`` of the local volume at ``path``: a garbage or foreign one is one line naming it."""
+    from chunkflow.files import read_json
+    from chunkflow.volumes.precomputed import check_info
+
+    info = read_json(path / "info", "info file", "fix it, or recreate it with create-info")
+    check_info(info, url)
+    return info
+
+
+def check_bind_address(bind_address: str) -> None:
+    """Refuse an address this machine cannot listen on (not an IP or host name, or none of its own)."""
+    try:
+        family = socket.getaddrinfo(bind_address, None, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family) as s:
+            s.bind((bind_address, 0))
+    except (OSError, UnicodeError) as exc:
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise InvalidParameterError(
+            f"cannot listen on {bind_address!r} ({why}); give 127.0.0.1, 0.0.0.0 or an address of this machine"
+        ) from None
+
+
+def check_origin(origin: str) -> str:
+    """A CORS origin as browsers send it, ``scheme://host[:port]`` (http or https), or ``*``; else refused."""
+    from urllib.parse import urlsplit
+
+    if origin == "*":
+        return origin
+    parts = urlsplit(origin.rstrip("/"))
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        parts = parts._replace(netloc="")
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment \
+            or " " in origin or parts.username or parts.password:
+        raise InvalidParameterError(
+            f"{origin!r} is not a web origin; give scheme://host[:port] (e.g. https://neuroglancer-demo.appspot.com) "
+            "or * for any page"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def largest_meshed_segments(path: Path, count: int = 20, info: dict[str, Any] | None = None) -> list[int]:
     """Ids of the objects with the most mesh data (a cheap proxy for the largest objects)."""
-    info = json.loads((path / "info").read_text())
-    mesh = path / info["mesh"] if info.get("mesh") else None
+    info = read_info(path, str(path)) if info is None else info
+    mesh = path / info["mesh"] if isinstance(info.get("mesh"), str) and info["mesh"] else None
     if mesh is None or not mesh.is_dir():
         return []
     from chunkflow.postprocess._layout import MESH_FRAGMENT, fragments_by_id
@@ -258,6 +300,8 @@ def view_volumes(
     urls = list(urls)
     if not urls:
         raise InvalidParameterError("no volume to view; pass one or more precomputed volume paths or URLs")
+    check_bind_address(bind_address)
+    cors_origins = [check_origin(o) for o in cors_origins]
     local: dict[str, Path] = {}
     sources: list[tuple[str, str, dict[str, Any], list[int]]] = []
     for i, url in enumerate(urls):
@@ -267,8 +311,8 @@ def view_volumes(
         path = _local_dir(url)
         name = path.name if path.name not in local else f"{path.name}{i}"
         local[name] = path
-        info = json.loads((path / "info").read_text())
-        chosen = list(segments) if segments is not None else largest_meshed_segments(path)
+        info = read_info(path, url)
+        chosen = list(segments) if segments is not None else largest_meshed_segments(path, info=info)
         sources.append((name, "", info, chosen))
     origins = list(cors_origins)
     data = DataServer({n: str(p) for n, p in local.items()}, bind_address, origins=origins) if local else None

@@ -8,12 +8,13 @@ existing file is refused with a pointer to the block formats.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, ClassVar
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
-from chunkflow.errors import IncompatibleChunkError
+from chunkflow.chunk.base import Chunk
+from chunkflow.errors import IncompatibleChunkError, InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 from chunkflow.volumes.base import Volume, check_dtype, strip_scheme
 
@@ -23,6 +24,8 @@ __all__ = ["ArrayFileVolume", "placement_json", "parse_placement"]
 class ArrayFileVolume(Volume):
     #: whether the file itself records voxel offset, voxel size and layer type
     stores_placement: ClassVar[bool] = True
+    #: whether the "file" is a directory (a PNG stack), so an existing directory is what it replaces
+    is_directory: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -53,7 +56,11 @@ class ArrayFileVolume(Volume):
     def save(cls, url: str, chunk: Chunk) -> None:
         """Write ``chunk`` as a new file at ``url`` (atomically)."""
         check_dtype(chunk.dtype, cls.dtypes, url)
-        cls._save(strip_scheme(url), chunk)
+        path = strip_scheme(url)
+        if not cls.is_directory and os.path.isdir(path):  # else the rename over it fails after the whole write
+            raise InvalidParameterError(f"{url} is a directory, not a file; give a file name (a name ending in / "
+                                        "writes <bbox> files into a directory where the operator supports it)")  # fmt: skip
+        cls._save(path, chunk)
 
     @classmethod
     def _save(cls, path: str, chunk: Chunk) -> None:

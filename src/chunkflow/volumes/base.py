@@ -8,9 +8,7 @@ here); the conformance suite (:mod:`chunkflow.testing.volume_conformance`) tests
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
-from contextvars import ContextVar
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -22,8 +20,8 @@ from chunkflow.geometry import BoundingBox, Vec3
 from chunkflow.volumes.registry import create_volume, format_of, open_volume, strip_scheme
 
 __all__ = [
-    "Volume", "open_volume", "create_volume", "atomic_path", "write_atomic", "locked", "file_mode", "sweep_debris",
-    "check_dtype", "strip_scheme", "format_of", "planned_region", "no_volume_creation", "local_path", "require_exists",
+    "Volume", "open_volume", "create_volume", "atomic_path", "write_atomic", "locked", "sweep_debris",
+    "check_dtype", "strip_scheme", "format_of", "local_path", "require_exists",
 ]  # fmt: skip
 
 
@@ -67,18 +65,14 @@ class Volume(ABC):
         """
         bbox = self.bbox if bbox is None else bbox
         inside = self.bbox.intersection(bbox)
-        token = reading_fill_missing.set(fill_missing)  # block formats: missing/corrupt blocks inside too
-        try:
-            if inside == bbox:
-                array = self._read(bbox)
-            elif fill_missing:
-                array = np.zeros(self._array_shape(bbox), dtype=self.dtype)
-                if inside is not None:
-                    array[(..., *inside.slices(bbox))] = self._read(inside)
-            else:
-                array = None
-        finally:
-            reading_fill_missing.reset(token)
+        if inside == bbox:
+            array = self._read_inside(bbox, fill_missing)
+        elif fill_missing:
+            array = np.zeros(self._array_shape(bbox), dtype=self.dtype)
+            if inside is not None:
+                array[(..., *inside.slices(bbox))] = self._read_inside(inside, fill_missing)
+        else:
+            array = None
         if array is None:
             raise IncompatibleChunkError(
                 f"bounding box {bbox} is not inside the volume bounds {self.bbox} ({self.url}); "
@@ -108,6 +102,11 @@ class Volume(ABC):
     def _array_shape(self, bbox: BoundingBox) -> tuple[int, ...]:
         return bbox.shape if self.num_channels == 1 else (self.num_channels, *bbox.shape)
 
+    def _read_inside(self, bbox: BoundingBox, fill_missing: bool) -> np.ndarray:
+        """Read ``bbox`` (inside the volume); block formats override it to read missing or undecodable
+        blocks as zeros when ``fill_missing`` (and to name them otherwise)."""
+        return self._read(bbox)
+
     @abstractmethod
     def _read(self, bbox: BoundingBox) -> np.ndarray:
         """Return the array of ``bbox``, which lies inside ``self.bbox``."""
@@ -128,28 +127,5 @@ def check_dtype(dtype: np.dtype, allowed: tuple[str, ...] | None, where: str) ->
         )
 
 
-def file_mode() -> int:
-    """The mode an ordinary new file gets under the current umask (0644 under 022)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)  # elsewhere: read it by setting it (and put it back at once)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-#: whether the running :meth:`Volume.read` was asked to fill missing data (block formats read it)
-reading_fill_missing: ContextVar[bool] = ContextVar("reading_fill_missing", default=False)
-#: the region a local task loop covers (set by ``generate-tasks`` without ``-q`` while its tasks run in
-#: this process): a block volume that :func:`chunkflow.volumes.save_chunk` creates inside the loop
-#: covers all of it, not the first chunk only
-planned_region: ContextVar[BoundingBox | None] = ContextVar("planned_region", default=None)
-#: set (to the task source) inside queue workers and task-file runs, where processes run tasks of one
-#: plan side by side: a missing output volume is refused instead of created from one chunk
-no_volume_creation: ContextVar[str | None] = ContextVar("no_volume_creation", default=None)
 
 

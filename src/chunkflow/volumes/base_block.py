@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import IncompatibleChunkError
 from chunkflow.geometry import BoundingBox
 from chunkflow.volumes.base import Volume

@@ -6,11 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import VolumeFormatError
+from chunkflow.files import atomic_path, require_exists
 from chunkflow.geometry import BoundingBox, Vec3Like
 from chunkflow.volumes.arrayfile import ArrayFileVolume
-from chunkflow.volumes.base import atomic_path, require_exists, strip_scheme
+from chunkflow.volumes.base import strip_scheme
 
 
 class NpyVolume(ArrayFileVolume):

@@ -11,11 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import VolumeFormatError
+from chunkflow.files import _HOST, require_exists, sweep_debris
 from chunkflow.geometry import BoundingBox, Vec3Like
 from chunkflow.volumes.arrayfile import ArrayFileVolume
-from chunkflow.volumes.base import _HOST, require_exists, strip_scheme, sweep_debris
+from chunkflow.volumes.base import strip_scheme
 
 _NAME = re.compile(r"^(\d+)\.png$")
 
@@ -28,6 +29,7 @@ def _sections(path: Path) -> list[tuple[int, Path]]:
 class PngVolume(ArrayFileVolume):
     dtypes = ("uint8", "uint16")
     stores_placement = False
+    is_directory = True
 
     @classmethod
     def open(

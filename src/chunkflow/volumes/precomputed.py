@@ -5,21 +5,19 @@ cloud-volume speaks XYZ(C); this module is the one place that converts to chunkf
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
-from chunkflow.errors import InvalidParameterError, VolumeFormatError, VolumeNotFoundError
+from chunkflow.chunk.base import Chunk
+from chunkflow.errors import InvalidParameterError, StorageError, VolumeFormatError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 from chunkflow.redact import redact
 from chunkflow.volumes.base import check_dtype, strip_scheme
 from chunkflow.volumes.base_block import BlockVolume
 
-__all__ = ["PrecomputedVolume", "create_info", "ensure_mips", "info_update", "local_info_path"]
+__all__ = ["PrecomputedVolume", "create_info", "ensure_mips", "update_info", "info_url"]
 
 ENCODINGS = ("raw", "compressed_segmentation", "jpeg", "png", "compresso", "crackle")
 
@@ -28,7 +26,15 @@ def _cloudvolume():
     from cloudvolume import CloudVolume
 
     _atomic_local_writes()
+    _bound_remote_attempts()
     return CloudVolume
+
+
+def _bound_remote_attempts() -> None:
+    """``CHUNKFLOW_REMOTE_ATTEMPTS`` and no retries of permanent errors (:func:`chunkflow.files.bound_remote_attempts`)."""
+    from chunkflow.files import bound_remote_attempts
+
+    bound_remote_attempts()
 
 
 _PATCHED = False
@@ -50,7 +56,7 @@ def _atomic_local_writes() -> None:
 
     from cloudfiles.interfaces import FileInterface
 
-    from chunkflow.volumes.base import write_atomic
+    from chunkflow.files import write_atomic
 
     def put_file(self, file_path, content, content_type, compress, cache_control=None, storage_class=None):
         path = self.get_path_to_file(file_path)
@@ -121,58 +127,57 @@ def create_info(
     return PrecomputedVolume.open(url)
 
 
-def local_info_path(url: str) -> Path | None:
-    """The ``info`` file of a local (``file://``) precomputed volume, else ``None``."""
+def info_url(url: str) -> str:
+    """Where the ``info`` of the precomputed volume ``url`` lives, as a :mod:`chunkflow.files` URL."""
+    from chunkflow import files
+
     url = _normalise_url(url)
-    return Path(strip_scheme(url)) / "info" if url.startswith("file://") else None
+    return files.join(url.removeprefix("file://") if url.startswith("file://") else url, "info")
 
 
-@contextmanager
-def info_update(url: str) -> Iterator[None]:
-    """Serialise read-modify-writes of a local volume's ``info`` (adding scales, mesh/skeleton keys)
-    across processes; every write is atomic anyway, so readers never see a partial file."""
-    path = local_info_path(url)
-    if path is None:
-        yield
-        return
-    from chunkflow.volumes.base import locked
+def update_info(url: str, update: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """Read-modify-write the ``info`` of ``url`` (adding scales, mesh or skeleton keys) by compare-and-swap
+    (:func:`chunkflow.files.update_json`): concurrent writers on a disk or a bucket never lose each other's
+    change, and no lock object is left on a bucket. ``update`` gets a copy and returns the new info."""
+    from chunkflow import files
 
-    with locked(path):
-        yield
+    def step(info: Any) -> Any:
+        if info is None:
+            raise VolumeNotFoundError(
+                f"no precomputed volume at {url} (no info file); write mip 0 first (save-precomputed) or create-info"
+            )
+        check_info(info, url)
+        return update(info)
+
+    return files.update_json(info_url(url), step, what=f"the info file of {url}")
 
 
 def ensure_mips(url: str, stop_mip: int, factor: Vec3Like = (1, 2, 2)) -> list[Vec3]:
     """Add scales up to ``stop_mip`` (each ``factor`` coarser, ZYX) where the info lacks them;
-    returns the factor between each mip and the next, ZYX. Safe with concurrent callers."""
-    from cloudvolume.exceptions import InfoUnavailableError
+    returns the factor between each mip and the next, ZYX. Safe with concurrent callers, on disk and buckets."""
+    step = Vec3.of(factor)
 
-    def load():
-        try:
-            return _cloudvolume()(_normalise_url(url), progress=False)
-        except InfoUnavailableError:
-            raise VolumeNotFoundError(
-                f"no precomputed volume at {url} (no info file); write mip 0 first (save-precomputed) or create-info"
-            ) from None
+    def add(info: dict[str, Any]) -> dict[str, Any]:
+        if len(info["scales"]) > stop_mip:
+            return info
+        cv = _cloudvolume()(_normalise_url(url), info=info, progress=False)
+        while len(cv.info["scales"]) <= stop_mip:
+            base = Vec3.from_xyz(int(round(r)) for r in cv.info["scales"][0]["resolution"])
+            last = Vec3.from_xyz(int(round(r)) for r in cv.info["scales"][-1]["resolution"])
+            cv.add_scale((last * step // base).xyz)  # cloud-volume's factor is relative to mip 0
+        return dict(cv.info)
 
-    cv = load()
-    if len(cv.info["scales"]) <= stop_mip:
-        with info_update(url):
-            cv = load()  # again, under the lock: another worker may have added scales meanwhile
-            step = Vec3.of(factor)
-            added = False
-            while len(cv.info["scales"]) <= stop_mip:
-                base = Vec3.from_xyz(int(round(r)) for r in cv.info["scales"][0]["resolution"])
-                last = Vec3.from_xyz(int(round(r)) for r in cv.info["scales"][-1]["resolution"])
-                cv.add_scale((last * step // base).xyz)  # cloud-volume's factor is relative to mip 0
-                added = True
-            if added:
-                cv.commit_info()
-    resolutions = [Vec3.from_xyz(int(round(r)) for r in scale["resolution"]) for scale in cv.info["scales"]]
+    info = update_info(url, add)
+    resolutions = [Vec3.from_xyz(int(round(r)) for r in scale["resolution"]) for scale in info["scales"]]
     return [b // a for a, b in zip(resolutions, resolutions[1:])]
 
 
-def _cannot_open(url: str, exc: BaseException) -> VolumeFormatError:
+def _cannot_open(url: str, exc: BaseException) -> VolumeFormatError | StorageError:
+    from chunkflow import files
+
     name = type(exc).__name__
+    if files.is_remote(url) and not isinstance(exc, (ValueError, TypeError, KeyError, IndexError, AttributeError)):
+        return files.storage_error(url, exc)  # the store's own failure: no bucket, no credentials, no answer
     if "JSONDecode" in name or isinstance(exc, (ValueError, TypeError, KeyError, IndexError, AttributeError)):
         what = f"its info file is not valid precomputed metadata ({name}: {exc}); fix it, or recreate it with create-info"
     elif "Credential" in name or "Auth" in name:
@@ -273,9 +278,9 @@ class PrecomputedVolume(BlockVolume):
         return create_info(url, **options)
 
     def _read(self, bbox: BoundingBox) -> np.ndarray:
-        from chunkflow.volumes.base import reading_fill_missing
+        return self._read_inside(bbox, False)
 
-        fill = reading_fill_missing.get()
+    def _read_inside(self, bbox: BoundingBox, fill: bool) -> np.ndarray:
         try:
             array = self._download(bbox, fill)
         except Exception as exc:  # noqa: BLE001 - a missing or undecodable block, named below

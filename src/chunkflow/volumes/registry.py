@@ -24,7 +24,7 @@ from chunkflow.errors import VolumeFormatError
 from chunkflow.registry import Registry, load_target
 
 if TYPE_CHECKING:
-    from chunkflow.chunk import Chunk
+    from chunkflow.chunk.base import Chunk
     from chunkflow.volumes.base import Volume
 
 __all__ = [
@@ -65,7 +65,7 @@ BUILTIN_FORMATS: dict[str, VolumeFormat] = {
     f.name: f
     for f in (
         VolumeFormat("zarr", "chunkflow.volumes.zarr:ZarrVolume", ("zarr://", "zarr3://"), (".zarr",)),
-        VolumeFormat("h5", "chunkflow.volumes.h5:H5Volume", suffixes=(".h5", ".hdf5")),
+        VolumeFormat("h5", "chunkflow.volumes.h5:H5Volume", suffixes=(".h5", ".hdf5", ".hdf")),
         VolumeFormat("tif", "chunkflow.volumes.tiff:TiffVolume", suffixes=(".tif", ".tiff")),
         VolumeFormat("npy", "chunkflow.volumes.npy:NpyVolume", suffixes=(".npy",)),
         VolumeFormat("png", "chunkflow.volumes.png:PngVolume", ("png://",)),

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
+from chunkflow.chunk.base import Chunk
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError, VolumeFormatError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 from chunkflow.volumes.precomputed import PrecomputedVolume, _cv_bbox, _normalise_url
@@ -36,7 +36,6 @@ __all__ = [
     "shard_scales",
     "shard_info",
     "pyramid_volumes",
-    "is_sharded",
     "sharded_task_size",
 ]
 
@@ -140,12 +139,6 @@ def shard_info(info: dict[str, Any], mips: range | list[int] | None = None,
         scale["sharding"] = spec or shard_spec(size, block, dtype, scale["encoding"], shard_bytes)
 
 
-def is_sharded(url: str, mip: int = 0) -> bool:
-    from chunkflow.volumes import open_volume
-
-    return isinstance(open_volume(url, mip=mip), ShardedPrecomputedVolume)
-
-
 def sharded_task_size(url: str, mip: int, chunk_size: Vec3Like | None) -> Vec3 | None:
     """For ``generate-tasks -v URL``: ``None`` when ``url``'s mip is not sharded; else the task size,
     one shard by default. A given ``chunk_size`` must be whole shards (a multiple of the shard shape, or
@@ -208,7 +201,8 @@ class ShardedPrecomputedVolume(PrecomputedVolume):
         if self.url.startswith("file://"):
             from pathlib import Path
 
-            from chunkflow.volumes.base import atomic_path, strip_scheme
+            from chunkflow.files import atomic_path
+            from chunkflow.volumes.base import strip_scheme
 
             with atomic_path(Path(strip_scheme(self.url)) / key / filename) as tmp:
                 tmp.write_bytes(data)
@@ -279,18 +273,13 @@ def pyramid_volumes(
 
 
 def _add_scales(url: str, planned: list[dict[str, Any]], stop_mip: int) -> None:
-    """Append the scales of ``planned`` the stored info lacks, re-reading it under a lock (on local
-    disks), so a concurrent writer's additions (other scales, mesh or skeleton keys) are kept."""
-    from contextlib import nullcontext
-    from pathlib import Path
+    """Append the scales of ``planned`` the stored info lacks by compare-and-swap on the info (disk or
+    bucket), so a concurrent writer's additions (other scales, mesh or skeleton keys) are kept."""
+    from chunkflow.volumes.precomputed import update_info
 
-    from cloudvolume import CloudVolume
+    def add(info: dict[str, Any]) -> dict[str, Any]:
+        if len(info["scales"]) <= stop_mip:
+            info["scales"].extend(planned[len(info["scales"]) : stop_mip + 1])
+        return info
 
-    from chunkflow.volumes.base import locked, strip_scheme
-
-    guard = locked(Path(strip_scheme(url)) / "info") if url.startswith("file://") else nullcontext()
-    with guard:
-        cv = CloudVolume(url, progress=False)
-        if len(cv.info["scales"]) <= stop_mip:
-            cv.info["scales"].extend(planned[len(cv.info["scales"]) : stop_mip + 1])
-            cv.commit_info()
+    update_info(url, add)

@@ -13,18 +13,88 @@ tensorstore cannot open an array (a codec it lacks), zarr-python reads and write
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from chunkflow.chunk import Chunk
-from chunkflow.errors import InvalidParameterError, VolumeFormatError, VolumeNotFoundError
+from chunkflow.chunk.base import Chunk
+from chunkflow.errors import ChunkflowError, InvalidParameterError, VolumeFormatError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 from chunkflow.volumes.base import strip_scheme
 from chunkflow.volumes.base_block import BlockVolume
 
 __all__ = ["ZarrVolume", "ome_attributes", "ome_multiscales", "ome_pyramid_volumes"]
+
+
+def _s3_endpoint() -> str | None:
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def _store(path: str) -> Any:
+    """What zarr-python opens for ``path``: the local path itself, or an object store on ``s3://`` / ``gs://``
+    (obstore, which reads the usual AWS_*/GOOGLE_* credentials; ``AWS_ENDPOINT_URL`` for S3-compatible stores)."""
+    from chunkflow import files
+
+    if not files.is_remote(path):
+        return path
+    from zarr.storage import ObjectStore
+
+    scheme, rest = path.split("://", 1)
+    bucket, _, prefix = rest.partition("/")
+    prefix = prefix.strip("/")
+    if scheme == "s3":
+        from obstore.store import S3Store
+
+        endpoint = _s3_endpoint()
+        options: dict[str, Any] = {}
+        if endpoint:
+            options["endpoint"] = endpoint
+        region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+        if region:
+            options["region"] = region
+        client = {"allow_http": True} if endpoint and endpoint.startswith("http://") else None
+        return ObjectStore(S3Store(bucket, prefix=prefix or None, client_options=client, **options))
+    from obstore.store import GCSStore
+
+    return ObjectStore(GCSStore(bucket, prefix=prefix or None))
+
+
+def _kvstore(path: str) -> dict[str, Any]:
+    """tensorstore's kvstore spec for ``path`` (a local path, ``s3://`` or ``gs://``)."""
+    from chunkflow import files
+
+    if not files.is_remote(path):
+        return {"driver": "file", "path": str(Path(path).resolve())}
+    scheme, rest = path.split("://", 1)
+    bucket, _, key = rest.partition("/")
+    key = key.strip("/") + "/"
+    if scheme == "gs":
+        return {"driver": "gcs", "bucket": bucket, "path": key}
+    spec: dict[str, Any] = {"driver": "s3", "bucket": bucket, "path": key}
+    if os.environ.get("AWS_ACCESS_KEY_ID"):  # (the default chain also parses ~/.aws files, and logs when absent)
+        spec["aws_credentials"] = {"type": "environment"}
+    if _s3_endpoint():
+        spec["endpoint"] = _s3_endpoint()
+    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
+    if region:
+        spec["aws_region"] = region
+    return spec
+
+
+def _exists(path: str) -> bool:
+    from chunkflow import files
+
+    if not files.is_remote(path):
+        return Path(path).exists()
+    return any(files.exists(files.join(path, name)) for name in ("zarr.json", ".zarray", ".zgroup"))
+
+
+def _sub(path: str, name: str) -> str:
+    from chunkflow import files
+
+    return files.join(path, name)
 
 
 def _ome_axes(ndim: int) -> list[dict[str, Any]]:
@@ -87,10 +157,10 @@ class ZarrVolume(BlockVolume):
         import zarr
 
         path = strip_scheme(url)
-        if not Path(path).exists():
+        if not _exists(path):
             raise VolumeNotFoundError(f"no zarr array at {path!r}; create it first (save-zarr creates it from the chunk)")
         try:
-            node = zarr.open(path, mode="r+")
+            node = zarr.open(_store(path), mode="r+")
         except Exception as exc:  # zarr raises several unrelated types for unreadable stores
             raise VolumeFormatError(f"cannot open zarr store {path!r}: {exc}") from None
         if isinstance(node, zarr.Group):
@@ -101,7 +171,7 @@ class ZarrVolume(BlockVolume):
             if not 0 <= mip < len(datasets):
                 raise InvalidParameterError(f"OME-Zarr {path!r} has {len(datasets)} scales; mip {mip} is out of range")
             node = node[datasets[mip]["path"]]
-            return cls(url, node, str(Path(path) / datasets[mip]["path"]))
+            return cls(url, node, _sub(path, datasets[mip]["path"]))
         if mip != 0:
             raise InvalidParameterError(f"zarr array {path!r} is a single scale (not an OME-Zarr group); mip {mip} does not exist")
         return cls(url, node, path)
@@ -123,7 +193,6 @@ class ZarrVolume(BlockVolume):
         ome: bool = False,
         **_: Any,
     ) -> ZarrVolume:
-        import zarr
 
         if like is not None:
             volume_size = like.bbox.size if volume_size is None else volume_size
@@ -151,14 +220,30 @@ class ZarrVolume(BlockVolume):
         if zarr_format not in (2, 3):
             raise InvalidParameterError(f"zarr format {zarr_format} is not 2 or 3")
         version: Literal[2, 3] = 2 if zarr_format == 2 else 3
+        try:
+            return cls._create_array(url, path, shape, chunks, dtype, version, attrs, ome, offset, vsize, channels)
+        except Exception as exc:  # noqa: BLE001 - a bucket that does not exist, no credentials, no answer
+            from chunkflow import files
+
+            if files.is_remote(path) and not isinstance(exc, ChunkflowError):
+                raise files.storage_error(path, exc) from None
+            raise
+
+    @classmethod
+    def _create_array(cls, url: str, path: str, shape: tuple[int, ...], chunks: tuple[int, ...], dtype: Any,
+                      version: Literal[2, 3], attrs: dict[str, Any], ome: bool, offset: Vec3, vsize: Vec3,
+                      channels: int) -> ZarrVolume:  # fmt: skip
+        import zarr
+
+        zarr_format = version
         if ome:
-            group = zarr.open_group(path, mode="w", zarr_format=version)
+            group = zarr.open_group(_store(path), mode="w", zarr_format=version)
             group.attrs.update(ome_attributes(_ome_multiscales(offset, vsize, channels, len(shape)), zarr_format))
             array = group.create_array("0", shape=shape, chunks=chunks, dtype=dtype, fill_value=0, attributes=attrs)
-            return cls(url, array, str(Path(path) / "0"))
+            return cls(url, array, _sub(path, "0"))
         else:
             array = zarr.create_array(
-                path, shape=shape, chunks=chunks, dtype=dtype, fill_value=0, zarr_format=version,
+                _store(path), shape=shape, chunks=chunks, dtype=dtype, fill_value=0, zarr_format=version,
                 attributes=attrs, overwrite=True,
             )  # fmt: skip
         return cls(url, array, path)
@@ -172,19 +257,20 @@ class ZarrVolume(BlockVolume):
                     import tensorstore as ts
 
                     driver = "zarr3" if self.array.metadata.zarr_format == 3 else "zarr"
-                    spec = {"driver": driver, "kvstore": {"driver": "file", "path": str(Path(self._path).resolve())}}
+                    spec = {"driver": driver, "kvstore": _kvstore(self._path)}
                     self._ts = ts.open(spec, open=True).result()
                 except Exception:  # noqa: BLE001 - any failure: fall back to zarr-python
                     self._ts = False
         return self._ts or None
 
     def _read(self, bbox: BoundingBox) -> np.ndarray:
-        from chunkflow.volumes.base import reading_fill_missing
+        return self._read_inside(bbox, False)
 
+    def _read_inside(self, bbox: BoundingBox, fill_missing: bool) -> np.ndarray:
         try:
             return self._read_now(bbox)
         except Exception as exc:  # noqa: BLE001 - an undecodable block: found and named below
-            return self._read_block_by_block(bbox, reading_fill_missing.get(), exc)
+            return self._read_block_by_block(bbox, fill_missing, exc)
 
     def _read_now(self, bbox: BoundingBox) -> np.ndarray:
         index = (..., *bbox.slices(self.bbox))
@@ -243,7 +329,7 @@ def ome_pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Lik
 
     path = strip_scheme(url)
     try:
-        group = zarr.open_group(path, mode="r+")
+        group = zarr.open_group(_store(path), mode="r+")
     except Exception:  # noqa: BLE001 - zarr raises several types for a missing or non-group store
         raise VolumeNotFoundError(f"no OME-Zarr group at {path!r}; write level 0 first (save-zarr --ome)") from None
     multiscales = ome_multiscales(group.attrs)
@@ -252,7 +338,7 @@ def ome_pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Lik
     datasets = list(multiscales[0]["datasets"])
     if start_mip >= len(datasets):
         raise InvalidParameterError(f"OME-Zarr {path!r} has {len(datasets)} levels; the chunk's mip {start_mip} is not one")
-    levels = [ZarrVolume(url, group[d["path"]], str(Path(path) / d["path"])) for d in datasets]
+    levels = [ZarrVolume(url, group[d["path"]], _sub(path, d["path"])) for d in datasets]
     base, step = levels[0], Vec3.of(factor)
     planned: list[tuple[str, BoundingBox, Vec3]] = []
     last_box, last_size = levels[-1].bbox, levels[-1].voxel_size
@@ -276,11 +362,14 @@ def ome_pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Lik
         (concurrent workers: the first adds them, the others find them listed and reuse them)."""
         if not planned:
             return chosen
-        from chunkflow.volumes.base import locked
+        from contextlib import nullcontext
+
+        from chunkflow.files import is_remote, locked
 
         ndim = len(base.array.shape)
-        with locked(Path(path)):
-            fresh = zarr.open_group(path, mode="r+")
+        # on a bucket there is no lock: pyramid levels are added by the first task, or created up front
+        with nullcontext() if is_remote(path) else locked(Path(path)):
+            fresh = zarr.open_group(_store(path), mode="r+")
             current = ome_multiscales(fresh.attrs) or multiscales
             listed = list(current[0]["datasets"])
             for level, (name, box, size) in enumerate(planned, start=len(levels)):

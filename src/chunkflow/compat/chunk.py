@@ -1,8 +1,11 @@
-"""chunkflow 1.2.0's :class:`Chunk` methods, over our core chunk (a mixin of :class:`Chunk`).
+"""chunkflow 1.2.0's ``Chunk`` (``chunkflow.chunk.Chunk``): a subclass of our core chunk with 1.2.0's API.
 
-These keep 1.2.0 user code and plugins running: constructors (``create``, ``from_array``,
-``from_bbox``, ``from_h5``), ``to_h5``, ``clone``, ``astype``, ``properties``, ``transpose``, the global
-``slices`` and the small helpers 1.2.0's operators used. Heavy libraries load inside the methods.
+Our core :class:`chunkflow.chunk.base.Chunk` knows nothing of this class; it is an adapter at the edge.
+It keeps 1.2.0 user code and plugins running: constructors (``create``, ``from_array``, ``from_bbox``,
+``from_h5``), ``to_h5``, ``clone``, ``astype``, ``properties``, ``transpose``, the global ``slices``,
+``bbox`` as 1.2.0's ``BoundingBox`` and the small helpers 1.2.0's operators used. :func:`as_120`
+views a core chunk as this class (no copy) and :func:`as_core` gives the core chunk back.
+Heavy libraries load inside the methods.
 """
 
 from __future__ import annotations
@@ -13,29 +16,66 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from chunkflow.chunk import base
 from chunkflow.errors import IncompatibleChunkError, InvalidParameterError, VolumeNotFoundError
 from chunkflow.geometry import BoundingBox, Vec3
 
 if TYPE_CHECKING:
-    from chunkflow.chunk.base import Chunk
+    from chunkflow.compat.cartesian_coordinate import BoundingBox as BoundingBox120
 
-__all__ = ["Chunk120Methods"]
+__all__ = ["Chunk", "as_120", "as_core"]
 
 
-class Chunk120Methods:
-    """The 1.2.0 API; ``self`` is a :class:`chunkflow.chunk.Chunk`."""
+def as_120(chunk: Any) -> Any:
+    """``chunk`` as 1.2.0's :class:`Chunk` sharing its array (no copy); anything else unchanged."""
+    if isinstance(chunk, base.Chunk) and not isinstance(chunk, Chunk):
+        return Chunk._view_of(chunk)
+    return chunk
 
-    array: np.ndarray
-    voxel_offset: Vec3
-    voxel_size: Vec3
-    layer_type: str
+
+def as_core(chunk: Any) -> Any:
+    """A 1.2.0 chunk (or subclass) as our core :class:`chunkflow.chunk.base.Chunk` (no copy)."""
+    if isinstance(chunk, Chunk):
+        return base.Chunk(chunk.array, chunk.voxel_offset, chunk.voxel_size, chunk.layer_type)
+    return chunk
+
+
+class Chunk(base.Chunk):
+    """chunkflow 1.2.0's chunk: the core chunk plus 1.2.0's methods."""
+
+    @classmethod
+    def _view_of(cls, chunk: base.Chunk) -> Any:
+        new = object.__new__(cls)
+        for name in ("array", "voxel_offset", "voxel_size", "layer_type"):
+            object.__setattr__(new, name, getattr(chunk, name))
+        return new
+
+    def _wrap(self, result: Any) -> Any:
+        if isinstance(result, np.ndarray) and result.ndim in (3, 4) and result.shape[-3:] == self.spatial_shape:
+            return Chunk(result, self.voxel_offset, self.voxel_size)
+        return result
+
+    @property
+    def bbox(self) -> BoundingBox120:  # type: ignore[override]
+        """1.2.0's ``BoundingBox`` (``minpt``, ``maxpt``, ``string``, ``slices``...)."""
+        from chunkflow.compat.cartesian_coordinate import BoundingBox as BoundingBox120
+
+        return BoundingBox120.from_geometry(BoundingBox.from_shape(self.spatial_shape, self.voxel_offset))
+
+    @property
+    def physical_bounding_box(self) -> Any:
+        """The box in nanometres (1.2.0's ``PhysicalBoundingBox``)."""
+        from chunkflow.compat.cartesian_coordinate import PhysicalBoundingBox
+
+        box = BoundingBox.from_shape(self.spatial_shape, self.voxel_offset)
+        return PhysicalBoundingBox(tuple(box.start), tuple(box.stop), tuple(self.voxel_size))
 
     # ---- constructors -----------------------------------------------------------------------
     @classmethod
     def from_array(cls, array: np.ndarray, bbox: Any, voxel_size: Any = None) -> Chunk:
         """A chunk of ``array`` placed at the start of ``bbox``."""
         start = getattr(bbox, "minpt", None) or bbox.start
-        return cls(array, voxel_offset=tuple(start), voxel_size=voxel_size)  # type: ignore[return-value,call-arg]
+        return cls(array, voxel_offset=tuple(start), voxel_size=voxel_size)
 
     @classmethod
     def from_bbox(cls, bbox: Any, dtype: Any = np.uint8, pattern: str = "zero", voxel_size: Any = None) -> Chunk:
@@ -82,7 +122,7 @@ class Chunk120Methods:
                 raise InvalidParameterError(f"pattern 'random' does not support dtype {dtype}")
         else:
             raise InvalidParameterError(f"unknown pattern {pattern!r}; use zero, sin or random")
-        return cls(array, voxel_offset=voxel_offset, voxel_size=voxel_size)  # type: ignore[call-arg,return-value]
+        return cls(array, voxel_offset=voxel_offset, voxel_size=voxel_size)
 
     @classmethod
     def from_h5(cls, file_name: str, voxel_offset: Any = None, dataset_path: str | None = None,
@@ -131,7 +171,7 @@ class Chunk120Methods:
             array = np.asarray(dset[index])
         if dtype is not None:
             array = array.astype(dtype)
-        return cls(array, voxel_offset=start, voxel_size=voxel_size, layer_type=layer_type)  # type: ignore[call-arg,return-value]
+        return cls(array, voxel_offset=start, voxel_size=voxel_size, layer_type=layer_type)
 
     def to_h5(self, file_name: str, with_offset: bool = True, chunk_size: Any = (8, 8, 8), with_unique: bool = True,
               compression: str | None = "gzip", voxel_size: Any = None) -> str:  # fmt: skip
@@ -140,45 +180,60 @@ class Chunk120Methods:
         import h5py
 
         if not file_name.endswith(".h5"):
-            file_name += f"{self.bbox}.h5"  # type: ignore[attr-defined]
+            file_name += f"{base.box_of(self)}.h5"
         chunks = None
         if chunk_size:
             chunks = tuple(
                 min(int(c), n) for c, n in zip((1,) * (self.array.ndim - 3) + tuple(chunk_size), self.array.shape)
             )
             chunks = chunks[-self.array.ndim :]
-        directory = os.path.dirname(os.path.abspath(file_name))
-        aside = os.path.join(directory, f".{os.path.basename(file_name)}.{os.getpid()}.tmp")
-        try:
-            with h5py.File(aside, "w") as f:
-                f.create_dataset("main", data=self.array, chunks=chunks, compression=compression or None)
-                f.create_dataset("voxel_size", data=np.asarray(tuple(voxel_size or self.voxel_size)))
-                f.attrs["layer_type"] = self.layer_type
-                if with_offset:
-                    f.create_dataset("voxel_offset", data=np.asarray(tuple(self.voxel_offset)))
-                if with_unique and self.is_segmentation:  # type: ignore[attr-defined]
-                    unique = np.unique(self.array)
-                    f.create_dataset("unique_nonzeros", data=unique[unique != 0])
-            os.replace(aside, file_name)
-        finally:
-            if os.path.exists(aside):
-                os.remove(aside)
+        from chunkflow.files import atomic_path
+
+        # the temporary is the one every writer uses: a killed writer's is swept by the next one
+        with atomic_path(file_name) as aside, h5py.File(aside, "w") as f:
+            f.create_dataset("main", data=self.array, chunks=chunks, compression=compression or None)
+            f.create_dataset("voxel_size", data=np.asarray(tuple(voxel_size or self.voxel_size)))
+            f.attrs["layer_type"] = self.layer_type
+            if with_offset:
+                f.create_dataset("voxel_offset", data=np.asarray(tuple(self.voxel_offset)))
+            if with_unique and self.is_segmentation:
+                unique = np.unique(self.array)
+                f.create_dataset("unique_nonzeros", data=unique[unique != 0])
+        return file_name
+
+    @classmethod
+    def from_tif(cls, file_name: str, voxel_offset: Any = None, dtype: Any = None, voxel_size: Any = None,
+                 layer_type: str | None = None) -> Chunk:  # fmt: skip
+        """Read a TIFF stack (a TIFF holds no offset: ``voxel_offset`` or 0)."""
+        import tifffile
+
+        array = tifffile.imread(os.path.expanduser(file_name))
+        if dtype is not None:
+            array = array.astype(dtype)
+        return cls(array, voxel_offset=voxel_offset, voxel_size=voxel_size, layer_type=layer_type)
+
+    def to_tif(self, file_name: str | None = None) -> str:
+        """Write the array as a TIFF stack (default name ``<bbox>.tif``); the offset is not kept."""
+        import tifffile
+
+        file_name = file_name or f"{base.box_of(self)}.tif"
+        tifffile.imwrite(os.path.expanduser(file_name), self.array)
         return file_name
 
     # ---- copies and conversions -------------------------------------------------------------
     def clone(self) -> Chunk:
         """A deep copy (the array is copied)."""
-        return self._placed(self.array.copy())  # type: ignore[attr-defined]
+        return self._placed(self.array.copy())
 
     def astype(self, dtype: Any, **kwargs: Any) -> Chunk:
         """The chunk in another dtype (the same object where the dtype is already that), keeping placement
         and layer type."""
         if dtype is None or np.dtype(dtype) == self.array.dtype:
-            return self  # type: ignore[return-value]
-        return self._placed(self.array.astype(dtype, **kwargs))  # type: ignore[attr-defined]
+            return self
+        return self._placed(self.array.astype(dtype, **kwargs))
 
     def ascontiguousarray(self) -> Chunk:
-        return self._placed(np.ascontiguousarray(self.array))  # type: ignore[attr-defined]
+        return self._placed(np.ascontiguousarray(self.array))
 
     def max(self, *args: Any, **kwargs: Any) -> Any:
         return self.array.max(*args, **kwargs)
@@ -191,8 +246,6 @@ class Chunk120Methods:
 
     def transpose(self, only_array: bool = False) -> Chunk:
         """All axes reversed; the offset and voxel size too unless ``only_array``."""
-        from chunkflow.chunk.base import Chunk
-
         flip = not only_array
         return Chunk(self.array.transpose(), voxel_offset=tuple(self.voxel_offset)[::-1] if flip else self.voxel_offset,
                      voxel_size=tuple(self.voxel_size)[::-1] if flip else self.voxel_size)  # fmt: skip
@@ -235,12 +288,12 @@ class Chunk120Methods:
         return self.voxel_offset
 
     @property
-    def stop(self) -> Vec3:
-        return self.bbox.stop  # type: ignore[attr-defined]
+    def stop(self) -> Any:
+        return self.bbox.stop
 
     @property
-    def bounding_box(self) -> BoundingBox:
-        return self.bbox  # type: ignore[attr-defined]
+    def bounding_box(self) -> BoundingBox120:
+        return self.bbox
 
     @property
     def flags(self) -> Any:
@@ -253,13 +306,13 @@ class Chunk120Methods:
     # ---- small operations 1.2.0's operators used ----------------------------------------------
     def shrink(self, size: Any) -> None:
         """Crop in place by 3 or 6 values (-z -y -x +z +y +x)."""
-        cropped = self.crop_margin(margin_size=size)  # type: ignore[attr-defined]
+        cropped = self.crop_margin(margin_size=size)
         self.array, self.voxel_offset = cropped.array, cropped.voxel_offset
 
     def squeeze_channel(self, axis: int = 0) -> Chunk:
         if self.array.ndim != 4:
             raise IncompatibleChunkError(f"squeeze_channel needs a 4D chunk, got shape {self.array.shape}")
-        return self._placed(np.squeeze(self.array, axis=axis), layer_type="unknown")  # type: ignore[attr-defined]
+        return self._placed(np.squeeze(self.array, axis=axis), layer_type="unknown")
 
     def channel_voting(self) -> Chunk:
         """Per voxel, 1 + the index of the largest channel (uint8 segmentation)."""
@@ -269,13 +322,13 @@ class Chunk120Methods:
             )
         out = np.argmax(self.array, axis=0).astype(np.uint8)
         out += 1
-        return self._placed(out, layer_type="segmentation")  # type: ignore[attr-defined]
+        return self._placed(out, layer_type="segmentation")
 
     def mask_using_last_channel(self, threshold: float = 0.3) -> Chunk:
         """Zero the other channels where the last one is at or above ``threshold`` (in place, as 1.2.0)."""
         kept = self.array[:-1]
         kept *= self.array[-1] < threshold
-        return self._placed(kept)  # type: ignore[attr-defined]
+        return self._placed(kept)
 
     def threshold(self, threshold: float) -> Chunk:
         """uint8 ``array > threshold`` (a single channel is squeezed)."""
@@ -284,27 +337,28 @@ class Chunk120Methods:
             if array.shape[0] != 1:
                 raise IncompatibleChunkError(f"threshold needs 1 channel, got {array.shape[0]}")
             array = array[0]
-        return self._placed(array.astype(np.uint8), layer_type="segmentation")  # type: ignore[attr-defined]
+        return self._placed(array.astype(np.uint8), layer_type="segmentation")
 
     def connected_component(self, threshold: float | None = None, connectivity: int = 6) -> Chunk:
         import cc3d
 
-        array = self.array if self.is_segmentation or threshold is None else self.threshold(threshold).array  # type: ignore[attr-defined]
+        array = self.array if self.is_segmentation or threshold is None else self.threshold(threshold).array
         labels = cc3d.connected_components(array, connectivity=connectivity)  # type: ignore[call-overload]
-        return self._placed(labels, layer_type="segmentation")  # type: ignore[attr-defined]
+        return self._placed(labels, layer_type="segmentation")
 
     def where(self, mask: np.ndarray) -> tuple[np.ndarray, ...]:
         """Global coordinates of the voxels where ``mask`` is true."""
         return tuple(i + o for i, o in zip(np.where(np.asarray(mask)), self.ndoffset))
 
     def add_overlap(self, other: Chunk) -> None:
-        self.blend(other)  # type: ignore[attr-defined]
+        self.blend(other)
 
     def save(self, patch: Chunk) -> None:
         """Write ``patch`` (inside this chunk) into it, in place."""
-        if not self.bbox.contains(patch.bbox):  # type: ignore[attr-defined]
-            raise IncompatibleChunkError(f"patch {patch.bbox} is not inside chunk {self.bbox}")  # type: ignore[attr-defined]
-        self.paste(patch)  # type: ignore[attr-defined]
+        inside, outside = base.box_of(self), base.box_of(patch)
+        if not inside.contains(outside):
+            raise IncompatibleChunkError(f"patch {outside} is not inside chunk {inside}")
+        self.paste(patch)
 
     def maskout(self, chunk: Chunk) -> None:
         """Multiply ``chunk`` (a finer voxel size dividing this one's) by this mask, in place."""
@@ -324,9 +378,11 @@ class Chunk120Methods:
         for z in range(self.array.shape[-3]):
             self.array[..., z, :, :] = gaussian_filter(self.array[..., z, :, :], sigma)
 
-    def validate(self) -> None:
-        raise NotImplementedError("Chunk.validate (1.2.0's template matching for black boxes) is not supported; "
-                                  "use skip-all-zero or check the array directly")  # fmt: skip
+    def validate(self) -> bool:
+        """1.2.0's black-box check (:func:`chunkflow.compat.validate.validate_by_template_matching`)."""
+        from chunkflow.compat.validate import validate_by_template_matching
+
+        return validate_by_template_matching(self.array)
 
 
 def _channel_index(channels: str | None) -> Any:

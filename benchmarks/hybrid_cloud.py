@@ -1,0 +1,149 @@
+"""The README's "A hybrid-cloud run" on a local S3 + SQS server vs the same block on local disk (issue 22).
+
+The block is run as printed (bash, two worker processes per ``worker -p 2`` line), stage by stage: once with
+``B``/``Q`` on the bucket and SQS of a moto server started here (in this process, on 127.0.0.1, every request
+counted by a WSGI wrapper), once with ``B``/``Q`` on local disk and file queues; the order alternates across
+``--repeat`` rounds. Prints one JSON line per stage and run (wall seconds, tasks, requests by kind and per
+task) and a summary line with the bucket / disk time ratio (goal: at most 1.3).
+
+    .venv/bin/python benchmarks/hybrid_cloud.py [--repeat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+STAGE = re.compile(r"^# (\d)\. (\w[\w-]*)", re.M)
+
+
+def readme_block() -> str:
+    text = (ROOT / "README.md").read_text()
+    body = text.split("\n## A hybrid-cloud run\n", 1)[1].split("\n## ", 1)[0]
+    lines, started = [], False
+    for line in body.splitlines():
+        if line.startswith("    "):
+            started = True
+            lines.append(line[4:])
+        elif started and line.strip():
+            break
+    return "\n".join(lines) + "\n"
+
+
+def stages(block: str) -> tuple[str, list[tuple[str, str]]]:
+    """The block's set-up (exports, bucket) and its numbered stages, each as bash text."""
+    marks = list(STAGE.finditer(block))
+    setup = block[: marks[0].start()]
+    parts = [(m[2], block[m.start() : (marks[i + 1].start() if i + 1 < len(marks) else len(block))])
+             for i, m in enumerate(marks)]  # fmt: skip
+    return setup, parts
+
+
+class CountingServer:
+    """moto's server (S3 + SQS) on 127.0.0.1, counting every request by service and kind."""
+
+    def __init__(self) -> None:
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        self.counts: collections.Counter[str] = collections.Counter()
+        self.lock = threading.Lock()
+        app = DomainDispatcherApplication(create_backend_app)
+
+        def counting(environ: dict[str, Any], start_response: Any) -> Any:
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target.startswith("AmazonSQS."):
+                kind = "sqs " + target.split(".", 1)[1]
+            elif "Action=" in environ.get("QUERY_STRING", "") or environ.get("CONTENT_TYPE", "").startswith(
+                "application/x-www-form-urlencoded"
+            ):
+                kind = "sqs query"
+            else:
+                kind = "s3 " + environ["REQUEST_METHOD"] + (" list" if "list-type" in environ.get("QUERY_STRING", "") else "")
+            with self.lock:
+                self.counts[kind] += 1
+            return app(environ, start_response)
+
+        self.server = make_server("127.0.0.1", 0, counting, True, request_handler=MotoRequestHandler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def take(self) -> collections.Counter[str]:
+        with self.lock:
+            counts, self.counts = self.counts, collections.Counter()
+        return counts
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def run(block: str, env: dict[str, str], where: str, server: CountingServer) -> dict[str, Any]:
+    setup, parts = stages(block)
+    exports = "\n".join(line for line in setup.splitlines() if line.startswith("export "))
+    proc = subprocess.run(["bash", "-c", f"set -euo pipefail\n{setup}"], cwd=ROOT, env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-2000:])
+    server.take()
+    total = 0.0
+    rows = []
+    for name, text in parts:
+        start = time.perf_counter()
+        proc = subprocess.run(["bash", "-c", f"set -euo pipefail\n{exports}\n{text}"], cwd=ROOT, env=env,
+                              capture_output=True, text=True)  # fmt: skip
+        wall = time.perf_counter() - start
+        if proc.returncode:
+            raise RuntimeError(f"{where} {name}: {proc.stderr[-2000:]}")
+        counts = server.take()
+        tasks = sum(int(n) for n in re.findall(r"stops: (\d+) tasks done", proc.stderr)) or 1
+        requests = sum(counts.values())
+        total += wall
+        row = {"run": where, "stage": name, "wall_s": round(wall, 2), "tasks": tasks, "requests": requests,
+               "requests_per_task": round(requests / tasks, 1), "by_kind": dict(sorted(counts.items()))}  # fmt: skip
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return {"run": where, "wall_s": round(total, 2), "stages": rows}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=1, help="rounds (bucket and disk each run once per round)")
+    args = parser.parse_args(argv)
+    from chunkflow.demo import write_sample
+
+    server = CountingServer()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CHUNKFLOW_"))}
+    totals: dict[str, list[float]] = {"bucket": [], "disk": []}
+    with tempfile.TemporaryDirectory(prefix="cf-hybrid-") as tmp:
+        write_sample(Path(tmp) / "sample")
+        for round_ in range(args.repeat):
+            order = ["bucket", "disk"] if round_ % 2 == 0 else ["disk", "bucket"]
+            for where in order:
+                name = f"bench-{uuid.uuid4().hex[:8]}"
+                block = readme_block().replace("http://127.0.0.1:5000", server.endpoint)
+                block = block.replace("demo-output/sample", f"{tmp}/sample").replace("lab-hybrid", name)
+                if where == "disk":
+                    block = re.sub(r"^export B=\S+ Q=\S+", f"export B=file://{tmp}/{name} Q=file://{tmp}/{name}-q",
+                                   block, count=1, flags=re.M)  # fmt: skip
+                totals[where].append(run(block, base, where, server)["wall_s"])
+    server.stop()
+    bucket, disk = min(totals["bucket"]), min(totals["disk"])
+    print(json.dumps({"summary": "hybrid-cloud recipe", "bucket_s": totals["bucket"], "disk_s": totals["disk"],
+                      "ratio_best": round(bucket / disk, 2), "goal": 1.3}))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

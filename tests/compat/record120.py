@@ -1,0 +1,117 @@
+"""Record chunkflow 1.2.0's outputs once, as small fixtures the compatibility tests compare against.
+
+Run with our environment's python; it calls 1.2.0's command line through ``run120.py`` in the
+environment named by ``CHUNKFLOW120_PYTHON`` (default ``/work/venv120/bin/python``; make one with
+``python3.11 -m venv /work/venv120 && /work/venv120/bin/pip install chunkflow==1.2.0
+opencv-python-headless "numpy<2" torch==2.13.0``)::
+
+    .venv/bin/python tests/compat/record120.py
+
+Writes ``tests/compat/data/ref120_inference.npz``: for each case in :data:`CASES`, 1.2.0's output array
+(``<case>``) and its voxel offset (``<case>_offset``); the input is cut from our synthetic sample image
+(``chunkflow.datasets.sample_image``), which the tests cut again the same way. And ``api_*``: 1.2.0's
+``Image.normalize_contrast`` and ``Segmentation.evaluate`` on :func:`api_inputs`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "data" / "ref120_inference.npz"
+PYTHON = os.environ.get("CHUNKFLOW120_PYTHON", "/work/venv120/bin/python")
+
+# 11 x 30 x 29 is not a whole number of 4 x 16 x 16 patches at stride 3 x 12 x 12 (the last patch of each
+# axis is shifted flush); 10 x 40 x 40 is (1.2.0 needs that without --mask-output-chunk)
+IRREGULAR = "200-211_150-180_150-179"
+REGULAR = "200-210_150-190_150-190"
+PATCH = ["-s", "4", "16", "16", "-v", "1", "4", "4", "-c", "3"]
+CASES = {
+    # name: (box, inference flags after the model flags)
+    "mask_irregular": (IRREGULAR, ["--mask-output-chunk"]),
+    "mask_regular": (REGULAR, ["--mask-output-chunk", "--bump", "wu"]),
+    "default_regular": (REGULAR, ["-n", "3", "3", "3"]),
+}
+
+
+def model_flags() -> list[str]:
+    from chunkflow.datasets import demo_model
+
+    model = demo_model()
+    return ["-f", "pytorch", "-m", str(model["model"]), "-w", str(model["weights"])]
+
+
+def input_chunk(box: str):
+    from chunkflow.compat.chunk import as_120
+    from chunkflow.datasets import sample_image
+    from chunkflow.geometry import BoundingBox
+
+    return as_120(sample_image().cutout(BoundingBox.from_string(box))).clone()
+
+
+def run_120(box: str, flags: list[str], work: Path) -> tuple[np.ndarray, tuple[int, ...]]:
+    import h5py
+
+    image, out = work / "image.h5", work / "out.h5"
+    input_chunk(box).to_h5(str(image))
+    command = [PYTHON, str(HERE / "run120.py"), "load-h5", "-f", str(image), "inference", *model_flags(), *PATCH,
+               *flags, "save-h5", "-f", str(out)]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, cwd=work, timeout=600)
+    if done.returncode != 0:
+        sys.exit(f"chunkflow 1.2.0 failed on {box} {flags}:\n{done.stderr[-3000:]}")
+    with h5py.File(out, "r") as f:
+        return np.asarray(f["main"]), tuple(int(v) for v in f["voxel_offset"])
+
+
+# 1.2.0's Python API on small deterministic inputs (``api_inputs``): printed as JSON by 1.2.0 itself
+API_SCRIPT = """
+import json, sys, numpy as np
+from chunkflow.chunk.image import Image
+from chunkflow.chunk.segmentation import Segmentation
+data = np.load(sys.argv[1])
+image = Image(data["image"].copy(), voxel_offset=(3, 0, 0))
+image.normalize_contrast()
+scores = Segmentation(data["seg"]).evaluate(Segmentation(data["gt"]), size_threshold=10)
+np.savez(sys.argv[2], normalized=image.array, **{k: np.asarray(v, dtype=np.float64) for k, v in scores.items()})
+"""
+
+
+def api_inputs() -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(7)
+    image = rng.integers(20, 200, size=(3, 16, 16), dtype=np.uint8)
+    gt = np.repeat(np.arange(4, dtype=np.uint32), 8).reshape(1, 4, 8).repeat(4, axis=0)  # 4 objects
+    seg = gt.copy()
+    seg[:, :2] = 7  # a merge across objects 0 and 1 in half the rows
+    seg[0] = 9  # and a split of the first section
+    return {"image": image, "gt": gt, "seg": seg}
+
+
+def run_120_api(work: Path) -> dict[str, np.ndarray]:
+    np.savez(work / "api_in.npz", **api_inputs())
+    done = subprocess.run([PYTHON, "-c", API_SCRIPT, str(work / "api_in.npz"), str(work / "api_out.npz")],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    if done.returncode != 0:
+        sys.exit(f"chunkflow 1.2.0's API failed:\n{done.stderr[-3000:]}")
+    return {f"api_{k}": v for k, v in np.load(work / "api_out.npz").items()}
+
+
+def main() -> None:
+    arrays: dict[str, np.ndarray] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        for name, (box, flags) in CASES.items():
+            array, offset = run_120(box, flags, Path(directory))
+            arrays[name], arrays[f"{name}_offset"] = array.astype(np.float32), np.asarray(offset)
+            print(name, array.shape, offset)
+        arrays.update(run_120_api(Path(directory)))
+    np.savez_compressed(OUT, **arrays)
+    print(f"wrote {OUT} ({OUT.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main()

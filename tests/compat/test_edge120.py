@@ -1,0 +1,56 @@
+"""chunkflow 1.2.0 command lines that need the compatibility layer: ``.hdf`` files, label dtypes, the
+in-chain ``view`` beside our standalone ``view``."""
+
+import subprocess
+import sys
+import urllib.request
+
+import h5py
+import numpy as np
+import pytest
+
+from chunkflow.cli import main
+
+
+def test_load_h5_reads_hdf_files(tmp_path):
+    array = np.arange(4 * 8 * 8, dtype=np.uint16).reshape(4, 8, 8)
+    with h5py.File(tmp_path / "x.hdf", "w") as f:
+        f["main"] = array
+        f["voxel_offset"] = (1, 2, 3)
+    assert main(["load-h5", "-f", str(tmp_path / "x.hdf"), "save-h5", "-f", str(tmp_path / "y.h5")]) == 0
+    with h5py.File(tmp_path / "y.h5") as f:
+        np.testing.assert_array_equal(f["main"][:], array)
+        assert tuple(f["voxel_offset"][:]) == (1, 2, 3)
+
+
+@pytest.mark.parametrize("extra, dtype", [((), "uint16"), (("-d", "uint32"), "uint32"), (("--dtype", "uint64"), "uint64")])
+def test_connected_components_gives_120s_dtype_unless_asked(tmp_path, extra, dtype):
+    out = tmp_path / "cc.h5"
+    assert main(["create-chunk", "-s", "8", "32", "32", "connected-components", "-t", "128", *extra,
+                 "save-h5", "-f", str(out)]) == 0  # fmt: skip
+    with h5py.File(out) as f:
+        labels = f["main"][:]
+    assert labels.dtype == dtype and labels.max() >= 1
+
+
+@pytest.mark.subprocess
+def test_view_in_a_chain_serves_the_chunk_and_goes_on(tmp_path):
+    out = tmp_path / "after.h5"
+    command = [sys.executable, "-m", "chunkflow", "create-chunk", "-s", "8", "32", "32", "view", "--no-browser",
+               "--seconds", "3", "save-h5", "-f", str(out)]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path) as proc:
+        line = proc.stdout.readline()
+        assert line.startswith("neuroglancer viewer: http://127.0.0.1:"), line + proc.stderr.read()
+        with urllib.request.urlopen(line.split(": ", 1)[1].strip(), timeout=10) as response:
+            assert response.status == 200
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+    with h5py.File(out) as f:
+        assert f["main"].shape == (8, 32, 32)
+
+
+def test_standalone_view_keeps_its_own_help():
+    done = subprocess.run([sys.executable, "-m", "chunkflow", "view", "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "URLS..." in done.stdout and "--image-chunk-name" not in done.stdout
+    done = subprocess.run([sys.executable, "-m", "chunkflow", "create-chunk", "view", "--help"], capture_output=True,
+                          text=True)  # fmt: skip
+    assert done.returncode == 0 and "--image-chunk-name" in done.stdout
