@@ -1,32 +1,37 @@
 """Parallel speed-up with 2 processes on a 2-core machine (issue 23 item 4); prints JSON lines.
 
-Three CPU-bound jobs, each sized to take at least a minute in one process, run with one process and
-with two, side by side in one run of this script (best of ``--rounds`` runs, alternating order, since
-a shared machine's load drifts):
+Three CPU-bound jobs, each sized to take at least a minute in one process on a quiet 2-core machine
+(the defaults), run with one process and with two, side by side in one run of this script (best of
+``--rounds`` runs, alternating order, since a shared machine's load drifts):
 
 - ``worker -p 2`` on a file queue vs ``worker -p 1``: a chain that makes a 64x256x256 random chunk and
-  smooths it (3D Gaussian, scipy) per task;
+  smooths it (``--passes`` 3D Gaussians, scipy; 12 passes ~ 1 CPU s) per task, ``--tasks`` tasks;
 - ``run --dask --workers 2`` vs ``--workers 1``: the same chain;
 - ``agglomerate-volume --workers 2`` vs ``--workers 1``: seam-free watershed + agglomeration of
-  affinities made from the packaged PINKY40 labels (tiled to the size asked).
+  affinities made from the packaged PINKY40 labels (128x256x256, tiled ``--tiles`` times along x;
+  ~0.35-0.45 CPU us per voxel, so 20 tiles ~ 60-75 CPU s).
 
-Each figure is reported whole (start-up included) and after start-up (a 1-task run of the same kind
-subtracted), and the machine's load average is printed next to it. Target: speed-up >= 1.8x.
+Each chain figure is reported whole (start-up included) and after start-up (a 1-task run of the same
+kind subtracted), and the machine's load average is printed next to it. Target: speed-up >= 1.8x.
 
 Wall time means little on a shared machine, so every run is also charged its CPU seconds: the user +
 system time of the whole process tree (this script is made a child subreaper, so worker processes that
 outlive their parent -- Dask's, a forkserver -- are reaped and counted here too), the most threads any
-process of the tree had, and for the two chain jobs the CPU seconds of the Gaussian itself per task
+process of the tree had, and for the two chain jobs the CPU seconds of the Gaussians themselves per task
 (``kernel``, timed with ``thread_time`` in the plugin). ``cpu_bound_speedup_limit`` = 2 x CPU(one) /
 CPU(two) is what 2 cores could give if nothing else were running: below 1.8 the lost share is CPU the
 two-process run spends that the one-process run does not (start-up, scheduler, queue polling, threads
-fighting over cores), whatever the load.
+fighting over cores), whatever the load. ``dask_idle`` reports the CPU an idle 2-worker LocalCluster
+spends on its own timers (share of a core), which two busy workers lose for the whole run.
+
+Small check: ``--tasks 4 --tiles 1 --passes 1``; full size: the defaults.
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import json
 import os
 import re
 import resource
@@ -179,34 +184,80 @@ def chain_jobs(tmp: str, tasks: int, passes: int) -> dict[str, dict[str, Any]]:
 
 
 def agglomerate_job(tmp: str, tiles: int) -> dict[str, Any]:
+    """Noisy affinities of the PINKY40 labels (128x256x256) tiled ``tiles`` times along x, written tile by
+    tile (memory stays one tile's whatever the size)."""
     import numpy as np
 
     from chunkflow.chunk.base import Chunk
     from chunkflow.datasets import pinky40_labels
+    from chunkflow.geometry import BoundingBox
     from chunkflow.segmentation.affinities import affinities_from_labels
+    from chunkflow.task import CreatePolicy
     from chunkflow.volumes import save_chunk
 
-    labels = pinky40_labels()
-    labels = np.concatenate([labels.array] * tiles, axis=2) if tiles > 1 else labels.array
+    labels = pinky40_labels().array
+    shape = labels.shape
+    whole = BoundingBox((0, 0, 0), (shape[0], shape[1], shape[2] * tiles))
     rng = np.random.default_rng(0)
-    affs = affinities_from_labels(labels).astype(np.float32)
-    affs = np.clip(affs + rng.normal(0, 0.1, affs.shape).astype(np.float32), 0, 1)
     url = f"file://{tmp}/affs"
-    save_chunk(url, Chunk(affs, (0, 0, 0), layer_type="affinity_map"), block_size=(32, 64, 64))
+    for tile in range(tiles):
+        affs = affinities_from_labels(labels).astype(np.float32)
+        affs = np.clip(affs + rng.normal(0, 0.1, affs.shape).astype(np.float32), 0, 1)
+        save_chunk(url, Chunk(affs, (0, 0, shape[2] * tile), layer_type="affinity_map"),
+                   CreatePolicy(region=whole), block_size=(32, 64, 64))  # fmt: skip
+        del affs
+    voxels = int(whole.size.prod())
 
     def run(workers: int):
         def go(_n: int) -> dict[str, Any]:
             out = tempfile.mkdtemp(dir=tmp)
             result = measure([*CF, "agglomerate-volume", "-v", url, "-o", f"file://{out}/seg", "-b", "64", "128", "128",
                               "-m", "8", "16", "16", "-t", "0.3", "--workers", str(workers)])  # fmt: skip
-            stages = re.search(r";\s*(\w+ [\d.]+ s(?:, \w+ [\d.]+ s)*)\)", result["stdout"])
+            stages = re.search(r";\s*([\w-]+ [\d.]+ s(?:, [\w-]+ [\d.]+ s)*)\)", result["stdout"])
             if stages:
-                result["stages_s"] = {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", stages.group(1))}
+                result["stages_s"] = {k: float(v) for k, v in re.findall(r"([\w-]+) ([\d.]+) s", stages.group(1))}
             return result
 
         return go
 
-    return {"one": run(1), "two": run(2), "units": int(affs[0].size)}
+    return {"one": run(1), "two": run(2), "units": voxels}
+
+
+IDLE_SCRIPT = """
+import json, sys, time
+import psutil
+from chunkflow.jobs.dask_executor import DaskOptions, open_client
+
+def tree_cpu():
+    total = 0.0
+    for process in [psutil.Process(), *psutil.Process().children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+if __name__ == "__main__":
+    with open_client(DaskOptions(workers=2, dashboard_address=None)) as client:
+        client.run(lambda: 0)
+        start, cpu = time.perf_counter(), tree_cpu()
+        time.sleep(float(sys.argv[1]))
+        print(json.dumps({"seconds": time.perf_counter() - start, "cpu_s": tree_cpu() - cpu}))
+"""
+
+
+def dask_idle(tmp: str, seconds: float) -> None:
+    """CPU an idle 2-worker LocalCluster (chunkflow's settings) spends on its own timers: what two busy
+    workers on two cores lose to the scheduler, nannies and worker event loops per second of the run."""
+    script = os.path.join(tmp, "idle.py")
+    with open(script, "w") as f:
+        f.write(IDLE_SCRIPT)
+    result = measure([sys.executable, script, str(seconds)])
+    idle = json.loads(result["stdout"].strip().splitlines()[-1])
+    emit(benchmark="parallel_dask_idle", workers=2, idle_s=idle["seconds"], idle_cpu_s=idle["cpu_s"],
+         share_of_a_core=idle["cpu_s"] / idle["seconds"], start_and_stop_cpu_s=result["cpu_s"] - idle["cpu_s"],
+         load_average=os.getloadavg())  # fmt: skip
 
 
 def _summary(best: dict[str, dict[str, Any]], startup: dict[str, dict[str, Any]] | None, units: int) -> dict[str, Any]:
@@ -237,16 +288,19 @@ def _summary(best: dict[str, dict[str, Any]], startup: dict[str, dict[str, Any]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=64, help="chain tasks (64x256x256 each)")
-    parser.add_argument("--passes", type=int, default=8,
-                        help="Gaussian passes per chain task (8: about 1 CPU second per task on a quiet core)")
-    parser.add_argument("--tiles", type=int, default=2, help="PINKY40 crop tiles along x for agglomerate-volume")
+    parser.add_argument("--passes", type=int, default=12,
+                        help="Gaussian passes per chain task (12: about 1 CPU second per task)")
+    parser.add_argument("--tiles", type=int, default=20, help="PINKY40 crop tiles along x for agglomerate-volume")
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--only", choices=["worker_p", "run_dask", "agglomerate_volume"], action="append")
+    parser.add_argument("--only", choices=["worker_p", "run_dask", "agglomerate_volume", "dask_idle"], action="append")
+    parser.add_argument("--idle-seconds", type=float, default=20.0, help="dask_idle: seconds the cluster idles")
     parser.add_argument("--no-startup", action="store_true", help="skip the 1-task runs of the chain jobs")
     args = parser.parse_args()
     _become_subreaper()
     tmp = tempfile.mkdtemp()
     try:
+        if not args.only or "dask_idle" in args.only:
+            dask_idle(tmp, args.idle_seconds)
         jobs = chain_jobs(tmp, args.tasks, args.passes)
         if not args.only or "agglomerate_volume" in args.only:
             jobs["agglomerate_volume"] = agglomerate_job(tmp, args.tiles)

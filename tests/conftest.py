@@ -135,6 +135,10 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.subprocess)
         if names & SERVER_FIXTURES or params.get("queue_name") == "sqs":
             item.add_marker(pytest.mark.server)
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker
+        # in parallel, the slow tests go first (the demo and the README recipes take minutes): started last,
+        # one of them would run alone at the end while the other workers sit idle
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)

@@ -49,7 +49,7 @@ CASES: list[tuple[str, int, str]] = [
     ("fetch-task", 2, "--queue-name"),
     ("fetch-task -q file://{d}/queue -v 0", 2, "visibility-timeout"),
     ("fetch-task -q file://{d}/queue -r -5", 2, "retry-times"),
-    ("fetch-task-from-file -f {d}/nonexistent.txt", 2, "does not exist"),
+    ("fetch-task-from-file -f {d}/nonexistent.txt", 1, "does not exist"),
     ("mesh -i seg -o file://{out}/m -t stl", 2, "stl"),
     ("inference", 1, "convnet-model"),
     ("queue", 2, "requeue-dead"),

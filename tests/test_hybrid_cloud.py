@@ -157,14 +157,21 @@ def preempt(cluster: Cluster, spot: Worker, chain: str, queue: str, markers: str
     time.sleep(0.5)
     sent = time.monotonic()
     spot.proc.send_signal(signal.SIGTERM)
-    assert spot.proc.wait(timeout=30) == PREEMPTED_EXIT_CODE, spot.log[-3000:]
+    visible = retaken = None
+    while retaken is None:  # waiting 0 -> 1 (given back) -> 0 (taken again); a take faster than a poll counts too
+        assert time.monotonic() - sent < 60, "the task was not given back and taken again within 60 s"
+        waiting, in_flight = queue_counts(queue)
+        if visible is None and (waiting == 1 or (spot.proc.poll() is not None and in_flight == 2)):
+            visible = time.monotonic() - sent
+        if visible is not None and waiting == 0:
+            retaken = time.monotonic() - sent
+        time.sleep(0.05)
+    assert spot.proc.wait(timeout=60) == PREEMPTED_EXIT_CODE, spot.log[-3000:]
     exited = time.monotonic() - sent
     (box,) = re.findall(r"task (\S+) did not finish within --grace 1 s; giving it back", spot.log)
     assert not files.exists(f"{markers}/{box}")  # no marker for the abandoned task
-    wait_for("the task is taken again", lambda: queue_counts(queue) == (0, 2), timeout=60)
-    retaken = time.monotonic() - sent
     wait_for("the task is redone", lambda: files.exists(f"{markers}/{box}"), timeout=300)
-    return {"exited_s": exited, "retaken_s": retaken, "redone_s": time.monotonic() - sent}
+    return {"visible_s": visible, "retaken_s": retaken, "exited_s": exited, "redone_s": time.monotonic() - sent}
 
 
 def objects(root: str) -> dict[str, bytes | None]:
@@ -251,10 +258,12 @@ def test_hybrid_cloud_run_as_in_the_readme(moto_server, tmp_path):
             spot.proc.send_signal(signal.SIGKILL)
             assert spot.proc.wait(timeout=30) == -signal.SIGKILL
             cluster.start("spot", chain)  # the autoscaler's replacement machine
-    print(f"\nSIGTERM mid-task: the worker exited {measured['exited_s']:.1f} s, its task was taken again "
-          f"{measured['retaken_s']:.1f} s and redone {measured['redone_s']:.1f} s after the signal")  # fmt: skip
-    assert measured["retaken_s"] < 10  # within seconds: well inside the 30 s lease it would otherwise wait out
-
+    print(f"\nSIGTERM mid-task: its task visible again after {measured['visible_s']:.1f} s, taken again "
+          f"{measured['retaken_s']:.1f} s, redone {measured['redone_s']:.1f} s after the signal; the worker exited "
+          f"after {measured['exited_s']:.1f} s")  # fmt: skip
+    # within seconds, not after the 30 s lease: given back once the grace (1 s) is out and the main thread is
+    # interrupted (native code: the backstop, 3 s later), then taken at the standby's next poll
+    assert measured["visible_s"] < 15 and measured["retaken_s"] - measured["visible_s"] < 10, measured
     bucket_s = time.monotonic() - started
     assert reference.wait(timeout=600) == 0, (tmp_path / "local.log").read_text()[-4000:]
     local_log = (tmp_path / "local.log").read_text()

@@ -97,7 +97,8 @@ def test_no_module_imports_a_layer_above_it(path):
 @pytest.mark.subprocess
 def test_core_and_library_do_not_load_the_120_compat_layer():
     """Importing the core and the library (and using a core chunk) loads nothing of chunkflow 1.2.0's
-    layer; ``chunkflow.chunk.Chunk`` (1.2.0's path) loads it on demand and subclasses the core chunk."""
+    layer, and the core types carry none of 1.2.0's names; ``chunkflow.chunk.Chunk`` (1.2.0's path)
+    loads it on demand and subclasses the core chunk."""
     import subprocess
     import sys
 
@@ -109,6 +110,9 @@ def test_core_and_library_do_not_load_the_120_compat_layer():
         "c.cutout(c.bbox); c.crop_margin((0, 1, 1)); 255 - c\n"
         "base = chunkflow.chunk.base.Chunk\n"
         "assert chunkflow.Chunk is base and not hasattr(base, 'clone') and not hasattr(base, 'create')\n"
+        "box = chunkflow.BoundingBox.from_string('0-1_0-2_0-3')\n"
+        "assert not any(hasattr(box, name) for name in ('minpt', 'maxpt', 'string')) and box.slices() == box.slices(None)\n"
+        "assert not hasattr(chunkflow.Vec3(1, 2, 3), 'tuple')\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[:2] in (['chunkflow', 'compat'], ['chunkflow', 'lib'], ['chunkflow', 'plugins']))\n"
         "assert not loaded, loaded\n"
         "from chunkflow.chunk import Chunk\n"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -66,7 +65,6 @@ def write_sample(sample_dir: Path) -> None:
     from chunkflow.datasets import pinky40_labels, sample_image
     from chunkflow.volumes import save_chunk
 
-    sample_dir.mkdir(parents=True, exist_ok=True)
     save_chunk(str(sample_dir / "image.h5"), sample_image())
     save_chunk(str(sample_dir / "labels.h5"), pinky40_labels())
 
@@ -94,12 +92,10 @@ def check_outputs(out: Path) -> dict[str, Any]:
 def run_demo(out: Path, threshold: float = 0.7, stop_mip: int = 3) -> dict[str, Any]:
     """Run the demo into ``out`` (replacing an earlier demo's outputs); returns scores and checks."""
     out = out.resolve()
+    from chunkflow import files
+
     for name in ("image", "affs", "seg", "sample", "scores.json"):
-        target = out / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
+        files.delete(str(out / name))
     start = time.perf_counter()
     print("writing the sample: synthetic EM of 128x256x256 voxels of real mouse-cortex neurons (pinky40)", flush=True)
     write_sample(out / "sample")

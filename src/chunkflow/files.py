@@ -55,7 +55,7 @@ __all__ = [
     "exists", "read_bytes", "read_text", "read_json", "maybe_read_bytes", "write_bytes", "write_text",
     "write_json", "create_exclusive", "read_versioned", "write_if", "update_json", "delete", "delete_prefix",
     "list_names", "write_many", "read_many", "size_of_prefix", "atomic_path", "write_atomic", "locked",
-    "sweep_debris", "require_exists", "Version", "storage_error", "check_url", "bound_remote_attempts",
+    "sweep_debris", "require_exists", "Version", "storage_error", "check_url", "atomic_directory", "bound_remote_attempts",
     "REMOTE_ATTEMPTS_ENV",
 ]  # fmt: skip
 
@@ -775,6 +775,30 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a new hidden local directory beside ``path``; on success it replaces ``path`` (a directory of
+    files written together, such as a PNG stack). A directory cannot be replaced in one rename, so the old
+    one is moved aside first and removed after; a failure puts it back."""
+    final = Path(path)
+    _mkdir(final.parent)
+    sweep_debris(final.parent)
+    tag = f"{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+    tmp, old = final.with_name(f".{final.name}.{tag}.part"), final.with_name(f".{final.name}.old.{tag}.part")
+    tmp.mkdir()
+    try:
+        yield tmp
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not final.exists():
+            old.rename(final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 @contextmanager

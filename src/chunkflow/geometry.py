@@ -118,11 +118,6 @@ class Vec3:
     def __hash__(self) -> int:
         return hash((self.z, self.y, self.x))
 
-    @property
-    def tuple(self) -> tuple[int, int, int]:
-        """The three integers as a tuple (chunkflow 1.2.0's ``Cartesian.tuple``)."""
-        return (self.z, self.y, self.x)
-
 
 def _as_int(value: object) -> int:
     """An exact integer from ints, numpy integers or integral floats; anything else is refused."""
@@ -253,27 +248,10 @@ class BoundingBox:
             for z, y, x in itertools.product(*ranges)
         ]
 
-    @property
-    def slices(self) -> _Slices:
-        """Slices of this box inside an array whose origin is ``relative_to`` (its start).
-
-        ``bbox.slices(relative_to)`` is a call; plain ``bbox.slices`` (chunkflow 1.2.0's property) is
-        the tuple of global slices, which is the same as ``bbox.slices()``.
-        """
-        return _Slices(self)
-
-    # chunkflow 1.2.0 names (``chunkflow.lib.cartesian_coordinate.BoundingBox``)
-    @property
-    def minpt(self) -> Vec3:
-        return self.start
-
-    @property
-    def maxpt(self) -> Vec3:
-        return self.stop
-
-    @property
-    def string(self) -> str:
-        return self._raw_str()
+    def slices(self, relative_to: BoundingBox | Vec3Like | None = None) -> tuple[slice, slice, slice]:
+        """Slices of this box inside an array whose origin is ``relative_to`` (its start; default: the
+        global origin)."""
+        return self._slices(relative_to)
 
     def _slices(self, relative_to: BoundingBox | Vec3Like | None = None) -> tuple[slice, slice, slice]:
         if relative_to is None:
@@ -285,14 +263,3 @@ class BoundingBox:
         s, e = self.start - origin, self.stop - origin
         return (slice(s.z, e.z), slice(s.y, e.y), slice(s.x, e.x))
 
-
-class _Slices(tuple):
-    """The global slices of a box that, called with an origin, gives the slices relative to it."""
-
-    def __new__(cls, box: BoundingBox) -> _Slices:
-        self = super().__new__(cls, box._slices())
-        self._box = box  # type: ignore[attr-defined]
-        return self
-
-    def __call__(self, relative_to: BoundingBox | Vec3Like | None = None) -> tuple[slice, slice, slice]:
-        return self._box._slices(relative_to)  # type: ignore[attr-defined]

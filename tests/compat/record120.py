@@ -7,7 +7,8 @@ opencv-python-headless "numpy<2" torch==2.13.0``)::
 
     .venv/bin/python tests/compat/record120.py
 
-Writes ``tests/compat/data/ref120_inference.npz``: for each case in :data:`CASES`, 1.2.0's output array
+Writes ``tests/compat/data/ref120_doclines.json`` (1.2.0's exit status and stdout for each of
+:data:`DOC_LINES`) and ``tests/compat/data/ref120_inference.npz``: for each case in :data:`CASES`, 1.2.0's output array
 (``<case>``) and its voxel offset (``<case>_offset``); the input is cut from our synthetic sample image
 (``chunkflow.datasets.sample_image``), which the tests cut again the same way. And ``api_*``: 1.2.0's
 ``Image.normalize_contrast`` and ``Segmentation.evaluate`` on :func:`api_inputs`.
@@ -25,6 +26,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "data" / "ref120_inference.npz"
+DOC_OUT = HERE / "data" / "ref120_doclines.json"
 PYTHON = os.environ.get("CHUNKFLOW120_PYTHON", "/work/venv120/bin/python")
 
 # 11 x 30 x 29 is not a whole number of 4 x 16 x 16 patches at stride 3 x 12 x 12 (the last patch of each
@@ -101,7 +103,52 @@ def run_120_api(work: Path) -> dict[str, np.ndarray]:
     return {f"api_{k}": v for k, v in np.load(work / "api_out.npz").items()}
 
 
+# command lines of 1.2.0's documentation (docs/source/tutorial.rst) that run without a network, a GUI
+# or data we do not have; ``{tmp}`` is a folder holding what :func:`doc_line_inputs` writes (CREMI's
+# sample file is replaced by a small synthetic one with the same dataset path). The interactive lines
+# (ending in ``neuroglancer`` or ``view``) and those reading gs://, s3:// or SQS are not in this list.
+DOC_LINES = {
+    "help": "create-chunk --help",
+    "hdf_to_precomputed": "load-h5 --file-name {tmp}/sample_A_20160501.hdf --dataset-path /volumes/raw "
+                          "save-precomputed --volume-path file://{tmp}/key",
+    "precomputed_start_stop": "load-precomputed --volume-path file://{tmp}/key --start 0 0 0 --stop 128 512 512 "
+                              "save-h5 --file-name {tmp}/cutout_chunk.h5",
+    "evaluate_tifs": "load-tif --file-name {tmp}/groundtruth.tif -o gt load-tif --file-name {tmp}/segmentation.tif "
+                     "-o seg evaluate-segmentation -g gt -s seg",
+}
+
+
+def doc_line_inputs(tmp: Path) -> None:
+    import h5py
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    with h5py.File(tmp / "sample_A_20160501.hdf", "w") as f:
+        f["/volumes/raw"] = rng.integers(0, 255, (8, 64, 64), dtype=np.uint8)
+    labels = (np.arange(8 * 64 * 64).reshape(8, 64, 64) // 2000).astype(np.uint32)
+    tifffile.imwrite(tmp / "groundtruth.tif", labels)
+    tifffile.imwrite(tmp / "segmentation.tif", labels // 2)
+
+
+def run_120_doc_lines(work: Path) -> dict[str, dict[str, object]]:
+    """Per documented line: 1.2.0's exit status and the lines it printed to stdout."""
+    import shlex
+
+    doc_line_inputs(work)
+    results: dict[str, dict[str, object]] = {}
+    for name, line in DOC_LINES.items():
+        command = [PYTHON, str(HERE / "run120.py"), *shlex.split(line.format(tmp=work))]
+        done = subprocess.run(command, capture_output=True, text=True, cwd=work, timeout=600)
+        results[name] = {"returncode": done.returncode, "stdout": done.stdout.splitlines()}
+    return results
+
+
 def main() -> None:
+    import json
+
+    with tempfile.TemporaryDirectory() as directory:
+        DOC_OUT.write_text(json.dumps(run_120_doc_lines(Path(directory)), indent=1) + "\n")
+    print(f"wrote {DOC_OUT}")
     arrays: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as directory:
         for name, (box, flags) in CASES.items():

@@ -21,6 +21,7 @@ def run_ours(box: str, flags: list[str], tmp_path: Path, model: list[str]) -> tu
         return np.asarray(f["main"]), tuple(int(v) for v in f["voxel_offset"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_demo_model_equals_recorded_120(case, tmp_path):
     box, flags = CASES[case]

@@ -99,3 +99,16 @@ def test_meshing_more_into_a_120_volume_keeps_its_directory(tmp_path, capsys):
     _run(capsys, "mesh-manifest", "-v", url)
     manifest = json.loads((tmp_path / "seg120" / MESH_DIR / "7:0").read_text())
     assert manifest == {"fragments": ["7:0:0-64_0-64_0-16", "7:0:64-128_0-64_0-16"]}
+
+
+def test_mesh_manifest_flag_writes_loadable_manifests(tmp_path, capsys):
+    """1.2.0's ``mesh --manifest`` wrote ``<id>:0`` per chunk (the last chunk's fragment only); ours lists every
+    fragment the object has so far, so the last task's manifests cover the whole object."""
+    url = _upload(tmp_path, str(tmp_path), meshed=False)
+    _run(capsys, "generate-tasks", "-v", url, "-c", "16", "64", "64", "load-precomputed", "-v", url,
+         "mesh", "-o", url, "--manifest")  # fmt: skip
+    recorded = json.loads((DATA / "manifests.json").read_text())
+    directory = tmp_path / "seg120" / MESH_DIR
+    got = {p.name: json.loads(p.read_text()) for p in directory.iterdir() if p.name.count(":") == 1}
+    assert got == recorded
+    assert json.loads((directory / "info").read_text()) == {"@type": "neuroglancer_legacy_mesh"}

@@ -41,6 +41,8 @@ def both(engine, chunk, **kwargs):
     dict(batch_size=1, output_patch_size=(2, 12, 10), output_patch_overlap=(1, 4, 3)),  # valid-convolution crop
     dict(batch_size=4, device_memory_limit=40_000),  # windows slide along z
     dict(batch_size=2, device_memory_limit=100_000, output_crop_margin=(0, 0, 0), dtype="float16"),
+    dict(batch_size=2, bump="wu-separable"),  # weights from separable 1D pieces
+    dict(batch_size=2, mask_output_chunk=True, device_memory_limit=100_000),  # 1.2.0's chunk-normalised masks
 ])  # fmt: skip
 def test_device_path_equals_host_path_bit_for_bit(engine, kwargs):
     host, device = both(engine, image(), **kwargs)

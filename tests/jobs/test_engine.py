@@ -12,7 +12,7 @@ from chunkflow.cli import main
 from chunkflow.errors import ChunkflowError, CorruptFileError
 from chunkflow.geometry import BoundingBox
 from chunkflow.jobs.executors import run_job
-from chunkflow.jobs.staged import JOB_KINDS, Stage, StagedJob, load_job
+from chunkflow.jobs.staged import JOB_KINDS, Stage, StagedJob, load_job, run_task
 from chunkflow.queues import open_queue
 from chunkflow.volumes import create_volume, open_volume
 
@@ -28,8 +28,7 @@ class SumJob(StagedJob):
     def stages(self) -> list[Stage]:
         return [Stage.per_block("sum", self._sum, self), Stage.single("total", self._total)]
 
-    def _sum(self, block: BoundingBox | None) -> None:
-        assert block is not None
+    def _sum(self, block: BoundingBox) -> None:
         value = open_volume(self.params["input_url"]).read(block).array.sum(dtype=np.int64)
         self.save_arrays(f"sums/{block}.npz", sum=np.array(value))
 
@@ -127,6 +126,20 @@ def test_markers_manifest_and_work_files_are_checked(toy, tmp_path):
     (work / "sums" / f"{block}.npz").write_bytes(b"PK\x03\x04 truncated")
     with pytest.raises(CorruptFileError, match=r"sums/.*damaged.*delete .*done/sum and rerun"):
         job.load_arrays(f"sums/{block}.npz", "sum")
+    with pytest.raises(CorruptFileError, match=r"damaged or not ours \(FormatError\)"):
+        import crackle
+
+        job.load_decoded(f"sums/{block}.npz", "sum", crackle.decompress)
+    # a task that fails leaves no marker; of two markers of one task only the first is created
+    def boom(box: BoundingBox) -> None:
+        raise RuntimeError("boom")
+
+    (work / "done" / "sum" / str(block)).unlink()
+    job._cache["stages"] = [Stage.per_block("sum", boom, job), *job._stages()[1:]]
+    with pytest.raises(RuntimeError, match="boom"):
+        run_task(job, "sum", block)
+    assert not job.is_done("sum", block)
+    assert job.mark_done("sum", block) and not job.mark_done("sum", block)
     other = SumJob({**job.params, "block_size": [4, 16, 16]}, job.work_dir)
     with pytest.raises(ChunkflowError, match="other parameters"):
         run_job(other)

@@ -41,6 +41,10 @@ CASES = [
     (AGG + " -o zarr://{out}/seg --work-dir {d}/dir-work", 1, "is a directory"),
     (CC + " -o zarr://{out}/cc --work-dir {d}/forged-work", 1, "delete the marker"),
     (CC + " -o zarr://{out}/cc --work-dir {d}/truncated-work", 1, "rerun"),
+    (AGG + " -o zarr://{out}/seg --work-dir {d}/affs", 1, "overlaps the affs"),
+    (AGG + " -o zarr://{out}/seg --work-dir {out}", 1, "overlaps the output"),
+    (CC + " -o zarr://{out}/cc --work-dir {d}/notwork", 1, "not a chunkflow work dir"),
+    ("global-connected-components -v file://{d}/holes -o zarr://{out}/cc -b 16 32 32", 1, "missing"),
 ]
 
 
@@ -61,7 +65,12 @@ def d(tmp_path_factory, job_affs):
         options = {"volume_size": size, "voxel_offset": start, "dtype": "uint32", "layer_type": "segmentation",
                    "block_size": (16, 32, 32), **kw}  # fmt: skip
         create_volume(f"zarr://{d}/{name}", **options)
+    holes = create_volume(f"file://{d}/holes", like=prob, block_size=(16, 32, 32))
+    holes.write(prob)
+    sorted(p for p in (d / "holes").rglob("*-*") if p.is_file())[-1].unlink()  # one block missing
     (d / "afile").write_text("x")
+    (d / "notwork").mkdir()
+    (d / "notwork" / "precious.txt").write_text("keep me")
     (d / "garbage-work").mkdir()
     (d / "garbage-work" / "manifest.json").write_text("{garbage")
     (d / "dir-work" / "manifest.json").mkdir(parents=True)

@@ -48,7 +48,8 @@ def _mesh_volume(url: str, seg: Chunk, capsys, *mesh_args: str, margin: bool = T
     save_chunk(url, seg, block_size=(16, 64, 64))
     load = ["load-precomputed", "-v", url] + (["-e", "1", "1", "1", "--fill-missing"] if margin else [])
     _run(["generate-tasks", "-v", url, "-c", "16", "64", "64", *load, "mesh", "-o", url, *mesh_args], capsys)
-    _run(["mesh-manifest", "-v", url, "--min-chunk-size", "16"], capsys)
+    workers = ["--workers", "2"] if "--shard" in mesh_args else []  # worker processes read the bucket too
+    _run(["mesh-manifest", "-v", url, "--min-chunk-size", "16", *workers], capsys)
 
 
 @pytest.mark.parametrize(
@@ -161,3 +162,18 @@ def test_gzip_fragments_on_disk_read_back(tmp_path):
     assert files.read_many(str(tmp_path), ["1:0:a"]) == {"1:0:a": b"abc" * 50}
     files.write_many(str(tmp_path), {"1:0:a": b"plain"})
     assert not (tmp_path / "1:0:a.gz").exists() and files.read_many(str(tmp_path), ["1:0:a"]) == {"1:0:a": b"plain"}
+
+
+def test_multires_task_files_without_id_lists_are_still_indexed(tmp_path, seg):
+    """Task files written before the ``.ids`` lists existed (or whose list a killed task never wrote)."""
+    from chunkflow.postprocess.multires import mesh_task_fragments, write_multires
+
+    url = f"file://{tmp_path / 'seg'}"
+    save_chunk(url, seg, block_size=(16, 64, 64))
+    ids: set[int] = set()
+    for task in seg.bbox.split((16, 64, 64)):
+        ids |= set(mesh_task_fragments(seg.cutout(task.grow(1).intersection(seg.bbox)), url, task, seg.bbox))
+    lists = list((tmp_path / "seg" / "mesh" / "fragments").glob("*.ids"))
+    assert len(lists) == 2
+    lists[0].unlink()
+    assert write_multires(url, min_chunk_size=16) == len(ids) == len(set(np.unique(seg.array)) - {0})

@@ -146,3 +146,17 @@ def test_a_contact_whose_other_end_is_never_listed_is_refused():
     none = (np.zeros((0, 2), np.int64), np.zeros((0, 2), np.int64))
     with pytest.raises(ValueError, match="no contact list"):
         hierarchical_tables(shape, counts, {(0, 0, 0): far, (1, 0, 0): none, (2, 0, 0): none})
+
+
+def test_apply_table_into_the_output_dtype():
+    from chunkflow.segmentation.hierarchy import apply_table
+
+    labels = np.random.default_rng(0).integers(0, 6, (4, 5, 6)).astype(np.uint32)
+    table = np.array([0, 9, 9, 3, 2**31, 7], np.int64)
+    expected = table[labels]
+    out = apply_table(labels, table)
+    assert out.dtype == np.uint32 and np.array_equal(out, expected)
+    original = labels.copy()
+    wide = apply_table(labels, table, np.uint64)
+    assert wide.dtype == np.uint64 and np.array_equal(wide, expected)
+    assert np.array_equal(labels, original)

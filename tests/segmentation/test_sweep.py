@@ -62,7 +62,7 @@ def test_png_shows_the_curves(tmp_path, swept):
     from PIL import Image
 
     table, figure = write_sweep(swept[0], tmp_path / "out")
-    assert json.loads(table.read_text())["best_threshold"] == swept[0].best_threshold
+    assert json.loads(open(table).read())["best_threshold"] == swept[0].best_threshold
     image = np.asarray(Image.open(figure).convert("RGB")).astype(int)
     assert image.shape[0] >= 400 and image.shape[1] >= 600
     assert len(np.unique(image.reshape(-1, 3), axis=0)) > 50  # not blank

@@ -1,20 +1,25 @@
 """Bad storage for the bucket recipe, through the real console script against the local S3 + SQS server.
 
 Each row: a bucket that does not exist, no credentials, a conditional write the store refuses (a job
-manifest of other parameters already in the work dir), an endpoint that does not answer (127.0.0.1 on a
-closed port, with the retry budget lowered through the environment). Each ends in one line naming the
-problem and the fix, exit code 1, within the retry budget, with nothing (half) written.
+manifest of other parameters already in the work dir; a store that does not implement conditional writes,
+played by a small proxy in front of the server that answers them 501 as such stores do), an endpoint that
+does not answer (127.0.0.1 on a closed port, with the retry budget lowered through the environment). Each
+ends in one line naming the problem and the fix, exit code 1, within the retry budget, nothing (half) written.
 """
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,9 +55,57 @@ CASES = [
      "no usable credentials for {bucket} (NoCredentialsError); set AWS_ACCESS_KEY_ID", "{bucket}"),
     ("refused-conditional-write", [AFFS, JOB + " 0.7"], JOB + " 0.5", {},
      "work dir {bucket}/seg.agglomerate-work holds job", "{bucket}"),
+    ("store-without-conditional-writes", [], "generate-tasks -b 0-16_0-64_0-64 -c 16 64 64 create-chunk "
+     "mark-complete -p {bucket}/done/", {"AWS_ENDPOINT_URL": "{proxy}"},
+     "the store of {bucket}/done/0-16_0-64_0-64 does not support conditional writes", "{bucket}"),
     ("endpoint-does-not-answer", [], "create-chunk -s 16 64 64 save-precomputed -v {bucket}/img", DEAD_ENDPOINT,
      "cannot reach http://127.0.0.1:{port} for {bucket}; check AWS_ENDPOINT_URL", "{bucket}"),
 ]  # fmt: skip
+
+
+class _NoConditionalWrites(http.server.BaseHTTPRequestHandler):
+    """Forwards to the S3 server, but answers a conditional PUT 501 NotImplemented (older MinIO, some Ceph)."""
+
+    upstream: tuple[str, int] = ("127.0.0.1", 0)
+
+    def _forward(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.command == "PUT" and ("If-None-Match" in self.headers or "If-Match" in self.headers):
+            error = (b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>NotImplemented</Code><Message>A header you "
+                     b"provided implies functionality that is not implemented</Message></Error>")  # fmt: skip
+            self.send_response(501)
+            self.send_header("Content-Length", str(len(error)))
+            self.end_headers()
+            self.wfile.write(error)
+            return
+        connection = http.client.HTTPConnection(*self.upstream, timeout=30)
+        connection.request(self.command, self.path, body=body, headers=dict(self.headers))
+        response = connection.getresponse()
+        data = response.read()
+        self.send_response(response.status)
+        for key, value in response.getheaders():
+            if key.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _forward
+
+    def log_message(self, *args: object) -> None:  # the test's output is not the proxy's log
+        pass
+
+
+@pytest.fixture
+def no_conditional_writes_proxy(moto_server) -> Iterator[str]:
+    host, port = moto_server["AWS_ENDPOINT_URL"].removeprefix("http://").split(":")
+    handler = type("Handler", (_NoConditionalWrites,), {"upstream": (host, int(port))})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
 
 
 def _run(args: list[str], cwd: Path, env: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
@@ -70,14 +123,14 @@ def _objects(url: str) -> dict[str, bytes | None]:
 @pytest.mark.subprocess
 @pytest.mark.parametrize(("scene", "command", "env", "words", "untouched"), [c[1:] for c in CASES],
                          ids=[c[0] for c in CASES])  # fmt: skip
-def test_bad_storage(s3_bucket, tmp_path, scene, command, env, words, untouched):
-    name, port = f"bad-{uuid.uuid4().hex[:8]}", _closed_port()
+def test_bad_storage(s3_bucket, no_conditional_writes_proxy, tmp_path, scene, command, env, words, untouched):
+    name, port, proxy = f"bad-{uuid.uuid4().hex[:8]}", _closed_port(), no_conditional_writes_proxy
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     (tmp_path / "home").mkdir()
 
     def fill(text: str) -> str:
-        return text.format(bucket=s3_bucket, name=name, port=port, tmp=tmp_path)
+        return text.format(bucket=s3_bucket, name=name, port=port, tmp=tmp_path, proxy=proxy)
 
     for setup in scene:
         done = _run(fill(setup).split(), cwd, {})

@@ -64,3 +64,13 @@ def test_eight_processes_add_scales_and_keys_to_one_info_on_s3(moto_server, s3_b
     assert all(info[f"key{mip}"] == mip for mip in range(1, 9))
     assert [s["resolution"][0] for s in info["scales"]] == [1 * 2**m for m in range(9)]
     assert sorted(files.list_names(url)) == ["info"]  # no lock objects on the bucket
+
+
+def test_task_files_on_s3(cli_runner, s3_bucket, tmp_path):
+    """generate-tasks -f writes the task file to a bucket; each array job reads its line from there."""
+    assert cli_runner(["generate-tasks", "-s", "0", "0", "0", "-r", "4", "16", "32", "-c", "4", "16", "16",
+                       "-f", f"{s3_bucket}/tasks.txt"]) == 0  # fmt: skip
+    assert files.read_text(f"{s3_bucket}/tasks.txt").split() == ["0-4_0-16_0-16", "0-4_0-16_16-32"]
+    assert cli_runner(["fetch-task-from-file", "-f", f"{s3_bucket}/tasks.txt", "-i", "1", "create-chunk",
+                       "save-h5", "-f", f"{tmp_path}/t1.h5"]) == 0  # fmt: skip
+    assert open_volume(f"{tmp_path}/t1.h5").bbox.start == (0, 0, 16)

@@ -1,4 +1,5 @@
-"""``chunkflow plan -v URL``: task shape, count and memory per task for a precomputed volume."""
+"""``chunkflow plan -v URL``: task shape, count and memory per task for a precomputed volume;
+``chunkflow plan --job WORK_DIR``: per stage the cost of a prepared staged job (:mod:`chunkflow.jobs.plan`)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ def plan(volume_path, job_path, chunk_mip, stop_mip, factor, memory_target, as_j
     Example:
       chunkflow create-info -v file://$PWD/sharded -z 64 512 512 -b 64 64 64 --max-mip 2 --sharded --shard-bytes 4194304
       chunkflow plan -v file://$PWD/sharded -p 3
-      chunkflow plan --job file://$PWD/seg.agglomerate-work
+      chunkflow create-chunk -s 16 64 64 -o image save-precomputed -i image -v file://$PWD/image
+      chunkflow global-connected-components -v file://$PWD/image -o file://$PWD/cc -b 8 32 32 -t 120 --prepare
+      chunkflow plan --job file://$PWD/cc.cc-work
     """
     from chunkflow.errors import InvalidParameterError
     from chunkflow.volumes.plan import plan_volume

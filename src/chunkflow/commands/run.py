@@ -106,7 +106,8 @@ def _memory_limit(ctx: click.Context, param: click.Parameter, value: str) -> str
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="Threads per worker process (boxes run at once per process).",
+    help="Threads per worker process (boxes run at once per process). Local workers' native thread pools "
+    "(BLAS, OpenMP, torch) get cores / (workers x threads) each, unless OMP_NUM_THREADS and its kin are set.",
 )
 @click.option(
     "--memory-limit",

@@ -55,6 +55,28 @@ class Chunk(base.Chunk):
             return Chunk(result, self.voxel_offset, self.voxel_size)
         return result
 
+    # 1.2.0's offset and voxel size were ``Cartesian`` named tuples (``voxel_offset.vec``, ``.tuple``...);
+    # they are stored as our Vec3 and shown as Cartesian
+    @property
+    def voxel_offset(self) -> Any:
+        from chunkflow.compat.cartesian_coordinate import Cartesian
+
+        return Cartesian(*self.__dict__["voxel_offset"])
+
+    @voxel_offset.setter
+    def voxel_offset(self, value: Any) -> None:
+        self.__dict__["voxel_offset"] = base._as_offset(value)
+
+    @property
+    def voxel_size(self) -> Any:
+        from chunkflow.compat.cartesian_coordinate import Cartesian
+
+        return Cartesian(*self.__dict__["voxel_size"])
+
+    @voxel_size.setter
+    def voxel_size(self, value: Any) -> None:
+        self.__dict__["voxel_size"] = base._as_size(value)
+
     @property
     def bbox(self) -> BoundingBox120:  # type: ignore[override]
         """1.2.0's ``BoundingBox`` (``minpt``, ``maxpt``, ``string``, ``slices``...)."""

@@ -8,7 +8,6 @@ are read as our core chunks (:func:`~chunkflow.compat.chunk.as_core`, no copy).
 from __future__ import annotations
 
 import logging
-import os
 import time
 from typing import Any
 
@@ -186,7 +185,6 @@ class SavePNGsOperator(OperatorBase):
 
     def __init__(self, output_path: str = "./pngs/", dtype: str = "uint8", name: str = "save-pngs") -> None:
         super().__init__(name=name)
-        os.makedirs(output_path, exist_ok=True)
         self.output_path, self.dtype = output_path, np.dtype(dtype)
 
     def __call__(self, chunk: Any) -> None:
@@ -200,8 +198,14 @@ class SavePNGsOperator(OperatorBase):
             array = array.astype(self.dtype)
         if array.ndim != 3:
             raise IncompatibleChunkError(f"save-pngs writes 3D chunks, got shape {array.shape}")
+        import io
+
+        from chunkflow import files
+
         for index, z in enumerate(range(core.voxel_offset.z, core.voxel_offset.z + array.shape[0])):
-            Image.fromarray(array[index]).save(os.path.join(self.output_path, f"{z:05d}.png"))
+            buffer = io.BytesIO()
+            Image.fromarray(array[index]).save(buffer, format="PNG")
+            files.write_bytes(files.join(self.output_path, f"{z:05d}.png"), buffer.getvalue())
 
 
 class DownsampleUploadOperator(OperatorBase):

@@ -43,12 +43,20 @@ def pinky40_labels() -> Chunk:
     return Chunk(_crop().copy(), _CROP_OFFSET, PINKY40_VOXEL_SIZE, "segmentation")
 
 
-def sample_image(seed: int = 0) -> Chunk:
-    """Synthetic EM of :func:`pinky40_labels` (uint8, same box), the demo model's input."""
+@lru_cache(maxsize=2)
+def _synthetic_em(seed: int) -> np.ndarray:
     from chunkflow.datasets.synthetic_em import synthesize_em
 
-    labels = pinky40_labels()
-    return labels.with_array(synthesize_em(labels.array, seed=seed), layer_type="image")
+    image = synthesize_em(_crop(), seed=seed)
+    image.setflags(write=False)
+    return image
+
+
+def sample_image(seed: int = 0) -> Chunk:
+    """Synthetic EM of :func:`pinky40_labels` (uint8, same box), the demo model's input.
+
+    Synthesised once per process and seed (seconds), then copied (8 MiB) for each caller."""
+    return Chunk(_synthetic_em(seed).copy(), _CROP_OFFSET, PINKY40_VOXEL_SIZE, "image")
 
 
 def demo_model() -> dict[str, Path]:

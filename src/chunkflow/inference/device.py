@@ -145,7 +145,19 @@ class DeviceRun:
         if placement.separable:
             wz, wy, wx = (self._weight_1d(w) for w in placement.weights)
             weight = wz[:, None, None] * (wy[None, :, None] * wx[None, None, :])
-        else:  # wu-1.2.0: the same float32 weight the host path uses, uploaded per patch
+        elif placement.affine is not None and placement.norm is None:
+            # 1.2.0's weight, from its 1D pieces on the device: Placement.weight()'s float64 operations in
+            # the same order, so the same float32 weight
+            alpha, beta, counts, sums = placement.affine
+            wz, wy, wx = (self._weight_1d(w) for w in placement.weights)
+            cz, cy, cx = (self._weight_1d(c) for c in counts)
+            nz, ny, nx = (self._weight_1d(n) for n in sums)
+            bump = alpha + beta * (wz[:, None, None] * (wy[None, :, None] * wx[None, None, :]))
+            norm = alpha * (cz[:, None, None] * (cy[None, :, None] * cx[None, None, :])) + beta * (
+                nz[:, None, None] * (ny[None, :, None] * nx[None, None, :])
+            )
+            weight = (bump / norm).to(self.torch.float32)
+        else:  # --mask-output-chunk's weight holds the chunk's summed masks: uploaded per patch
             weight = self.torch.from_numpy(placement.weight()).to(self.device)
         view = self.out_win[:, tz.start - self.out_lo : tz.stop - self.out_lo, ty, tx]
         view.addcmul_(patch[(slice(None), *placement.local)].contiguous(), weight)

@@ -101,8 +101,7 @@ class AgglomerateJob(HierarchicalMerge, StagedJob):
         assert box is not None
         p = self.params
         affs = self.affs.read(box)
-        self.io["volume_reads"] += 1
-        self.io["volume_read_bytes"] += affs.array.nbytes
+        self.count_volume_io("read", self.affs, box, affs.array.nbytes)
         if np.issubdtype(affs.array.dtype, np.floating) and not np.isfinite(affs.array).all():
             bad = int(np.count_nonzero(~np.isfinite(affs.array)))
             raise IncompatibleChunkError(
@@ -141,8 +140,10 @@ class AgglomerateJob(HierarchicalMerge, StagedJob):
     def _relabel(self, block: BoundingBox) -> None:
         import crackle
 
+        from chunkflow.segmentation.hierarchy import apply_table
+
         table = self.block_table(block)
-        labels = crackle.decompress(self.load_bytes(f"blocks/{block}.ckl", "agglomerate"))
+        labels = self.load_decoded(f"blocks/{block}.ckl", "agglomerate", crackle.decompress)
         if labels.shape != tuple(block.shape) or (labels.size and int(labels.max()) >= len(table)):
             from chunkflow.errors import CorruptFileError
 
@@ -152,10 +153,9 @@ class AgglomerateJob(HierarchicalMerge, StagedJob):
             )
         if len(table) and int(table.max()) >= 2**32:
             raise InvalidParameterError(f"block {block} has ids past 2**32; the uint32 output cannot hold them")
-        out = table.astype(np.uint32)[labels]
+        out = apply_table(labels, table, np.uint32)
         output = self._volume_out()
-        self.io["volume_writes"] += 1
-        self.io["volume_write_bytes"] += out.nbytes
+        self.count_volume_io("write", output, block, out.nbytes)
         output.write(Chunk(out, block.start, output.voxel_size, "segmentation"))
 
     def _volume_out(self) -> Any:

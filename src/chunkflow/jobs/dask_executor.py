@@ -10,7 +10,6 @@ inside functions: ``pip install 'chunkflow[dask]'``.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import sys
 import time
@@ -143,22 +142,24 @@ def open_client(options: DaskOptions) -> Iterator[Any]:
         # No MALLOC_TRIM_THRESHOLD_ (dask sets 64 KiB): setting it turns off glibc's adaptive mmap
         # threshold, so every chunk-sized array is a fresh mmap and page-faults again; the benchmark's
         # CPU-bound boxes ran ~1.5-2x slower per box with it. Native thread pools (BLAS, OpenMP, torch)
-        # get each worker thread's share of the cores (a variable the user set wins: dask's own rule).
+        # get each worker thread's share of the cores, set before the forkserver loads numpy and passed
+        # on by the nanny to each worker for what its boxes load later (a variable the user set wins)
+        threads = {name: thread_share(workers, options.threads_per_worker) for name in THREAD_ENV_VARS}
         config = {
             "distributed.worker.multiprocessing-method": "forkserver",
-            "distributed.nanny.pre-spawn-environ": {
-                name: thread_share(workers, options.threads_per_worker) for name in THREAD_ENV_VARS
-            },
+            "distributed.nanny.pre-spawn-environ": threads,
             # the statistical profiler samples the box's thread every 10 ms (GIL hand-offs) for a
             # dashboard page chunkflow does not need
             "distributed.worker.profile.enabled": False,
-            # an idle 2-worker LocalCluster spent 6.7% of a core on its own timers, 1.3% with these three:
-            # the 20 ms event-loop tick in the scheduler, each nanny and each worker (it only measures
-            # loop latency), work stealing every 100 ms (boxes are independent and queued at the
-            # scheduler, so there is nothing to steal), and the 0.5 s system monitor (dashboard plots)
+            # an idle 2-worker LocalCluster spent 6.7% of a core on its own timers (CPU that two busy
+            # workers on two cores lose), 1.6% with these: the 20 ms event-loop tick in the scheduler,
+            # each nanny and each worker (it only measures loop latency), work stealing every 100 ms
+            # (boxes are independent and queued at the scheduler: nothing to steal), the 0.5 s system
+            # monitor (dashboard plots) and the 100 ms memory polls (a box's memory is bounded by the box)
             "distributed.admin.tick.interval": "1s",
             "distributed.scheduler.work-stealing": False,
             "distributed.admin.system-monitor.interval": "2s",
+            "distributed.worker.memory.monitor-interval": "500ms",
         }
         with dask.config.set(config):
             _preload_forkserver()

@@ -21,7 +21,15 @@ import time
 from typing import Any
 
 from chunkflow import files
-from chunkflow.errors import ChunkflowError, IncompatibleChunkError, InvalidParameterError, QueueError
+from chunkflow.errors import (
+    ChunkflowError,
+    IncompatibleChunkError,
+    InvalidParameterError,
+    MissingChunkError,
+    QueueError,
+    VolumeFormatError,
+    VolumeNotFoundError,
+)
 from chunkflow.jobs.staged import Box, Stage, StagedJob, job_target, load_job, run_task, task_message, worker_command
 from chunkflow.threads import share_environ, thread_share
 
@@ -62,6 +70,17 @@ class StagedTask:
 
 
 # ---- executors ---------------------------------------------------------------------------------------
+#: modules a task needs that start no threads on import: where this process loaded them (checking the
+#: job's volumes), the forkserver loads them once for all pool processes instead of each importing its
+#: own copy (cloudvolume alone is 0.5 CPU s per process)
+FORKSERVER_PRELOADS = ("cloudvolume", "chunkflow.volumes.precomputed", "chunkflow.volumes.sharded",
+                       "chunkflow.segmentation.stitch", "chunkflow.segmentation.agglomerate", "waterz", "scipy.ndimage")  # fmt: skip
+
+
+def _loaded_preloads() -> list[str]:
+    return [name for name in FORKSERVER_PRELOADS if name in sys.modules]
+
+
 def _start_forkserver(environ: dict[str, str]) -> None:
     """Start multiprocessing's forkserver (if not running yet) with ``environ`` added to its environment."""
     from multiprocessing import forkserver
@@ -96,7 +115,7 @@ class LocalExecutor:
 
         # forkserver, not fork: tensorstore and torch run threads that a forked child would inherit broken
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([type(job).__module__, "numpy", "cc3d", "fastremap"])
+        context.set_forkserver_preload([type(job).__module__, "numpy", "cc3d", "fastremap", *_loaded_preloads()])
         # the pool's processes fork from the forkserver, which loads numpy's BLAS (and whatever the
         # job imports) with the environment it starts with: each worker's share of the cores, not all
         _start_forkserver(share_environ(thread_share(self.workers)))
@@ -221,17 +240,33 @@ class DaskExecutor:
 
 
 # ---- the frontend ------------------------------------------------------------------------------------
-def check_work_dir_place(work_dir: str) -> None:
-    """A local work dir may not be a file or lie below one (refused before anything is written)."""
-    if not files.is_local(work_dir):
-        return
-    path = files.local_path(work_dir)
-    for place in (path, *path.parents):
-        if place.exists():
-            if not place.is_dir():
-                what = "is a file" if place == path else f"lies below the file {place}"
-                raise InvalidParameterError(f"work dir {work_dir} {what}; give another --work-dir")
-            return
+def check_work_dir_place(job: StagedJob) -> None:
+    """Refuse a work dir that could not hold the job or whose removal would lose data: a file or below one,
+    one that is (or holds, or lies in) an input or the output, or an existing non-empty directory that is
+    not a work dir (no manifest): the job's scratch is deleted whole when it ends."""
+    from chunkflow.jobs.outputs import same_place
+
+    work_dir = job.work_dir
+    for key in (*job.input_keys, *job.output_keys):
+        url = job.params.get(key)
+        if isinstance(url, str) and same_place(work_dir, url):
+            raise InvalidParameterError(
+                f"work dir {work_dir} overlaps the {key.removesuffix('_url')} {url}; its scratch is deleted when the "
+                "job ends: give another --work-dir"
+            )
+    if files.is_local(work_dir):
+        path = files.local_path(work_dir)
+        for place in (path, *path.parents):
+            if place.exists():
+                if not place.is_dir():
+                    what = "is a file" if place == path else f"lies below the file {place}"
+                    raise InvalidParameterError(f"work dir {work_dir} {what}; give another --work-dir")
+                break
+    if not files.exists(files.join(work_dir, "manifest.json")) and next(iter(files.list_names(work_dir)), None):
+        raise InvalidParameterError(
+            f"work dir {work_dir} holds files but no job manifest: it is not a chunkflow work dir, and a job's "
+            "scratch is deleted when it ends; give a new or empty --work-dir"
+        )
 
 
 def _executor(workers: int, queue_name: str | None, dask: Any, start_workers: int, **queue_options: Any) -> Any:
@@ -269,7 +304,7 @@ def run_job(job: StagedJob, workers: int = 1, queue_name: str | None = None, pre
     job.overwrite = overwrite
     executor = _executor(workers, queue_name, dask, start_workers, **queue_options)
     job.validate()
-    check_work_dir_place(job.work_dir)
+    check_work_dir_place(job)
     executor.check(job)  # the last check: it may start a Dask cluster
     try:
         fresh = not files.exists(files.join(job.work_dir, "manifest.json"))
@@ -301,8 +336,10 @@ def _run_stages(job: StagedJob, executor: Any, fresh: bool, keep_work_dir: bool)
         try:
             executor.run(job, stage, tasks)
         except ChunkflowError as exc:
-            refused = isinstance(exc, (InvalidParameterError, IncompatibleChunkError))
-            if refused and fresh:  # the input was refused by its tasks: nothing worth resuming
+            # the input refused by its tasks (NaN values, missing or corrupt blocks): nothing worth resuming
+            refused = isinstance(exc, (InvalidParameterError, IncompatibleChunkError, VolumeFormatError,
+                                       MissingChunkError, VolumeNotFoundError))  # fmt: skip
+            if refused and fresh:
                 _undo(job, True)
             elif not ran_any and len(job.missing(stage.name, verify=False)) == len(tasks):
                 _undo(job, fresh)  # nothing done by this run: remove what it created

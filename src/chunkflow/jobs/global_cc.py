@@ -91,8 +91,7 @@ class GlobalCCJob(HierarchicalMerge, StagedJob):
         from chunkflow.segmentation.global_cc import label_block
 
         chunk = self._volume("input_url").read(block)
-        self.io["volume_reads"] += 1
-        self.io["volume_read_bytes"] += chunk.array.nbytes
+        self.count_volume_io("read", self._volume("input_url"), block, chunk.array.nbytes)
         if np.issubdtype(chunk.array.dtype, np.floating) and not np.isfinite(chunk.array).all():
             raise IncompatibleChunkError(
                 f"input {self.params['input_url']} holds NaN/Inf values in {block}; connected components of a "
@@ -186,6 +185,8 @@ class GlobalCCJob(HierarchicalMerge, StagedJob):
         self.save_contacts(block, count, (encoded // stride).astype(np.int64), encoded % stride)
 
     def _relabel(self, block: BoundingBox) -> None:
+        from chunkflow.segmentation.hierarchy import apply_table
+
         labels, _, count = self._components(block)
         table = self.block_table(block)
         if len(table) != count + 1:
@@ -201,9 +202,8 @@ class GlobalCCJob(HierarchicalMerge, StagedJob):
                 f"block {block} has component ids past {np.iinfo(output.dtype).max}; the {output.dtype} output "
                 "cannot hold them (use larger blocks or a lower threshold)"
             )
-        out = table.astype(output.dtype)[labels]  # a gather from a small table in the output's dtype: no int64 copy
-        self.io["volume_writes"] += 1
-        self.io["volume_write_bytes"] += out.nbytes
+        out = apply_table(labels, table, output.dtype)
+        self.count_volume_io("write", output, block, out.nbytes)
         output.write(Chunk(out, block.start, output.voxel_size, "segmentation"))
 
     def count(self) -> int:

@@ -128,23 +128,27 @@ def plan_job(job: StagedJob) -> list[StagePlan]:
         measured = _measure(sample)
         in_block = max(1, _block_bytes(job.params[job.input_keys[0]]))
         out_block = max(1, _block_bytes(sample.params[job.output_keys[0]]))
-    sample_blocks = max(1, len(sample.blocks()))
-    full_blocks = len(job.blocks())
+    sample_blocks = max(1, sample.grid_shape().prod())
+    full_blocks = job.grid_shape().prod()
     by_family: dict[str, dict[str, float]] = {}
     for m in measured.values():
         by_family[str(m["family"])] = m
     plans = []
     for stage in job._stages():
         m = measured.get(stage.name) or by_family.get(stage.kind, {})
-        tasks = len(stage.tasks())
+        tasks = stage.task_count()
         scale = full_blocks / sample_blocks if stage.scales == "volume" else 1.0
         note = f"one task over all {full_blocks} blocks: grows with the volume" if stage.scales == "volume" else ""
         if not m:
             note = "not measured on the sample"
         vr, vw = m.get("volume_read_bytes", 0) * scale, m.get("volume_write_bytes", 0) * scale
         wr, ww = m.get("work_read_bytes", 0) * scale, m.get("work_write_bytes", 0) * scale
-        reads = m.get("work_reads", 0) * scale + math.ceil(vr / in_block) + 1  # + the done-marker check
-        writes = m.get("work_writes", 0) * scale + math.ceil(vw / out_block) + 1  # + the done marker
+        # volume objects: the storage blocks the sample's tasks touched (bytes / block bytes where a job
+        # does not count them); + 1 for the done-marker check and + 1 for the marker
+        volume_reads = m.get("volume_reads", math.ceil(vr / in_block)) * scale
+        volume_writes = m.get("volume_writes", math.ceil(vw / out_block)) * scale
+        reads = m.get("work_reads", 0) * scale + volume_reads + 1
+        writes = m.get("work_writes", 0) * scale + volume_writes + 1
         plans.append(StagePlan(
             stage=stage.name, tasks=tasks, object_reads=round(reads * tasks), object_writes=round(writes * tasks),
             bytes_read=round((vr + wr) * tasks), bytes_written=round((vw + ww) * tasks),
@@ -163,7 +167,7 @@ def _size(n: float) -> str:
 
 
 def format_plan(job: StagedJob, plans: list[StagePlan]) -> list[str]:
-    lines = [f"{job.kind} job {job.job_id} over {job.bbox} ({job.bbox.volume} voxels, {len(job.blocks())} blocks "
+    lines = [f"{job.kind} job {job.job_id} over {job.bbox} ({job.bbox.volume} voxels, {job.grid_shape().prod()} blocks "
              f"of {tuple(job.block_size)}); work dir {job.work_dir}; estimated from a corner of <= 2x2x2 blocks"]  # fmt: skip
     for p in plans:
         lines.append(

@@ -80,14 +80,26 @@ class Stage:
     contains: Callable[[Box], bool] | None = None
     family: str = ""
     scales: str = "task"
+    #: the number of tasks without listing them (a petavoxel job has millions of blocks); default len(tasks())
+    count: Callable[[], int] | None = None
 
     @classmethod
-    def per_block(cls, name: str, run: Callable[[Box], None], job: StagedJob, **kw: Any) -> Stage:
-        return cls(name, run, job.blocks, lambda box: box is not None and job.is_block(box), **kw)
+    def per_block(cls, name: str, run: Callable[[BoundingBox], None], job: StagedJob, **kw: Any) -> Stage:
+        """One task per block of ``job`` (``run`` gets the block's box)."""
+
+        def run_block(box: Box) -> None:
+            assert box is not None  # messages are checked against contains() first
+            run(box)
+
+        kw.setdefault("count", lambda: job.grid_shape().prod())
+        return cls(name, run_block, job.blocks, lambda box: box is not None and job.is_block(box), **kw)
 
     @classmethod
     def single(cls, name: str, run: Callable[[], None], **kw: Any) -> Stage:
         return cls(name, lambda box: run(), lambda: (None,), lambda box: box is None, **kw)
+
+    def task_count(self) -> int:
+        return self.count() if self.count is not None else len(self.tasks())
 
     def is_task(self, box: Box) -> bool:
         if self.contains is not None:
@@ -275,6 +287,18 @@ class StagedJob(ABC):
         self.io["work_read_bytes"] += len(data)
         return data
 
+    def load_decoded(self, name: str, stage: str | None, decode: Callable[[bytes], Any]) -> Any:
+        """``decode(bytes)`` of a work file in your own codec (crackle); its failure is one line naming the file."""
+        data = self.load_bytes(name, stage)
+        try:
+            return decode(data)
+        except ChunkflowError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every codec raises its own kinds: one line
+            raise CorruptFileError(
+                f"work file {self.work_url(name)} is damaged or not ours ({type(exc).__name__}); {self._fix(stage)}"
+            ) from None
+
     def save_arrays(self, name: str, **arrays: np.ndarray) -> None:
         """``arrays`` as a compressed ``.npz`` at ``<work_dir>/<name>``."""
         buffer = io.BytesIO()
@@ -295,6 +319,13 @@ class StagedJob(ABC):
         if missing:
             raise CorruptFileError(f"work file {self.work_url(name)} lacks {missing}; {self._fix(stage)}")
         return arrays
+
+    def count_volume_io(self, kind: str, volume: Any, box: BoundingBox, nbytes: int) -> None:
+        """Count a volume ``read`` or ``write`` of ``box`` for the plan: the storage blocks it touches."""
+        block, origin = Vec3.of(volume.block_size), volume.bbox.start
+        low, high = (box.start - origin) // block, (box.stop - origin - (1, 1, 1)) // block
+        self.io[f"volume_{kind}s"] += (high - low + (1, 1, 1)).prod()
+        self.io[f"volume_{kind}_bytes"] += nbytes
 
     # ---- done markers ---------------------------------------------------------------------------
     def done_marker(self, stage: str, bbox: Box) -> str:

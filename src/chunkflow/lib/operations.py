@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,9 +27,10 @@ def adjust_corners(bbox: BoundingBox, corner_offset: tuple[int, ...]) -> Boundin
 
 
 def touch(path: str) -> None:
-    """Create an empty marker file (and its folder) where none exists."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o666))
+    """Create an empty marker file (and its folder) where none exists; a local path, gs:// or s3://."""
+    from chunkflow import files
+
+    files.create_exclusive(path, b"")
 
 
 def open_precomputed(url: str, operator: str, mip: int = 0) -> Any:
@@ -75,7 +75,9 @@ def cleanup_files(directory: str, mode: str, suffix: str | None) -> int:
             continue
         size = entry.stat().st_size
         if mode == "exist" or (mode == "empty" and size == 0) or (mode == "not-empty" and size > 0):
-            os.remove(entry.path)
+            from chunkflow import files
+
+            files.delete(entry.path)
             removed += 1
     return removed
 

@@ -48,11 +48,9 @@ def save_swc_skeletons(skeletons: dict[int, Any], prefix: str) -> list[str]:
     names = []
     for object_id, skeleton in skeletons.items():
         name = f"{prefix}{object_id}.swc"
-        Path(name).parent.mkdir(parents=True, exist_ok=True)
-        aside = f"{name}.{os.getpid()}.tmp"
-        with open(aside, "w", encoding="utf-8") as f:
-            f.write(skeleton.to_swc())
-        os.replace(aside, name)
+        from chunkflow import files
+
+        files.write_text(name, skeleton.to_swc())
         names.append(name)
     return names
 

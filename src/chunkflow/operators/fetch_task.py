@@ -90,7 +90,7 @@ def delete_task_in_queue(op_name) -> Stage:
 
 @click.command("fetch-task-from-file")
 @name_option("fetch-task-from-file")
-@click.option("--file-path", "-f", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--file-path", "-f", required=True, type=str, help="Task file (a local path, gs:// or s3://) written by generate-tasks -f.")
 @click.option("--job-index", "-i", type=int, default=None, help="Line to run (default: $SLURM_ARRAY_TASK_ID).")
 def fetch_task_from_file(op_name, file_path, job_index) -> Stage:
     """Run the task on line --job-index of a task file (one bbox per line), for Slurm array jobs.
@@ -112,11 +112,16 @@ def fetch_task_from_file(op_name, file_path, job_index) -> Stage:
                 index = int(raw)
             except ValueError:
                 raise InvalidParameterError(f"SLURM_ARRAY_TASK_ID={raw!r} is not a line number; pass --job-index") from None
-        try:
-            with open(file_path, encoding="utf-8") as f:
-                lines = [line for line in f.read().splitlines() if line.strip()]
+        from chunkflow import files
+        from chunkflow.errors import ChunkflowError
+
+        try:  # a local path or a bucket
+            text = files.read_text(file_path, "task file", "write it with generate-tasks -f")
+        except ChunkflowError:
+            raise
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidParameterError(f"cannot read task file {file_path}: {exc}; write it with generate-tasks -f") from None
+        lines = [line for line in text.splitlines() if line.strip()]
         if not 0 <= index < len(lines):
             raise InvalidParameterError(f"job index {index} is outside the {len(lines)} tasks in {file_path}")
         bbox, params = decode(lines[index])

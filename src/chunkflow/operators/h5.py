@@ -70,9 +70,9 @@ def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_s
             chunk = chunk.with_array(chunk.array.astype(dtype))
         task[output_name] = chunk
         if remove_empty and not chunk.array.any():
-            import os
+            from chunkflow import files
 
-            os.remove(url.removeprefix("file://"))
+            files.delete(url.removeprefix("file://"))
         if set_bbox:
             task.bbox = chunk.bbox
 

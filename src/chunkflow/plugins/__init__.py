@@ -25,6 +25,7 @@ import numpy as np
 
 from chunkflow.chunk.base import Chunk
 from chunkflow.compat.chunk import as_120, as_core
+from chunkflow.compat.synapses import Synapses
 from chunkflow.errors import ChunkflowError, InvalidParameterError, VolumeNotFoundError
 from chunkflow.task import Task
 
@@ -111,7 +112,7 @@ def place_array(array: np.ndarray, like: Chunk | None, task: Task) -> Chunk:
     return Chunk(array, voxel_offset=task.bbox.start if task.bbox is not None else None)
 
 
-_STORABLE = (Chunk, np.ndarray, dict, list)
+_STORABLE = (Chunk, np.ndarray, dict, list, Synapses)
 
 
 def run_plugin(
@@ -144,5 +145,5 @@ def run_plugin(
             value = as_core(value)
         elif value is not None and not isinstance(value, _STORABLE) and not hasattr(value, "points"):
             raise PluginError(f"plugin {name!r} returned a {type(value).__name__} for {out_name!r}; a plugin returns "
-                              "chunks, arrays, point clouds, dicts or None")  # fmt: skip
+                              "chunks, arrays, point clouds, synapses, dicts or None")  # fmt: skip
         task[out_name] = value

@@ -117,27 +117,26 @@ def mesh_task(
     mesher.clear()
 
 
-def _unique_rows(rows: np.ndarray, **kwargs: bool):  # type: ignore[no-untyped-def]
-    """``np.unique(rows, axis=0, ...)`` for (N, 3) integer rows; where the rows' ranges fit in 63 bits they are
-    packed into one int64 each (same lexicographic order, several times faster than sorting rows)."""
-    if len(rows) == 0:
-        return np.unique(rows, axis=0, **kwargs)
-    low = rows.min(axis=0)
-    span = (rows.max(axis=0) - low + 1).astype(np.float64)
-    if float(np.prod(span)) >= 2.0**62:
-        return np.unique(rows, axis=0, **kwargs)
-    shifted = (rows - low).astype(np.int64)
-    packed = (shifted[:, 0] * int(span[1]) + shifted[:, 1]) * int(span[2]) + shifted[:, 2]
-    return np.unique(packed, **kwargs)
+def _row_keys(rows: np.ndarray) -> np.ndarray:
+    """One sortable key per (N, 3) integer row, in the rows' lexicographic order: an int64 packing where the
+    rows' ranges fit in 62 bits (sorting those is several times faster than sorting rows), else a row view."""
+    if len(rows):
+        low = rows.min(axis=0)
+        span = (rows.max(axis=0) - low + 1).astype(np.float64)
+        if float(np.prod(span)) < 2.0**62:
+            shifted = (rows - low).astype(np.int64)
+            return (shifted[:, 0] * int(span[1]) + shifted[:, 1]) * int(span[2]) + shifted[:, 2]
+    rows = np.ascontiguousarray(rows.astype(np.int64))
+    return rows.view([("a", np.int64), ("b", np.int64), ("c", np.int64)]).reshape(-1)
 
 
 def weld(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Fuse vertices at the same position (to 1e-3 nm) and drop faces that become degenerate or repeated."""
     keys = np.round(vertices.astype(np.float64) * 1000).astype(np.int64)
-    _, index, inverse = _unique_rows(keys, return_index=True, return_inverse=True)
+    _, index, inverse = np.unique(_row_keys(keys), return_index=True, return_inverse=True)
     faces = inverse.reshape(-1)[faces]
     faces = faces[(faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])]
-    _, first = _unique_rows(np.sort(faces, axis=1), return_index=True)
+    _, first = np.unique(_row_keys(np.sort(faces, axis=1)), return_index=True)
     return vertices[index], faces[np.sort(first)].astype(np.uint32)
 
 

@@ -118,13 +118,23 @@ def _mesh_info(directory: str) -> dict[str, Any]:
 def _fragment_index(directory: str) -> dict[int, list[str]]:
     """Which task files hold fragments of which object (reads only the small ``.ids`` lists, in parallel)."""
     base = files.join(directory, "fragments")
-    lists = sorted(n for n in files.list_names(base) if n.endswith(".ids"))
+    names = set(files.list_names(base))
+    lists = sorted(n for n in names if n.endswith(".ids") and n[: -len(".ids")] + ".frags" in names)
     where: dict[int, list[str]] = defaultdict(list)
     for name, data in sorted(files.read_many(base, lists).items()):
         if data is None:
             continue
         for obj in json.loads(data):
             where[int(obj)].append(files.join(base, name[: -len(".ids")] + ".frags"))
+    for name in sorted(n for n in names if n.endswith(".frags") and n[: -len(".frags")] + ".ids" not in names):
+        path = files.join(base, name)  # written before the .ids lists existed: read its zip directory
+        try:
+            keys = _open_fragments(path)[0].files
+        except Exception as exc:  # noqa: BLE001 - not a zip, truncated
+            raise _corrupt_fragments(path, exc) from None
+        for key in keys:
+            if key[0] == "v":
+                where[int(key[1:])].append(path)
     return where
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterator
-from pathlib import Path
 
 from chunkflow.errors import InvalidParameterError
 from chunkflow.geometry import BoundingBox, Vec3
@@ -84,11 +83,10 @@ def submit_or_yield(plan: TaskPlan, queue_name: str | None, max_receive_count: i
         return itertools.islice(iter(plan), index_start, stop)
 
     if file_path is not None:
-        from chunkflow.files import atomic_path
+        from chunkflow import files
 
-        try:
-            with atomic_path(Path(file_path)) as tmp, open(tmp, "w") as out:
-                out.writelines(f"{b}\n" for b in boxes())
+        try:  # a local path or a bucket (the workers of a Slurm array or a cloud batch read it from there)
+            files.write_text(file_path, "".join(f"{b}\n" for b in boxes()))
         except OSError as exc:
             raise InvalidParameterError(f"cannot write the task file {file_path}: {exc.strerror or exc}") from None
         log.info("wrote %d task boxes to %s", count, file_path)

@@ -24,14 +24,13 @@ relabel task reads only its own block's table. Ids are consecutive ``1..N``.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = ["Summary", "NodeMerge", "merge_node", "leaf_endpoints", "down_node", "global_table", "levels",
-           "children", "level_shape", "hierarchical_tables", "contact_keys", "pack_arrays", "unpack_arrays"]  # fmt: skip
+           "children", "level_shape", "hierarchical_tables", "apply_table", "contact_keys"]  # fmt: skip
 
 ROW_BITS = 32
 
@@ -171,6 +170,15 @@ def down_node(merged: NodeMerge, offset: int, open_global: np.ndarray) -> list[t
     return out
 
 
+def apply_table(labels: np.ndarray, table: np.ndarray, dtype: np.dtype | type = np.uint32) -> np.ndarray:
+    """``table[labels]`` as ``dtype``: the gather goes through the small table cast first, so no int64 array
+    of the block's size is made (``table[labels].astype(dtype)`` took 1.6x as long on 8 M voxels).
+
+    ``labels`` : ndarray, (Z, Y, X), local ids ``0..len(table) - 1`` (checked by the caller).
+    """
+    return table.astype(dtype)[labels]
+
+
 # ---- the tree over the block grid ----------------------------------------------------------------
 def level_shape(grid_shape: tuple[int, ...], level: int) -> tuple[int, int, int]:
     """Nodes per axis at ``level`` (level 0: the block grid)."""
@@ -261,16 +269,3 @@ def hierarchical_tables(
         offset, open_global = down[(0, g)]
         tables[g] = global_table(merged[(0, g)].child_maps[0], offset, open_global)
     return tables
-
-
-# ---- small arrays as bytes (work files) ----------------------------------------------------------
-def pack_arrays(**arrays: np.ndarray) -> bytes:
-    """``np.savez_compressed`` into bytes."""
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
-    return buffer.getvalue()
-
-
-def unpack_arrays(data: bytes) -> dict[str, np.ndarray]:
-    with np.load(io.BytesIO(data)) as npz:
-        return {k: npz[k] for k in npz.files}

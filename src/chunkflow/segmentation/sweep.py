@@ -87,13 +87,12 @@ def sweep_thresholds(
 
 
 def plot_sweep(result: SweepResult, path: str | Path, title: str = "") -> None:
-    """ARE, VI split and VI merge against the threshold, the best threshold marked; a PNG."""
+    """ARE, VI split and VI merge against the threshold, the best threshold marked; a PNG at ``path``
+    (a local path, gs:// or s3://)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
-
-    from chunkflow.files import atomic_path
 
     thresholds = [r["threshold"] for r in result.rows]
     figure = Figure(figsize=(7, 4.8), dpi=100)
@@ -115,19 +114,21 @@ def plot_sweep(result: SweepResult, path: str | Path, title: str = "") -> None:
     left.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small")
     left.set_title(title or "threshold sweep")
     figure.tight_layout()
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            figure.savefig(f, format="png")
+    import io
+
+    from chunkflow import files
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    files.write_bytes(str(path), buffer.getvalue(), content_type="image/png")
 
 
-def write_sweep(result: SweepResult, directory: str | Path, name: str = "sweep") -> tuple[Path, Path]:
-    """``<directory>/<name>.json`` (the table) and ``<name>.png`` (the plot)."""
-    from chunkflow.files import atomic_path
+def write_sweep(result: SweepResult, directory: str | Path, name: str = "sweep") -> tuple[str, str]:
+    """``<directory>/<name>.json`` (the table) and ``<name>.png`` (the plot); a local path, gs:// or s3://."""
+    from chunkflow import files
 
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    table, figure = directory / f"{name}.json", directory / f"{name}.png"
+    directory = str(directory).removeprefix("file://")
+    table, figure = files.join(directory, f"{name}.json"), files.join(directory, f"{name}.png")
     plot_sweep(result, figure, title=name)
-    with atomic_path(table) as tmp:
-        tmp.write_text(json.dumps(result.to_dict(), indent=2))
+    files.write_bytes(table, json.dumps(result.to_dict(), indent=2).encode(), content_type="application/json")
     return table, figure

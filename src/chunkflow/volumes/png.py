@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +10,7 @@ import numpy as np
 
 from chunkflow.chunk.base import Chunk
 from chunkflow.errors import VolumeFormatError
-from chunkflow.files import _HOST, require_exists, sweep_debris
+from chunkflow.files import require_exists
 from chunkflow.geometry import BoundingBox, Vec3Like
 from chunkflow.volumes.arrayfile import ArrayFileVolume
 from chunkflow.volumes.base import strip_scheme
@@ -81,24 +78,11 @@ class PngVolume(ArrayFileVolume):
 
         if chunk.ndim != 3:
             raise VolumeFormatError(f"PNG sections hold one channel; chunk has shape {chunk.shape}")
-        final = Path(path)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        sweep_debris(final.parent)
-        tag = f"{_HOST}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-        tmp, old = final.with_name(f".{final.name}.{tag}.part"), final.with_name(f".{final.name}.old.{tag}.part")
-        tmp.mkdir()
-        try:
+        from chunkflow.files import atomic_directory
+
+        with atomic_directory(path) as tmp:
             for i, section in enumerate(chunk.array):
                 Image.fromarray(np.ascontiguousarray(section)).save(tmp / f"{chunk.voxel_offset.z + i:05d}.png")
-            if final.exists():
-                final.rename(old)  # a directory cannot be replaced in one rename: move the old one aside first
-            tmp.rename(final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if old.exists() and not final.exists():
-                old.rename(final)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _load_section(path: Path) -> np.ndarray:
