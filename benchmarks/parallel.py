@@ -22,7 +22,9 @@ process of the tree had, and for the two chain jobs the CPU seconds of the Gauss
 CPU(two) is what 2 cores could give if nothing else were running: below 1.8 the lost share is CPU the
 two-process run spends that the one-process run does not (start-up, scheduler, queue polling, threads
 fighting over cores), whatever the load. ``dask_idle`` reports the CPU an idle 2-worker LocalCluster
-spends on its own timers (share of a core), which two busy workers lose for the whole run.
+spends on its own timers (share of a core), which two busy workers lose for the whole run;
+``blas_threads`` runs ``worker -p 2`` on a matmul chain with each process's BLAS pool at its share of the
+cores (the default now) and at every core (numpy's own default), CPU seconds side by side.
 
 Small check: ``--tasks 4 --tiles 1 --passes 1``; full size: the defaults.
 """
@@ -200,12 +202,11 @@ def agglomerate_job(tmp: str, tiles: int) -> dict[str, Any]:
     whole = BoundingBox((0, 0, 0), (shape[0], shape[1], shape[2] * tiles))
     rng = np.random.default_rng(0)
     url = f"file://{tmp}/affs"
-    for tile in range(tiles):
-        affs = affinities_from_labels(labels).astype(np.float32)
-        affs = np.clip(affs + rng.normal(0, 0.1, affs.shape).astype(np.float32), 0, 1)
+    affs = affinities_from_labels(labels).astype(np.float32)
+    affs = np.clip(affs + rng.normal(0, 0.1, affs.shape).astype(np.float32), 0, 1)
+    for tile in range(tiles):  # the same tile each time: writing (gzip) is what costs here
         save_chunk(url, Chunk(affs, (0, 0, shape[2] * tile), layer_type="affinity_map"),
                    CreatePolicy(region=whole), block_size=(32, 64, 64))  # fmt: skip
-        del affs
     voxels = int(whole.size.prod())
 
     def run(workers: int):
@@ -260,6 +261,41 @@ def dask_idle(tmp: str, seconds: float) -> None:
          load_average=os.getloadavg())  # fmt: skip
 
 
+BLAS_PLUGIN = (
+    "import numpy as np\n"
+    "def execute(chunk, n=40):\n"
+    "    a = np.random.default_rng(0).random((1024, 1024), dtype=np.float32)\n"
+    "    for _ in range(n):\n"
+    "        a = (a @ a) / 1024.0\n"
+)
+
+
+def blas_threads(tmp: str, tasks: int) -> None:
+    """``worker -p 2`` on a BLAS-bound chain (float32 1024^2 matmuls): each process's pools at its share of
+    the cores (chunkflow's default now) vs at every core (numpy's default, which worker -p used to leave)."""
+    from chunkflow.queues import open_queue
+    from chunkflow.threads import THREAD_ENV_VARS, available_cores
+
+    plugin = os.path.join(tmp, "blas.py")
+    with open(plugin, "w") as f:
+        f.write(BLAS_PLUGIN)
+    saved = {name: os.environ.pop(name) for name in THREAD_ENV_VARS if name in os.environ}
+    results = {}
+    try:
+        for label, env in (("share", {}), ("all_cores", {name: str(available_cores()) for name in THREAD_ENV_VARS})):
+            queue = f"file://{tempfile.mkdtemp(dir=tmp)}/q"
+            open_queue(queue, create=True).send([f"0-1_0-8_{x}-{x + 8}" for x in range(0, tasks * 8, 8)])
+            results[label] = measure([*CF, "worker", "-p", "2", "--", "fetch-task", "-q", queue, "-r", "0",
+                                      "create-chunk", "-s", "1", "8", "8", "plugin", "-f", plugin, "-i", "chunk",
+                                      "delete-task-in-queue"], env)  # fmt: skip
+    finally:
+        os.environ.update(saved)
+    emit(benchmark="parallel_blas_threads", tasks=tasks, processes=2, cpu_cores=available_cores(),
+         **{f"{k}_{m}": results[k][m] for k in results for m in ("wall_s", "cpu_s", "max_threads")},
+         cpu_ratio_all_cores_over_share=results["all_cores"]["cpu_s"] / results["share"]["cpu_s"],
+         load_average=os.getloadavg())  # fmt: skip
+
+
 def _summary(best: dict[str, dict[str, Any]], startup: dict[str, dict[str, Any]] | None, units: int) -> dict[str, Any]:
     one, two = best["one"], best["two"]
     record: dict[str, Any] = {
@@ -292,7 +328,8 @@ def main() -> None:
                         help="Gaussian passes per chain task (12: about 1 CPU second per task)")
     parser.add_argument("--tiles", type=int, default=20, help="PINKY40 crop tiles along x for agglomerate-volume")
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--only", choices=["worker_p", "run_dask", "agglomerate_volume", "dask_idle"], action="append")
+    parser.add_argument("--only", choices=["worker_p", "run_dask", "agglomerate_volume", "dask_idle", "blas_threads"],
+                        action="append")
     parser.add_argument("--idle-seconds", type=float, default=20.0, help="dask_idle: seconds the cluster idles")
     parser.add_argument("--no-startup", action="store_true", help="skip the 1-task runs of the chain jobs")
     args = parser.parse_args()
@@ -301,6 +338,8 @@ def main() -> None:
     try:
         if not args.only or "dask_idle" in args.only:
             dask_idle(tmp, args.idle_seconds)
+        if not args.only or "blas_threads" in args.only:
+            blas_threads(tmp, min(args.tasks, 8))
         jobs = chain_jobs(tmp, args.tasks, args.passes)
         if not args.only or "agglomerate_volume" in args.only:
             jobs["agglomerate_volume"] = agglomerate_job(tmp, args.tiles)

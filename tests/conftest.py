@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # the suite's own environment, for this process and the ones it starts; restored when pytest ends
 SUITE_ENVIRONMENT = {
     # a remote address that does not answer (a bad-input case, no network) fails at the first try, not after
-    # cloud-files' 7 tries with backoff (chunkflow.volumes.precomputed.REMOTE_ATTEMPTS_ENV)
+    # cloud-files' 7 tries with backoff (chunkflow.files.REMOTE_ATTEMPTS_ENV)
     "CHUNKFLOW_REMOTE_ATTEMPTS": "1",
 }
 _saved_environment: dict[str, str | None] = {}

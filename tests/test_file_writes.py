@@ -45,11 +45,16 @@ def _atomic_names(tree: ast.AST) -> set[str]:
 
 
 def _root_name(node: ast.AST) -> str:
-    while isinstance(node, (ast.Attribute, ast.Call, ast.Subscript, ast.BinOp)):
-        node = node.value if not isinstance(node, ast.BinOp) else node.left  # (tmp / "x").write_text
-        if isinstance(node, ast.Call):
+    """The name an expression starts from: ``tmp`` for ``(tmp / "x").write_text`` or ``tmp.open()``."""
+    while True:
+        if isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        elif isinstance(node, ast.Call):
             node = node.func
-    return node.id if isinstance(node, ast.Name) else ""
+        elif isinstance(node, ast.BinOp):
+            node = node.left
+        else:
+            return node.id if isinstance(node, ast.Name) else ""
 
 
 def direct_writes(path: Path) -> list[str]:
@@ -63,6 +68,8 @@ def direct_writes(path: Path) -> list[str]:
         if isinstance(func, ast.Name) and func.id == "open":
             mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
             target = _root_name(node.args[0]) if node.args else ""
+            if node.args and isinstance(node.args[0], ast.Constant) and str(node.args[0].value).startswith("/proc/"):
+                continue  # the kernel's counters (/proc/self/clear_refs), not a file
             writing = isinstance(mode, ast.Constant) and isinstance(mode.value, str) and set(mode.value) & set("wax+")
             if writing and target not in temporaries:
                 found.append(f"{node.lineno}: open(..., {mode.value!r})")

@@ -146,32 +146,35 @@ def polling(worker: Worker, endpoint: str) -> bool:
 
 
 def preempt(cluster: Cluster, spot: Worker, chain: str, queue: str, markers: str) -> dict[str, float]:
-    """SIGTERM the spot worker mid-task while a standby worker polls; the seconds until its task is visible
-    again, taken again and redone (its done marker written)."""
+    """SIGTERM the spot worker mid-task and start a replacement (the autoscaler's); the seconds from the signal
+    until its task is visible again, the replacement polls, the task is taken again and redone (its marker)."""
     from chunkflow import files
     from chunkflow.queues.preemption import PREEMPTED_EXIT_CODE
 
     wait_for("both workers hold a task", lambda: queue_counts(queue) == (0, 2), timeout=120)
-    standby = cluster.start("spot", chain)  # a third machine, up and polling an empty queue
-    wait_for("the standby worker polls", lambda: polling(standby, cluster.env["AWS_ENDPOINT_URL"]), timeout=120)
-    time.sleep(0.5)
+    time.sleep(1.0)  # well inside the task: an inference task takes several seconds
     sent = time.monotonic()
     spot.proc.send_signal(signal.SIGTERM)
-    visible = retaken = None
+    replacement = cluster.start("spot", chain)
+    visible = ready = retaken = None
     while retaken is None:  # waiting 0 -> 1 (given back) -> 0 (taken again); a take faster than a poll counts too
-        assert time.monotonic() - sent < 60, "the task was not given back and taken again within 60 s"
-        waiting, in_flight = queue_counts(queue)
-        if visible is None and (waiting == 1 or (spot.proc.poll() is not None and in_flight == 2)):
-            visible = time.monotonic() - sent
+        now = time.monotonic() - sent
+        assert now < 90, "the task was not given back and taken again within 90 s"
+        waiting, _ = queue_counts(queue)
+        if ready is None and polling(replacement, cluster.env["AWS_ENDPOINT_URL"]):
+            ready = now
+        if visible is None and (waiting == 1 or spot.proc.poll() is not None):
+            visible = now
         if visible is not None and waiting == 0:
-            retaken = time.monotonic() - sent
+            retaken = now
         time.sleep(0.05)
     assert spot.proc.wait(timeout=60) == PREEMPTED_EXIT_CODE, spot.log[-3000:]
     exited = time.monotonic() - sent
     (box,) = re.findall(r"task (\S+) did not finish within --grace 1 s; giving it back", spot.log)
     assert not files.exists(f"{markers}/{box}")  # no marker for the abandoned task
     wait_for("the task is redone", lambda: files.exists(f"{markers}/{box}"), timeout=300)
-    return {"visible_s": visible, "retaken_s": retaken, "exited_s": exited, "redone_s": time.monotonic() - sent}
+    return {"visible_s": visible, "ready_s": ready if ready is not None else retaken, "retaken_s": retaken,
+            "exited_s": exited, "redone_s": time.monotonic() - sent}  # fmt: skip
 
 
 def objects(root: str) -> dict[str, bytes | None]:
@@ -258,12 +261,13 @@ def test_hybrid_cloud_run_as_in_the_readme(moto_server, tmp_path):
             spot.proc.send_signal(signal.SIGKILL)
             assert spot.proc.wait(timeout=30) == -signal.SIGKILL
             cluster.start("spot", chain)  # the autoscaler's replacement machine
-    print(f"\nSIGTERM mid-task: its task visible again after {measured['visible_s']:.1f} s, taken again "
-          f"{measured['retaken_s']:.1f} s, redone {measured['redone_s']:.1f} s after the signal; the worker exited "
-          f"after {measured['exited_s']:.1f} s")  # fmt: skip
+    print(f"\nSIGTERM mid-task: its task visible again after {measured['visible_s']:.1f} s, the replacement polling "
+          f"after {measured['ready_s']:.1f} s, the task taken again after {measured['retaken_s']:.1f} s and redone "
+          f"after {measured['redone_s']:.1f} s; the worker exited after {measured['exited_s']:.1f} s")  # fmt: skip
     # within seconds, not after the 30 s lease: given back once the grace (1 s) is out and the main thread is
-    # interrupted (native code: the backstop, 3 s later), then taken at the standby's next poll
-    assert measured["visible_s"] < 15 and measured["retaken_s"] - measured["visible_s"] < 10, measured
+    # interrupted (in native code: the backstop, 3 s later), then taken at the next poll of a worker that is up
+    assert measured["visible_s"] < 15, measured
+    assert measured["retaken_s"] - max(measured["visible_s"], measured["ready_s"]) < 10, measured
     bucket_s = time.monotonic() - started
     assert reference.wait(timeout=600) == 0, (tmp_path / "local.log").read_text()[-4000:]
     local_log = (tmp_path / "local.log").read_text()

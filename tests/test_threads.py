@@ -26,6 +26,27 @@ def test_thread_share_defaults_to_the_cores_this_process_may_use():
     assert thread_share(cores + 1) == 1
 
 
+@pytest.mark.parametrize(
+    "v2,v1_quota,v1_period,expected",
+    [("max 100000", None, None, None), ("200000 100000", None, None, 2), ("150000 100000", None, None, 2),
+     (None, "-1", "100000", None), (None, "300000", "100000", 3), (None, None, None, None)],
+)  # fmt: skip
+def test_cpu_quota_reads_the_containers_cgroup(tmp_path, monkeypatch, v2, v1_quota, v1_period, expected):
+    from chunkflow import threads
+
+    files = {}
+    for name, text in (("cpu.max", v2), ("quota", v1_quota), ("period", v1_period)):
+        if text is not None:
+            (tmp_path / name).write_text(text + "\n")
+        files[name] = str(tmp_path / name)
+    monkeypatch.setattr(threads, "CGROUP_QUOTA_FILES", ((files["cpu.max"], None), (files["quota"], files["period"])))
+    assert threads.cpu_quota() == expected
+    if expected is not None:  # a pod limited to N CPUs sizes its pools to N, not to the node's cores
+        monkeypatch.setattr(threads.os, "sched_getaffinity", lambda _pid: set(range(64)))
+        assert threads.available_cores() == expected
+        assert threads.thread_share(2) == max(1, expected // 2)
+
+
 def test_share_environ_sets_every_pool_variable_but_keeps_the_users_own():
     assert share_environ(3, {}) == {name: "3" for name in THREAD_ENV_VARS}
     assert {"OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"} <= set(THREAD_ENV_VARS)

@@ -53,7 +53,11 @@ class OperatorGroup(click.Group):
             sections.setdefault(section_title(operator), []).append((name, summary(name, operator)))
         # chained operators first (built-in sections, then plug-ins' own), standalone commands last
         chained = list(SECTION_TITLES.values())[:3]
-        order = [*chained, *(t for t in sections if t not in SECTION_TITLES.values()), *list(SECTION_TITLES.values())[3:]]
+        order = [
+            *chained,
+            *(t for t in sections if t not in SECTION_TITLES.values()),
+            *list(SECTION_TITLES.values())[3:],
+        ]
         for title in order:
             if sections.get(title):
                 with formatter.section(title):
@@ -73,7 +77,9 @@ class OperatorGroup(click.Group):
         ctx.meta[_IN_CHAIN] = True
         return super().invoke(ctx)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
         name, command, rest = super().resolve_command(ctx, args)
         if name is not None:
             _require_extra(name, rest)  # PKG (issue 17): a missing extra fails while the chain is parsed
@@ -116,8 +122,9 @@ def parse_chain(args: list[str]) -> tuple[click.Context, list[tuple[str, list[st
         assert name is not None and command is not None  # resolve_command fails on an unknown name
         if _is_standalone(name):
             raise click.UsageError(f"{name!r} is a standalone command, not an operator of a chain", ctx=ctx)
-        sub_ctx = command.make_context(name, list(after_name), parent=ctx, allow_extra_args=True,
-                                       allow_interspersed_args=False)  # fmt: skip
+        sub_ctx = command.make_context(
+            name, list(after_name), parent=ctx, allow_extra_args=True, allow_interspersed_args=False
+        )
         consumed = rest[: len(rest) - len(sub_ctx.args)]
         rest, sub_ctx.args = sub_ctx.args, []
         pieces.append((name, consumed, sub_ctx))
@@ -134,14 +141,20 @@ class ChainUsageError(click.UsageError):
 
 @click.group(cls=OperatorGroup, chain=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--log-level", "-l",
+    "--log-level",
+    "-l",
     type=click.Choice(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
-    default="info", show_default=True, help="Logging verbosity.",
-)  # fmt: skip
+    default="info",
+    show_default=True,
+    help="Logging verbosity.",
+)
 @click.option(
-    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
     help="Log lines as text, or one JSON object per line (for log collectors).",
-)  # fmt: skip
+)
 @click.version_option(package_name="chunkflow")
 def cli(log_level: str, log_format: str) -> None:
     """Compose operators on chunks of 3D volumes into one command line.

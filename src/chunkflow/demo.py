@@ -31,20 +31,94 @@ def demo_command(sample_dir: Path, out: Path, threshold: float = 0.7, stop_mip: 
     model = demo_model()
     url = {name: f"file://{out / name}" for name in ("image", "affs", "seg")}
     return [
-        "load-h5", "-f", str(sample_dir / "image.h5"), "-o", "image",
-        "load-h5", "-f", str(sample_dir / "labels.h5"), "-o", "labels",
-        "inference", "-m", str(model["model"]), "-w", str(model["weights"]), "-s", "16", "128", "128",
-        "-v", "4", "32", "32", "--output-crop-margin", "0", "0", "0", "-c", "3", "-i", "image", "-o", "affs",
-        "agglomerate", "-t", str(threshold), "-i", "affs", "-o", "seg",
-        "evaluate-segmentation", "-s", "seg", "-g", "labels", "-o", str(out / "scores.json"),
-        "save-precomputed", "-i", "image", "-v", url["image"],
-        "save-precomputed", "-i", "affs", "-v", url["affs"],
-        "save-precomputed", "-i", "seg", "-v", url["seg"],
-        "downsample-upload", "-i", "image", "-v", url["image"], "--stop-mip", str(stop_mip + 1),
-        "downsample-upload", "-i", "seg", "-v", url["seg"], "--stop-mip", str(stop_mip + 1),
-        "mesh", "-i", "seg", "-o", url["seg"], "--dust-size-threshold", "2000", "--seam-free",
-        "mesh-manifest", "-v", url["seg"],
-    ]  # fmt: skip
+        "load-h5",
+        "-f",
+        str(sample_dir / "image.h5"),
+        "-o",
+        "image",
+        "load-h5",
+        "-f",
+        str(sample_dir / "labels.h5"),
+        "-o",
+        "labels",
+        "inference",
+        "-m",
+        str(model["model"]),
+        "-w",
+        str(model["weights"]),
+        "-s",
+        "16",
+        "128",
+        "128",
+        "-v",
+        "4",
+        "32",
+        "32",
+        "--output-crop-margin",
+        "0",
+        "0",
+        "0",
+        "-c",
+        "3",
+        "-i",
+        "image",
+        "-o",
+        "affs",
+        "agglomerate",
+        "-t",
+        str(threshold),
+        "-i",
+        "affs",
+        "-o",
+        "seg",
+        "evaluate-segmentation",
+        "-s",
+        "seg",
+        "-g",
+        "labels",
+        "-o",
+        str(out / "scores.json"),
+        "save-precomputed",
+        "-i",
+        "image",
+        "-v",
+        url["image"],
+        "save-precomputed",
+        "-i",
+        "affs",
+        "-v",
+        url["affs"],
+        "save-precomputed",
+        "-i",
+        "seg",
+        "-v",
+        url["seg"],
+        "downsample-upload",
+        "-i",
+        "image",
+        "-v",
+        url["image"],
+        "--stop-mip",
+        str(stop_mip + 1),
+        "downsample-upload",
+        "-i",
+        "seg",
+        "-v",
+        url["seg"],
+        "--stop-mip",
+        str(stop_mip + 1),
+        "mesh",
+        "-i",
+        "seg",
+        "-o",
+        url["seg"],
+        "--dust-size-threshold",
+        "2000",
+        "--seam-free",
+        "mesh-manifest",
+        "-v",
+        url["seg"],
+    ]
 
 
 def _pretty(args: list[str]) -> str:
@@ -82,8 +156,10 @@ def check_outputs(out: Path) -> dict[str, Any]:
     return {
         "image_mips": len(image.info["scales"]),
         "segmentation_mips": len(seg.info["scales"]),
-        "top_mip_shape_xyz": [int(v) for v in CloudVolume(f"file://{out / 'seg'}", mip=len(seg.info["scales"]) - 1,
-                                                            progress=False).shape[:3]],  # fmt: skip
+        "top_mip_shape_xyz": [
+            int(v)
+            for v in CloudVolume(f"file://{out / 'seg'}", mip=len(seg.info["scales"]) - 1, progress=False).shape[:3]
+        ],
         "meshes": len(manifests),
         "a_mesh": {"id": int(largest), "vertices": len(mesh.vertices), "faces": len(mesh.faces)},
     }
@@ -122,13 +198,19 @@ def main(argv: list[str] | None = None) -> int:
     card = json.loads(demo_model()["card"].read_text())
     held = card["held_out_scores"][str(card["recommended_threshold"])]
     print(f"\nchunkflow demo finished in {result['seconds']:.0f} s; outputs in {out.resolve()}")
-    print(f"  adapted Rand error vs ground truth: {scores['adapted_rand_error']:.4f}   "
-          f"variation of information: {scores['variation_of_information']:.4f} "
-          f"(split {scores['voi_split']:.3f}, merge {scores['voi_merge']:.3f})")  # fmt: skip
-    print(f"  (the model trained on z < 96 of this crop; on the held-out z 96-128 alone: "
-          f"ARE {held['adapted_rand_error']:.3f}, VI {held['variation_of_information']:.3f})")  # fmt: skip
-    print(f"  read back with cloud-volume: image {checks['image_mips']} mips, segmentation {checks['segmentation_mips']} "
-          f"mips, {checks['meshes']} meshes (object {checks['a_mesh']['id']}: {checks['a_mesh']['vertices']} vertices)")  # fmt: skip
+    print(
+        f"  adapted Rand error vs ground truth: {scores['adapted_rand_error']:.4f}   "
+        f"variation of information: {scores['variation_of_information']:.4f} "
+        f"(split {scores['voi_split']:.3f}, merge {scores['voi_merge']:.3f})"
+    )
+    print(
+        f"  (the model trained on z < 96 of this crop; on the held-out z 96-128 alone: "
+        f"ARE {held['adapted_rand_error']:.3f}, VI {held['variation_of_information']:.3f})"
+    )
+    print(
+        f"  read back with cloud-volume: image {checks['image_mips']} mips, segmentation {checks['segmentation_mips']} "
+        f"mips, {checks['meshes']} meshes (object {checks['a_mesh']['id']}: {checks['a_mesh']['vertices']} vertices)"
+    )
     paths = " ".join(shlex.quote(str((out / n).resolve())) for n in ("image", "affs", "seg"))
     print("\nbrowse it in neuroglancer (serves on 127.0.0.1; Ctrl-C stops):")
     print(f"  .venv/bin/chunkflow view {paths} --port {VIEW_PORT}")

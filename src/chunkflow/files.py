@@ -680,7 +680,7 @@ def update_json(
             return current
         if write_if(text, _encode_json(new), version):
             return new
-        time.sleep(min(0.5, 0.005 * 2**min(attempt, 7)) * random.random())
+        time.sleep(min(0.5, 0.005 * 2 ** min(attempt, 7)) * random.random())
     raise ConditionalWriteError(
         f"{what} {text}: {attempts} concurrent updates in a row beat this one; retry, or write it before the workers start"
     )

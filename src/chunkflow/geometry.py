@@ -262,4 +262,3 @@ class BoundingBox:
             origin = Vec3.of(relative_to)
         s, e = self.start - origin, self.stop - origin
         return (slice(s.z, e.z), slice(s.y, e.y), slice(s.x, e.x))
-

@@ -78,8 +78,9 @@ def _interactive() -> bool:
 class TaskReporter:
     """Logs one line per finished task and a periodic summary; quiet (debug level) on a terminal."""
 
-    def __init__(self, total: int | None = None, summary_every_s: float = 60.0,
-                 interactive: bool | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, total: int | None = None, summary_every_s: float = 60.0, interactive: bool | None = None
+    ) -> None:
         self.total = total
         self.summary_every_s = summary_every_s
         self.level = logging.DEBUG if (_interactive() if interactive is None else interactive) else logging.INFO
@@ -105,10 +106,21 @@ class TaskReporter:
         status = "failed" if failed else "skipped" if task.skip else "done"
         if self.log.isEnabledFor(self.level):
             self.log.log(
-                self.level, "task %s %s in %.2f s%s (%s)", task.name, status, seconds, rate, per_op or "no operators",
-                extra={"task": task.name, "status": status, "seconds": round(seconds, 4),
-                       "operators": {k: round(v, 4) for k, v in task.log.items()}, "voxels": voxels},
-            )  # fmt: skip
+                self.level,
+                "task %s %s in %.2f s%s (%s)",
+                task.name,
+                status,
+                seconds,
+                rate,
+                per_op or "no operators",
+                extra={
+                    "task": task.name,
+                    "status": status,
+                    "seconds": round(seconds, 4),
+                    "operators": {k: round(v, 4) for k, v in task.log.items()},
+                    "voxels": voxels,
+                },
+            )
         now = time.monotonic()
         if now - self.last_summary >= self.summary_every_s:
             self.last_summary = now
@@ -123,6 +135,14 @@ class TaskReporter:
         if self.total is not None and rate > 0:
             left = max(self.total - finished, 0)
             text += f"; {left} of {self.total} left, ETA {left / rate:.0f} s"
-        self.log.info(text, extra={"done": self.done, "skipped": self.skipped, "failed": self.failed,
-                                   "elapsed_s": round(elapsed, 2), "total": self.total})  # fmt: skip
+        self.log.info(
+            text,
+            extra={
+                "done": self.done,
+                "skipped": self.skipped,
+                "failed": self.failed,
+                "elapsed_s": round(elapsed, 2),
+                "total": self.total,
+            },
+        )
         return text

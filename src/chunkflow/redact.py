@@ -20,7 +20,7 @@ _SECRET_PARAM = re.compile(
 
 def _userinfo(match: re.Match[str]) -> str:
     user = match.group("user")
-    if ":" in match.group(0)[len(match.group("scheme")):] and user:
+    if ":" in match.group(0)[len(match.group("scheme")) :] and user:
         return f"{match.group('scheme')}{user}:***@"
     return f"{match.group('scheme')}***@"
 

@@ -15,7 +15,9 @@ import os
 import sys
 from collections.abc import Mapping
 
-__all__ = ["THREAD_ENV_VARS", "available_cores", "thread_share", "share_environ", "describe_limits"]
+from chunkflow.errors import ChunkflowError
+
+__all__ = ["THREAD_ENV_VARS", "available_cores", "cpu_quota", "thread_share", "share_environ", "describe_limits"]
 
 #: the variables native thread pools read at load time
 THREAD_ENV_VARS = (
@@ -27,12 +29,47 @@ THREAD_ENV_VARS = (
 )
 
 
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity, which taskset and container CPU sets narrow)."""
+#: where a container's CPU quota is (cgroup v2, then v1): a pod limited to 2 CPUs on a 64-core node sees
+#: all 64 in its affinity, and pools sized to those would run 32x oversubscribed
+CGROUP_QUOTA_FILES = (("/sys/fs/cgroup/cpu.max", None),
+                      ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"))  # fmt: skip
+
+
+def _read(path: str) -> str | None:
+    from chunkflow import files
+
     try:
-        return len(os.sched_getaffinity(0)) or 1
+        data = files.maybe_read_bytes(path)
+    except (OSError, ChunkflowError):  # unreadable: treated as no quota
+        return None
+    return data.decode(errors="replace").strip() if data is not None else None
+
+
+def cpu_quota() -> int | None:
+    """CPUs the cgroup quota allows (rounded up), or None where there is no quota."""
+    for quota_file, period_file in CGROUP_QUOTA_FILES:
+        text = _read(quota_file)
+        if text is None:
+            continue
+        fields = text.split()
+        period_text = _read(period_file) if period_file else (fields[1] if len(fields) > 1 else None)
+        try:
+            quota, period = int(fields[0]), int(period_text or "")
+        except ValueError:  # "max": no quota
+            return None
+        return -(-quota // period) if quota > 0 and period > 0 else None
+    return None
+
+
+def available_cores() -> int:
+    """The cores this process may use: its CPU affinity (taskset, container CPU sets), at most the
+    container's CPU quota."""
+    try:
+        cores = len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        cores = os.cpu_count() or 1
+    quota = cpu_quota()
+    return min(cores, quota) if quota else cores
 
 
 def thread_share(processes: int, threads_per_process: int = 1, cores: int | None = None) -> int:

@@ -48,6 +48,7 @@ def test_view_in_a_chain_serves_the_chunk_and_goes_on(tmp_path):
         assert f["main"].shape == (8, 32, 32)
 
 
+@pytest.mark.subprocess
 def test_standalone_view_keeps_its_own_help():
     done = subprocess.run([sys.executable, "-m", "chunkflow", "view", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "URLS..." in done.stdout and "--image-chunk-name" not in done.stdout

@@ -271,6 +271,7 @@ WRITING = """
 """
 
 
+@pytest.mark.subprocess
 def test_a_task_abandoned_mid_write_leaves_no_partial_object(tmp_path):
     queue = f"file://{tmp_path}/q"
     send(queue, BOX)

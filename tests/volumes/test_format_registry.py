@@ -106,7 +106,7 @@ def test_every_url_form_picks_its_format(url, name):
 
 
 def test_unknown_url_names_the_known_forms():
-    with pytest.raises(VolumeFormatError, match=r"'/d/a\.txt'.*h5 \(\*\.h5, \*\.hdf5\).*png \(png://PATH\)"):
+    with pytest.raises(VolumeFormatError, match=r"'/d/a\.txt'.*h5 \(\*\.h5, \*\.hdf5, \*\.hdf\).*png \(png://PATH\)"):
         registry.format_of("/d/a.txt")
 
 

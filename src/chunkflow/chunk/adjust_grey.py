@@ -7,8 +7,9 @@ import numpy as np
 __all__ = ["normalize_sections"]
 
 
-def normalize_sections(array: np.ndarray, nominalmin: float | None, nominalmax: float | None,
-                       clip: bool = False) -> np.ndarray:  # fmt: skip
+def normalize_sections(
+    array: np.ndarray, nominalmin: float | None, nominalmax: float | None, clip: bool = False
+) -> np.ndarray:
     """Shang's section normalisation (1.2.0's ``normalize_shang``): for each section (axis -3), the
     min and max of its voxels other than the section's extreme values are mapped linearly onto
     ``[nominalmin, nominalmax]`` (defaults 0 and ``2**bits - 1`` of the input dtype), clipped there

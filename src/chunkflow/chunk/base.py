@@ -23,7 +23,7 @@ from numpy.lib.mixins import NDArrayOperatorsMixin
 from chunkflow.errors import IncompatibleChunkError
 from chunkflow.geometry import BoundingBox, Vec3, Vec3Like
 
-__all__ = ["Chunk", "LAYER_TYPES", "box_of", "infer_layer_type"]
+__all__ = ["Chunk", "LAYER_TYPES", "box_of", "infer_layer_type", "plain"]
 
 LAYER_TYPES = ("image", "affinity_map", "probability_map", "segmentation", "unknown")
 
@@ -220,7 +220,9 @@ class Chunk(NDArrayOperatorsMixin):
         """
         bbox = _as_box(bbox)
         if not box_of(self).contains(bbox):
-            raise IncompatibleChunkError(f"cannot cut out {bbox} from chunk at {box_of(self)}: it is not inside the chunk")
+            raise IncompatibleChunkError(
+                f"cannot cut out {bbox} from chunk at {box_of(self)}: it is not inside the chunk"
+            )
         return self._placed(self.array[(..., *bbox.slices(box_of(self)))], bbox.start)
 
     def crop_margin(self, margin_size: Any = None, output_bbox: Any = None) -> Chunk:
@@ -333,6 +335,13 @@ class Chunk(NDArrayOperatorsMixin):
         if isinstance(other, (Number, np.ndarray, np.generic)):
             return self.array != other
         return NotImplemented
+
+
+def plain(chunk: Chunk) -> Chunk:
+    """``chunk`` as this class itself, not a subclass that presents its geometry otherwise (no copy)."""
+    if type(chunk) is Chunk:
+        return chunk
+    return Chunk(chunk.array, box_of(chunk).start, chunk.voxel_size, chunk.layer_type)
 
 
 def box_of(chunk: Chunk) -> BoundingBox:

@@ -54,8 +54,14 @@ def dask_options(address: str | None, workers: int | None) -> Any:
     return DaskOptions(address=address or None, workers=workers or 1, dashboard_address=":0", connect_timeout_s=5.0)
 
 
-def run_options(workers: int | None, queue_name: str | None, dask_address: str | None, prepare_only: bool,
-                keep_work_dir: bool, overwrite: bool) -> dict[str, Any]:  # fmt: skip
+def run_options(
+    workers: int | None,
+    queue_name: str | None,
+    dask_address: str | None,
+    prepare_only: bool,
+    keep_work_dir: bool,
+    overwrite: bool,
+) -> dict[str, Any]:
     """The executor arguments of :func:`chunkflow.jobs.executors.run_job` from the shared options."""
     return {
         "workers": 1 if queue_name is not None or workers is None else workers,

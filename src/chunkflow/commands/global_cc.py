@@ -16,13 +16,38 @@ COMMANDS = {"global-connected-components": {"section": "job", "extra": "segmenta
 @click.option("--volume-path", "-v", "input_url", required=True, help="Input volume (precomputed or zarr URL).")
 @click.option("--output-path", "-o", "output_url", required=True, help="Output volume, created (uint32).")
 @triple("--block-size", "-b", required=True, help="Block size of the independent tasks")
-@click.option("--threshold", "-t", type=float, default=0.5, show_default=True,
-              help="Foreground is value > threshold (ignored for segmentation input).")  # fmt: skip
-@click.option("--connectivity", "-c", type=click.Choice(["6", "18", "26"]), default="6", show_default=True,
-              help="Voxel neighbourhood: 6 faces, 18 faces and edges, 26 faces, edges and corners.")  # fmt: skip
+@click.option(
+    "--threshold",
+    "-t",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Foreground is value > threshold (ignored for segmentation input).",
+)
+@click.option(
+    "--connectivity",
+    "-c",
+    type=click.Choice(["6", "18", "26"]),
+    default="6",
+    show_default=True,
+    help="Voxel neighbourhood: 6 faces, 18 faces and edges, 26 faces, edges and corners.",
+)
 @job_options("OUTPUT.cc-work")
-def global_connected_components(input_url, output_url, block_size, threshold, connectivity, workers, queue_name,
-                                work_dir, keep_work_dir, overwrite, dask_address, prepare_only, dry_run) -> None:  # fmt: skip
+def global_connected_components(
+    input_url,
+    output_url,
+    block_size,
+    threshold,
+    connectivity,
+    workers,
+    queue_name,
+    work_dir,
+    keep_work_dir,
+    overwrite,
+    dask_address,
+    prepare_only,
+    dry_run,
+) -> None:
     """Connected components of a whole volume, block by block, with no seams (equals cc3d on the whole array).
 
     Stages: label, pairs, up-1..up-H and down-H..down-1 (a bounded merge), relabel. Rerunning the same command resumes (done markers).
@@ -42,8 +67,9 @@ def global_connected_components(input_url, output_url, block_size, threshold, co
         return
     run_job(job, **run_options(workers, queue_name, dask_address, prepare_only, keep_work_dir, overwrite))
     if prepare_only:
-        click.echo(f"job {job.job_id} prepared in {job.work_dir}" +
-                   (f"; workers: {worker_command(job, queue_name)}" if queue_name else ""))  # fmt: skip
+        click.echo(
+            f"job {job.job_id} prepared in {job.work_dir}"
+            + (f"; workers: {worker_command(job, queue_name)}" if queue_name else "")
+        )
         return
     click.echo(f"{job.count()} connected components written to {output_url}")
-

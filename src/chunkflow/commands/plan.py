@@ -24,18 +24,40 @@ def _size(n: float) -> str:
 
 @click.command("plan")
 @click.option("--volume-path", "-v", default=None, help="Precomputed volume to plan tasks for (its info must exist).")
-@click.option("--job", "job_path", default=None,
-              help="Instead of -v: a staged job's work dir or manifest.json (written by agglomerate-volume or "
-                   "global-connected-components with --prepare): print its stages' tasks, object reads and writes, "
-                   "bytes, scratch, memory and time per task, from a run on a corner of at most 2x2x2 blocks.")
-@click.option("--chunk-mip", "-c", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Mip the tasks read and write (the transfer mip; the pyramid starts above it).")  # fmt: skip
-@click.option("--stop-mip", "-p", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Pyramid stop mip, exclusive as in downsample-upload (4 plans mips up to 3).")  # fmt: skip
-@triple("--factor", "-f", default=(1, 2, 2), show_default=True,
-        help="Factor between mips where the info lacks them (ZYX)")  # fmt: skip
-@click.option("--memory-target", type=click.IntRange(min=1), default=2**30, show_default=True,
-              help="Bytes of task array an unsharded task may hold; sharded tasks are one shard.")  # fmt: skip
+@click.option(
+    "--job",
+    "job_path",
+    default=None,
+    help="Instead of -v: a staged job's work dir or manifest.json (written by agglomerate-volume or "
+    "global-connected-components with --prepare): print its stages' tasks, object reads and writes, "
+    "bytes, scratch, memory and time per task, from a run on a corner of at most 2x2x2 blocks.",
+)
+@click.option(
+    "--chunk-mip",
+    "-c",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Mip the tasks read and write (the transfer mip; the pyramid starts above it).",
+)
+@click.option(
+    "--stop-mip",
+    "-p",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="Pyramid stop mip, exclusive as in downsample-upload (4 plans mips up to 3).",
+)
+@triple(
+    "--factor", "-f", default=(1, 2, 2), show_default=True, help="Factor between mips where the info lacks them (ZYX)"
+)
+@click.option(
+    "--memory-target",
+    type=click.IntRange(min=1),
+    default=2**30,
+    show_default=True,
+    help="Bytes of task array an unsharded task may hold; sharded tasks are one shard.",
+)
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print one JSON line per layout instead of text.")
 def plan(volume_path, job_path, chunk_mip, stop_mip, factor, memory_target, as_json) -> None:
     """Print the task shape, task count, memory per task and files per mip of a transfer and of a
@@ -74,8 +96,10 @@ def plan(volume_path, job_path, chunk_mip, stop_mip, factor, memory_target, as_j
         what = f"mip {first}" if layout.job == "transfer" else f"mips {first}..{last}"
         shape = " ".join(map(str, layout.task_shape))
         files = ", ".join(f"mip {m}: {n}" for m, n in layout.files_per_mip.items())
-        click.echo(f"{layout.job} ({what}): task {shape} (ZYX at mip {chunk_mip}), {layout.task_count} tasks, "
-                   f"~{_size(layout.bytes_per_task)} per task; files {files}")  # fmt: skip
+        click.echo(
+            f"{layout.job} ({what}): task {shape} (ZYX at mip {chunk_mip}), {layout.task_count} tasks, "
+            f"~{_size(layout.bytes_per_task)} per task; files {files}"
+        )
         click.echo(f"  chunkflow generate-tasks -v {volume_path} -m {chunk_mip} -c {shape} ...")
         if layout.note:
             click.echo(f"  note: {layout.note}")

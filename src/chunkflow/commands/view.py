@@ -20,13 +20,35 @@ COMMANDS = {"view": {"section": "view", "extra": "viewer"}}
 
 @click.command("view")
 @click.argument("urls", nargs=-1, required=True)
-@click.option("--port", "-p", type=click.IntRange(0, 65535), default=9015, show_default=True, help="Viewer port (0: any free port).")
-@click.option("--bind-address", default="127.0.0.1", show_default=True, help="Address to listen on; 0.0.0.0 exposes it to the network.")
-@click.option("--segments", "-s", default=None, help="Comma-separated ids whose meshes to show (default: the largest meshed objects).")
+@click.option(
+    "--port",
+    "-p",
+    type=click.IntRange(0, 65535),
+    default=9015,
+    show_default=True,
+    help="Viewer port (0: any free port).",
+)
+@click.option(
+    "--bind-address",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; 0.0.0.0 exposes it to the network.",
+)
+@click.option(
+    "--segments",
+    "-s",
+    default=None,
+    help="Comma-separated ids whose meshes to show (default: the largest meshed objects).",
+)
 @click.option("--browser/--no-browser", default=True, show_default=True, help="Open the link in a web browser.")
-@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
-              help="Also let web pages from ORIGIN (e.g. https://neuroglancer-demo.appspot.com; * for any) read the "
-              "served volumes; default: only the viewer itself. Repeatable.")  # fmt: skip
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Also let web pages from ORIGIN (e.g. https://neuroglancer-demo.appspot.com; * for any) read the "
+    "served volumes; default: only the viewer itself. Repeatable.",
+)
 def view(urls, port, bind_address, segments, browser, cors_origins) -> None:
     """Serve precomputed volumes from disk (or gs://, s3://, https://) in a local neuroglancer viewer.
 
@@ -43,7 +65,9 @@ def view(urls, port, bind_address, segments, browser, cors_origins) -> None:
     try:
         ids = [int(s) for s in segments.split(",") if s.strip()] if segments else None
     except ValueError:
-        raise click.BadParameter(f"{segments!r} is not a comma-separated list of ids", param_hint="--segments") from None
+        raise click.BadParameter(
+            f"{segments!r} is not a comma-separated list of ids", param_hint="--segments"
+        ) from None
     try:  # both before anything is served: a bad one would only show as a browser that cannot connect
         cors_origins = [check_origin(origin) for origin in cors_origins]
     except InvalidParameterError as exc:
@@ -72,10 +96,16 @@ def view(urls, port, bind_address, segments, browser, cors_origins) -> None:
 @click.option("--name", "op_name", default="view", show_default=True, help="Name of this operator (in the task log).")
 @click.option("--image-chunk-name", default="chunk", show_default=True, help="Chunk to show.")
 @click.option("--segmentation-chunk-name", default=None, help="A segmentation chunk to show over it.")
-@click.option("--port", "-p", type=click.IntRange(0, 65535), default=0, show_default=True, help="Viewer port (0: any free port).")
+@click.option(
+    "--port", "-p", type=click.IntRange(0, 65535), default=0, show_default=True, help="Viewer port (0: any free port)."
+)
 @click.option("--browser/--no-browser", default=True, show_default=True, help="Open the link in a web browser.")
-@click.option("--seconds", type=click.FloatRange(min=0), default=None,
-              help="Serve this long, then go on with the chain (default: until Ctrl-C, as chunkflow 1.2.0).")  # fmt: skip
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Serve this long, then go on with the chain (default: until Ctrl-C, as chunkflow 1.2.0).",
+)
 def view_in_chain(op_name, image_chunk_name, segmentation_chunk_name, port, browser, seconds) -> Any:
     """chunkflow 1.2.0's in-chain viewer (``create-chunk ... view``): show each task's chunk (and a
     segmentation) in a local neuroglancer viewer, then go on with the chain.
@@ -100,8 +130,10 @@ def view_in_chain(op_name, image_chunk_name, segmentation_chunk_name, port, brow
                 save_chunk(url, task[name])
             session = view_volumes(urls, port=port)
             click.echo(f"neuroglancer viewer: {session.url}")
-            click.echo(f"layers: {', '.join(session.layers)}; " + ("press Ctrl-C to go on" if seconds is None else
-                       f"going on in {seconds:g} s"))  # fmt: skip
+            click.echo(
+                f"layers: {', '.join(session.layers)}; "
+                + ("press Ctrl-C to go on" if seconds is None else f"going on in {seconds:g} s")
+            )
             sys.stdout.flush()
             if browser:
                 webbrowser.open(session.url)

@@ -103,12 +103,20 @@ class Chunk(base.Chunk):
     def from_bbox(cls, bbox: Any, dtype: Any = np.uint8, pattern: str = "zero", voxel_size: Any = None) -> Chunk:
         """A chunk covering ``bbox`` filled by ``pattern`` (zero, sin, random)."""
         start, stop = Vec3.of(tuple(bbox.start)), Vec3.of(tuple(bbox.stop))
-        return cls.create(size=tuple(stop - start), dtype=dtype, voxel_offset=start, voxel_size=voxel_size,
-                          pattern=pattern)  # fmt: skip
+        return cls.create(
+            size=tuple(stop - start), dtype=dtype, voxel_offset=start, voxel_size=voxel_size, pattern=pattern
+        )
 
     @classmethod
-    def create(cls, size: Any = (64, 64, 64), dtype: Any = np.uint8, voxel_offset: Any = (0, 0, 0),
-               voxel_size: Any = None, pattern: str = "sin", high: int = 255) -> Chunk:  # fmt: skip
+    def create(
+        cls,
+        size: Any = (64, 64, 64),
+        dtype: Any = np.uint8,
+        voxel_offset: Any = (0, 0, 0),
+        voxel_size: Any = None,
+        pattern: str = "sin",
+        high: int = 255,
+    ) -> Chunk:
         """A test chunk of ``size`` (3 or 4 values) as 1.2.0 made it: ``sin`` (|sin(4(x+y+z))| on a unit
         grid; scaled to 0..255 for uint8, connected components of > 0.5 for wider integers), ``random``
         (connected components of random integers below ``high`` for integer types) or ``zero``."""
@@ -147,10 +155,19 @@ class Chunk(base.Chunk):
         return cls(array, voxel_offset=voxel_offset, voxel_size=voxel_size)
 
     @classmethod
-    def from_h5(cls, file_name: str, voxel_offset: Any = None, dataset_path: str | None = None,
-                voxel_size: Any = None, channels: str | None = None, cutout_start: Any = None,
-                cutout_stop: Any = None, cutout_size: Any = None, dtype: Any = None,
-                layer_type: str | None = None) -> Chunk | None:  # fmt: skip
+    def from_h5(
+        cls,
+        file_name: str,
+        voxel_offset: Any = None,
+        dataset_path: str | None = None,
+        voxel_size: Any = None,
+        channels: str | None = None,
+        cutout_start: Any = None,
+        cutout_stop: Any = None,
+        cutout_size: Any = None,
+        dtype: Any = None,
+        layer_type: str | None = None,
+    ) -> Chunk | None:
         """Read an HDF5 file in 1.2.0's layout (``main``, ``voxel_offset``, ``voxel_size``, attribute
         ``layer_type``). A path that is not a file is a prefix: ``<prefix><bbox>.h5`` is read, and
         ``None`` returned where it does not exist (as 1.2.0 did)."""
@@ -195,8 +212,15 @@ class Chunk(base.Chunk):
             array = array.astype(dtype)
         return cls(array, voxel_offset=start, voxel_size=voxel_size, layer_type=layer_type)
 
-    def to_h5(self, file_name: str, with_offset: bool = True, chunk_size: Any = (8, 8, 8), with_unique: bool = True,
-              compression: str | None = "gzip", voxel_size: Any = None) -> str:  # fmt: skip
+    def to_h5(
+        self,
+        file_name: str,
+        with_offset: bool = True,
+        chunk_size: Any = (8, 8, 8),
+        with_unique: bool = True,
+        compression: str | None = "gzip",
+        voxel_size: Any = None,
+    ) -> str:
         """Write 1.2.0's HDF5 layout (atomically); a name not ending in ``.h5`` gets ``<bbox>.h5``
         appended. Returns the file name."""
         import h5py
@@ -224,8 +248,14 @@ class Chunk(base.Chunk):
         return file_name
 
     @classmethod
-    def from_tif(cls, file_name: str, voxel_offset: Any = None, dtype: Any = None, voxel_size: Any = None,
-                 layer_type: str | None = None) -> Chunk:  # fmt: skip
+    def from_tif(
+        cls,
+        file_name: str,
+        voxel_offset: Any = None,
+        dtype: Any = None,
+        voxel_size: Any = None,
+        layer_type: str | None = None,
+    ) -> Chunk:
         """Read a TIFF stack (a TIFF holds no offset: ``voxel_offset`` or 0)."""
         import tifffile
 
@@ -269,8 +299,11 @@ class Chunk(base.Chunk):
     def transpose(self, only_array: bool = False) -> Chunk:
         """All axes reversed; the offset and voxel size too unless ``only_array``."""
         flip = not only_array
-        return Chunk(self.array.transpose(), voxel_offset=tuple(self.voxel_offset)[::-1] if flip else self.voxel_offset,
-                     voxel_size=tuple(self.voxel_size)[::-1] if flip else self.voxel_size)  # fmt: skip
+        return Chunk(
+            self.array.transpose(),
+            voxel_offset=tuple(self.voxel_offset)[::-1] if flip else self.voxel_offset,
+            voxel_size=tuple(self.voxel_size)[::-1] if flip else self.voxel_size,
+        )
 
     # ---- 1.2.0 properties ---------------------------------------------------------------------
     @property

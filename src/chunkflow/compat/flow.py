@@ -43,9 +43,18 @@ class LoadPrecomputedOperator(OperatorBase):
     """Cut a box out of a precomputed volume; ``blackout_sections`` zeroes the sections listed in the
     volume's ``blackout_section_ids.json`` (``{"section_ids": [...]}``)."""
 
-    def __init__(self, volume_path: str, mip: int = 0, fill_missing: bool = False, validate_mip: int | None = None,
-                 blackout_sections: bool | None = None, use_https: bool = False, dry_run: bool = False,
-                 verbose: bool = False, name: str = "cutout") -> None:  # fmt: skip
+    def __init__(
+        self,
+        volume_path: str,
+        mip: int = 0,
+        fill_missing: bool = False,
+        validate_mip: int | None = None,
+        blackout_sections: bool | None = None,
+        use_https: bool = False,
+        dry_run: bool = False,
+        verbose: bool = False,
+        name: str = "cutout",
+    ) -> None:
         super().__init__(name=name)
         if validate_mip:
             raise InvalidParameterError("LoadPrecomputedOperator(validate_mip=...) is not supported; omit it")
@@ -70,8 +79,15 @@ class LoadPrecomputedOperator(OperatorBase):
 class MaskOperator(OperatorBase):
     """Zero chunks, in place, where the mask volume (at ``mask_mip``) is 0 (non-zero with ``inverse``)."""
 
-    def __init__(self, volume_path: str, mask_mip: int, chunk_mip: int, inverse: bool = False,
-                 fill_missing: bool = True, name: str = "mask") -> None:  # fmt: skip
+    def __init__(
+        self,
+        volume_path: str,
+        mask_mip: int,
+        chunk_mip: int,
+        inverse: bool = False,
+        fill_missing: bool = True,
+        name: str = "mask",
+    ) -> None:
         super().__init__(name=name)
         self.volume_path, self.mask_mip, self.chunk_mip = volume_path, mask_mip, chunk_mip
         self.inverse, self.fill_missing = inverse, fill_missing
@@ -109,11 +125,13 @@ def _mask_with_cloudvolume(chunk: Chunk, volume_path: str, mask_mip: int, invers
     mask_size = tuple(int(v) for v in mask_volume.resolution[::-1])
     factor = [m // c for m, c in zip(mask_size, chunk.voxel_size)]
     if any(f < 1 or m != f * c for f, m, c in zip(factor, mask_size, chunk.voxel_size)):
-        raise IncompatibleChunkError(f"mask voxel size {mask_size} is not a multiple of the chunk's {tuple(chunk.voxel_size)}")
+        raise IncompatibleChunkError(
+            f"mask voxel size {mask_size} is not a multiple of the chunk's {tuple(chunk.voxel_size)}"
+        )
     box = BoundingBox.from_shape(chunk.array.shape, chunk.voxel_offset)
     start = [b // f for b, f in zip(box.start, factor)]
     stop = [-(-e // f) for e, f in zip(box.stop, factor)]
-    mask = np.asarray(mask_volume[start[2]:stop[2], start[1]:stop[1], start[0]:stop[0]])[..., 0].T
+    mask = np.asarray(mask_volume[start[2] : stop[2], start[1] : stop[1], start[0] : stop[0]])[..., 0].T
     keep = mask == 0 if inverse else mask != 0
     for axis, f in enumerate(factor):
         keep = np.repeat(keep, f, axis=axis)
@@ -126,8 +144,16 @@ class SavePrecomputedOperator(OperatorBase):
     """Write a chunk into a precomputed volume at ``mip`` (converting the dtype as 1.2.0 did); optionally
     its last channel as uint8 into ``<volume>/thumbnail`` and the task log as ``<volume>/log/<bbox>.json``."""
 
-    def __init__(self, volume_path: str, mip: int, upload_log: bool = True, create_thumbnail: bool = False,
-                 fill_missing: bool = False, parallel: int = 1, name: str = "save-precomputed") -> None:  # fmt: skip
+    def __init__(
+        self,
+        volume_path: str,
+        mip: int,
+        upload_log: bool = True,
+        create_thumbnail: bool = False,
+        fill_missing: bool = False,
+        parallel: int = 1,
+        name: str = "save-precomputed",
+    ) -> None:
         super().__init__(name=name)
         self.volume_path, self.mip = volume_path, mip
         self.upload_log, self.create_thumbnail = upload_log, create_thumbnail
@@ -161,8 +187,15 @@ def _write_thumbnail(chunk: Any, thumbnail_path: str, mip: int, max_mip: int = 6
     if top <= mip:
         return
     (small,) = downsample(chunk.with_array(image, layer_type="image"), (1, 2, 2), top - mip)[-1:]
-    volume = CloudVolume(thumbnail_path, mip=top, bounded=False, autocrop=True, fill_missing=True,
-                         non_aligned_writes=True, progress=False)  # fmt: skip
+    volume = CloudVolume(
+        thumbnail_path,
+        mip=top,
+        bounded=False,
+        autocrop=True,
+        fill_missing=True,
+        non_aligned_writes=True,
+        progress=False,
+    )
     z0, y0, x0 = small.voxel_offset
     z1, y1, x1 = (o + n for o, n in zip(small.voxel_offset, small.array.shape))
     xyz = np.ascontiguousarray(small.array.T)[..., np.newaxis]
@@ -211,9 +244,17 @@ class SavePNGsOperator(OperatorBase):
 class DownsampleUploadOperator(OperatorBase):
     """Write mips ``start_mip`` (default ``chunk_mip + 1``) up to ``stop_mip`` (exclusive) of a chunk."""
 
-    def __init__(self, volume_path: str, factor: tuple[int, int, int] = (2, 2, 2), chunk_mip: int = 0,
-                 start_mip: int | None = None, stop_mip: int = 5, fill_missing: bool = True, verbose: bool = False,
-                 name: str = "downsample-upload") -> None:  # fmt: skip
+    def __init__(
+        self,
+        volume_path: str,
+        factor: tuple[int, int, int] = (2, 2, 2),
+        chunk_mip: int = 0,
+        start_mip: int | None = None,
+        stop_mip: int = 5,
+        fill_missing: bool = True,
+        verbose: bool = False,
+        name: str = "downsample-upload",
+    ) -> None:
         super().__init__(name=name)
         self.volume_path, self.factor, self.chunk_mip = volume_path, tuple(factor), chunk_mip
         self.start_mip = chunk_mip + 1 if start_mip is None else start_mip
@@ -222,17 +263,32 @@ class DownsampleUploadOperator(OperatorBase):
     def __call__(self, chunk: Any) -> None:
         from chunkflow.postprocess.downsample import downsample_upload
 
-        downsample_upload(as_core(chunk), self.volume_path, start_mip=self.chunk_mip, stop_mip=self.stop_mip - 1,
-                          factor=self.factor, first_mip=self.start_mip)  # fmt: skip
+        downsample_upload(
+            as_core(chunk),
+            self.volume_path,
+            start_mip=self.chunk_mip,
+            stop_mip=self.stop_mip - 1,
+            factor=self.factor,
+            first_mip=self.start_mip,
+        )
 
 
 class MeshOperator(OperatorBase):
     """Mesh every object of a segmentation chunk into ``output_path`` (``precomputed``, ``ply`` or ``obj``)."""
 
-    def __init__(self, output_path: str, output_format: str, mip: int | None = None,
-                 voxel_size: tuple[int, int, int] = (1, 1, 1), simplification_factor: int = 100,
-                 max_simplification_error: int = 8, manifest: bool = False, skip_ids: Any = None,
-                 shard: bool = False, name: str = "mesh") -> None:  # fmt: skip
+    def __init__(
+        self,
+        output_path: str,
+        output_format: str,
+        mip: int | None = None,
+        voxel_size: tuple[int, int, int] = (1, 1, 1),
+        simplification_factor: int = 100,
+        max_simplification_error: int = 8,
+        manifest: bool = False,
+        skip_ids: Any = None,
+        shard: bool = False,
+        name: str = "mesh",
+    ) -> None:
         super().__init__(name=name)
         if manifest or shard:
             raise InvalidParameterError("MeshOperator(manifest=..., shard=...): use the mesh-manifest command")
@@ -243,6 +299,13 @@ class MeshOperator(OperatorBase):
     def __call__(self, seg: Any) -> list[int]:
         from chunkflow.postprocess.mesh import mesh_chunk
 
-        return mesh_chunk(as_core(seg), self.output_path, self.output_format, self.voxel_size,
-                          self.simplification_factor, self.max_simplification_error, self.skip_ids,
-                          is_segmentation=True)  # fmt: skip
+        return mesh_chunk(
+            as_core(seg),
+            self.output_path,
+            self.output_format,
+            self.voxel_size,
+            self.simplification_factor,
+            self.max_simplification_error,
+            self.skip_ids,
+            is_segmentation=True,
+        )

@@ -24,8 +24,14 @@ class Image(Chunk):
         """Run ``inferencer`` (any callable taking a chunk) on this image."""
         return inferencer(self)
 
-    def normalize_contrast(self, lower_clip_fraction: float = 0.01, upper_clip_fraction: float = 0.01,
-                           minval: int = 1, maxval: int = 255, per_section: bool = True) -> None:  # fmt: skip
+    def normalize_contrast(
+        self,
+        lower_clip_fraction: float = 0.01,
+        upper_clip_fraction: float = 0.01,
+        minval: int = 1,
+        maxval: int = 255,
+        per_section: bool = True,
+    ) -> None:
         """Stretch the intensities between their clamping values, in place (uint8), as 1.2.0 did: per
         section, then (1.2.0's loop always reached its ``else``) once more over the whole chunk."""
         from chunkflow.chunk.base import Chunk as CoreChunk

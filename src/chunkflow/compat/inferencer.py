@@ -46,12 +46,27 @@ class Inferencer:
     """1.2.0's chunk inferencer with its signature (a context manager); runs our
     :class:`chunkflow.inference.Inferencer` with 1.2.0's defaults (``mask_output_chunk=True``)."""
 
-    def __init__(self, convnet_model: str | None, convnet_weight_path: str | None, input_patch_size: Any,
-                 output_patch_size: Any = None, output_patch_overlap: Any = None, output_crop_margin: Any = None,
-                 patch_num: Any = None, num_output_channels: int = 3, num_input_channels: int = 1,
-                 framework: str = "identity", batch_size: int = 1, bump: str = "wu", input_size: Any = None,
-                 mask_output_chunk: bool = True, mask_myelin_threshold: float | None = None, augment: bool = False,
-                 dry_run: bool = False, dtype: str = "float32") -> None:  # fmt: skip
+    def __init__(
+        self,
+        convnet_model: str | None,
+        convnet_weight_path: str | None,
+        input_patch_size: Any,
+        output_patch_size: Any = None,
+        output_patch_overlap: Any = None,
+        output_crop_margin: Any = None,
+        patch_num: Any = None,
+        num_output_channels: int = 3,
+        num_input_channels: int = 1,
+        framework: str = "identity",
+        batch_size: int = 1,
+        bump: str = "wu",
+        input_size: Any = None,
+        mask_output_chunk: bool = True,
+        mask_myelin_threshold: float | None = None,
+        augment: bool = False,
+        dry_run: bool = False,
+        dtype: str = "float32",
+    ) -> None:
         from chunkflow.errors import InvalidParameterError
         from chunkflow.inference import Inferencer as CoreInferencer
         from chunkflow.inference import make_engine
@@ -64,11 +79,20 @@ class Inferencer:
 
             engine = AugmentedEngine(engine, affinity=False)
         self.inferencer = CoreInferencer(
-            engine, tuple(input_patch_size), output_patch_size=output_patch_size,
-            output_patch_overlap=output_patch_overlap, output_crop_margin=output_crop_margin, patch_num=patch_num,
-            num_input_channels=num_input_channels, num_output_channels=num_output_channels, batch_size=batch_size,
-            bump=bump, mask_output_chunk=mask_output_chunk, dtype=dtype, progress=False,
-        )  # fmt: skip
+            engine,
+            tuple(input_patch_size),
+            output_patch_size=output_patch_size,
+            output_patch_overlap=output_patch_overlap,
+            output_crop_margin=output_crop_margin,
+            patch_num=patch_num,
+            num_input_channels=num_input_channels,
+            num_output_channels=num_output_channels,
+            batch_size=batch_size,
+            bump=bump,
+            mask_output_chunk=mask_output_chunk,
+            dtype=dtype,
+            progress=False,
+        )
 
     @property
     def compute_device(self) -> str:

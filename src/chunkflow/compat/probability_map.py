@@ -26,8 +26,14 @@ class ProbabilityMap(Chunk):
     def from_chunk(cls, chunk: CoreChunk) -> ProbabilityMap:
         return cls(chunk.array, chunk.voxel_offset, chunk.voxel_size)
 
-    def detect_points(self, min_distance: int = 1, threshold_rel: float = 0.3, exclude_border: Any = True,
-                      num_peaks: float = math.inf, return_confidences: bool = True) -> Any:  # fmt: skip
+    def detect_points(
+        self,
+        min_distance: int = 1,
+        threshold_rel: float = 0.3,
+        exclude_border: Any = True,
+        num_peaks: float = math.inf,
+        return_confidences: bool = True,
+    ) -> Any:
         """Local maxima as 1.2.0 found them: the map minus its mean, clipped at 0 and divided by its
         maximum (in place), then ``skimage.feature.peak_local_max`` with ``threshold_abs=threshold_rel``.
         Returns global ZYX coordinates (N, 3) and their values, or ``None`` (and ``None``) where none."""
@@ -39,8 +45,13 @@ class ProbabilityMap(Chunk):
         peak = prob.max()
         if peak > 0:
             prob /= peak
-        coords = peak_local_max(prob, min_distance=min_distance, threshold_abs=threshold_rel,
-                                exclude_border=exclude_border, num_peaks=num_peaks)  # fmt: skip
+        coords = peak_local_max(
+            prob,
+            min_distance=min_distance,
+            threshold_abs=threshold_rel,
+            exclude_border=exclude_border,
+            num_peaks=num_peaks,
+        )
         if len(coords) == 0:
             return (None, None) if return_confidences else None
         confidences = prob[coords[:, 0], coords[:, 1], coords[:, 2]]

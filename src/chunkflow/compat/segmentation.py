@@ -109,8 +109,9 @@ def _variation_of_information(table: tuple[np.ndarray, np.ndarray, np.ndarray]) 
     return float(-(p * (np.log2(p / p_cols) + np.log2(p / p_rows))).sum())
 
 
-def _edit_distance(table: tuple[np.ndarray, np.ndarray, np.ndarray], seg_ids: np.ndarray, gt_ids: np.ndarray,
-                   size_threshold: int) -> tuple[int, int]:  # fmt: skip
+def _edit_distance(
+    table: tuple[np.ndarray, np.ndarray, np.ndarray], seg_ids: np.ndarray, gt_ids: np.ndarray, size_threshold: int
+) -> tuple[int, int]:
     """1.2.0's (gala's) ``(false merges, false splits)``: per non-zero segment, the ground-truth objects it
     overlaps by more than ``size_threshold`` voxels (0 excluded), minus one, summed. gala slices its
     column sums (a 1 x N matrix) by rows, so its false splits are always 0; 1.2.0 reported that."""

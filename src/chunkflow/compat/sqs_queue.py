@@ -13,8 +13,14 @@ class SQSQueue:
     """Iterate ``(receipt_handle, message)`` pairs; ``wait_if_empty`` seconds of empty polls end the
     iteration (``None``: at the first empty poll)."""
 
-    def __init__(self, queue_name: str, visibility_timeout: int = 3600, wait_if_empty: int | None = 100,
-                 fetch_wait_time_seconds: int = 20, retry_times: int = 30) -> None:  # fmt: skip
+    def __init__(
+        self,
+        queue_name: str,
+        visibility_timeout: int = 3600,
+        wait_if_empty: int | None = 100,
+        fetch_wait_time_seconds: int = 20,
+        retry_times: int = 30,
+    ) -> None:
         from chunkflow.queues.sqs import SQSQueue as CoreSQSQueue
 
         self.queue_name, self.visibility_timeout, self.wait_if_empty = queue_name, visibility_timeout, wait_if_empty

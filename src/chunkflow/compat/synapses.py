@@ -20,9 +20,17 @@ _ARRAYS = ("pre", "post", "pre_confidence", "post_confidence", "pre_users", "pos
 class Synapses:
     """Synapses in ZYX coordinates (``c_order=False`` files are XYZ and are turned around)."""
 
-    def __init__(self, pre: Any, pre_confidence: Any = None, post: Any = None, post_confidence: Any = None,
-                 resolution: Any = None, users: list[str] | None = None, pre_users: Any = None,
-                 post_users: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        pre: Any,
+        pre_confidence: Any = None,
+        post: Any = None,
+        post_confidence: Any = None,
+        resolution: Any = None,
+        users: list[str] | None = None,
+        pre_users: Any = None,
+        post_users: Any = None,
+    ) -> None:
         pre = np.asarray(pre)
         if pre.ndim != 2 or pre.shape[1] != 3:
             raise IncompatibleChunkError(f"pre-synaptic points must be (N, 3), got {pre.shape}")
@@ -170,8 +178,11 @@ class Synapses:
 
     @property
     def json_dict(self) -> dict[str, Any]:
-        data = {k: getattr(self, k).tolist() for k in ("pre", "post", "pre_confidence", "post_confidence")
-                if getattr(self, k) is not None}  # fmt: skip
+        data = {
+            k: getattr(self, k).tolist()
+            for k in ("pre", "post", "pre_confidence", "post_confidence")
+            if getattr(self, k) is not None
+        }
         if self.resolution is not None:
             data["resolution"] = list(self.resolution)
         return data

@@ -25,8 +25,9 @@ class PrecomputedVolume:
         self.vol = volume
 
     @classmethod
-    def from_cloudvolume_path(cls, path: str, *args: Any, mip: int = 0, fill_missing: bool = False,
-                              **kwargs: Any) -> PrecomputedVolume:  # fmt: skip
+    def from_cloudvolume_path(
+        cls, path: str, *args: Any, mip: int = 0, fill_missing: bool = False, **kwargs: Any
+    ) -> PrecomputedVolume:
         from chunkflow.volumes import open_volume
 
         volume = cls(open_volume(path, mip=mip) if "://" in path else open_volume(path))

@@ -63,18 +63,26 @@ def demo_model() -> dict[str, Path]:
     """Paths of the shipped demo model: ``model`` (.py), ``weights`` (.pt state dict), ``onnx``,
     ``card`` (JSON data card). Input patch (16, 128, 128) or any Z, Y and X divisible by 4."""
     data = Path(str(resources.files(__package__).joinpath("data")))
-    return {"model": data / "demo_model.py", "weights": data / "demo_model.pt", "onnx": data / "demo_model.onnx",
-            "card": data / "demo_model.json"}  # fmt: skip
+    return {
+        "model": data / "demo_model.py",
+        "weights": data / "demo_model.pt",
+        "onnx": data / "demo_model.onnx",
+        "card": data / "demo_model.json",
+    }
 
 
 def load_pinky40_512(path: str | Path | None = None) -> Chunk:
     """The whole 512^3 segmentation (ZYX, C order) from ``../shared/data`` or ``path``."""
     import crackle
 
-    candidates = [Path(path)] if path else [
-        Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "pinky40_seg_512.npy.ckl.gz",
-        Path.cwd() / ".." / "shared" / "data" / "pinky40_seg_512.npy.ckl.gz",
-    ]  # fmt: skip
+    candidates = (
+        [Path(path)]
+        if path
+        else [
+            Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "pinky40_seg_512.npy.ckl.gz",
+            Path.cwd() / ".." / "shared" / "data" / "pinky40_seg_512.npy.ckl.gz",
+        ]
+    )
     for candidate in candidates:
         if candidate.exists():
             labels = crackle.decompress(gzip.open(candidate).read())  # X, Y, Z in Fortran order

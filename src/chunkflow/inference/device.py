@@ -30,8 +30,15 @@ def _batches(plan: Plan, batch_size: int) -> list[tuple[Placement, ...]]:
     return [p[i : i + batch_size] for i in range(0, len(p), batch_size)]
 
 
-def windows_for(plan: Plan, batch_size: int, in_row_bytes: int, out_row_bytes: int, in_rows: int, out_rows: int,
-                memory_limit: int | None) -> tuple[int, int]:  # fmt: skip
+def windows_for(
+    plan: Plan,
+    batch_size: int,
+    in_row_bytes: int,
+    out_row_bytes: int,
+    in_rows: int,
+    out_rows: int,
+    memory_limit: int | None,
+) -> tuple[int, int]:
     """Heights (z rows) of the input and output windows that fit ``memory_limit`` bytes."""
     if memory_limit is None or in_rows * in_row_bytes + out_rows * out_row_bytes <= memory_limit:
         return in_rows, out_rows
@@ -53,8 +60,17 @@ def windows_for(plan: Plan, batch_size: int, in_row_bytes: int, out_row_bytes: i
 class DeviceRun:
     """One chunk through ``engine.forward`` on ``engine.torch_device``; see the module docstring."""
 
-    def __init__(self, engine: Any, array: np.ndarray, plan: Plan, batch_size: int, normalise_max: int | None,
-                 output: np.ndarray, check: Callable[[Any, slice], None], memory_limit: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        engine: Any,
+        array: np.ndarray,
+        plan: Plan,
+        batch_size: int,
+        normalise_max: int | None,
+        output: np.ndarray,
+        check: Callable[[Any, slice], None],
+        memory_limit: int | None = None,
+    ) -> None:
         self.torch = torch = engine.torch
         self.engine, self.array, self.plan, self.output, self.check = engine, array, plan, output, check
         self.device = engine.torch_device
@@ -63,7 +79,9 @@ class DeviceRun:
         channels, out_z = output.shape[0], output.shape[1]
         in_row = array.shape[0] * array.shape[2] * array.shape[3] * array.itemsize
         out_row = channels * output.shape[2] * output.shape[3] * 4
-        self.in_height, self.out_height = windows_for(plan, batch_size, in_row, out_row, array.shape[1], out_z, memory_limit)
+        self.in_height, self.out_height = windows_for(
+            plan, batch_size, in_row, out_row, array.shape[1], out_z, memory_limit
+        )
         self.copy_stream: Any = torch.cuda.Stream(self.device) if self.cuda else None
         self.in_lo = 0
         self.in_win = self._upload(0, self.in_height)
@@ -73,8 +91,9 @@ class DeviceRun:
         if self.shared:
             self.out_win = torch.from_numpy(output)
         else:
-            self.out_win = torch.zeros((channels, self.out_height, *output.shape[2:]), dtype=torch.float32,
-                                       device=self.device)  # fmt: skip
+            self.out_win = torch.zeros(
+                (channels, self.out_height, *output.shape[2:]), dtype=torch.float32, device=self.device
+            )
         self.pending: list[tuple[Any, Any, slice]] = []  # (event, pinned host tensor, output rows)
         self.weights: dict[tuple[int, int], Any] = {}
 
@@ -120,8 +139,10 @@ class DeviceRun:
         lo = min(p.input_start.z for p in batch)
         window = self._input_rows(lo, max(p.input_start.z for p in batch) + size.z)
         base = self.in_lo
-        patches = [window[:, s.z - base : s.z - base + size.z, s.y : s.y + size.y, s.x : s.x + size.x] for s in
-                   (p.input_start for p in batch)]  # fmt: skip
+        patches = [
+            window[:, s.z - base : s.z - base + size.z, s.y : s.y + size.y, s.x : s.x + size.x]
+            for s in (p.input_start for p in batch)
+        ]
         net_input = torch.stack(patches).to(torch.float32)
         if self.normalise_max is not None:
             net_input /= self.normalise_max

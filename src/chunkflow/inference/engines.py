@@ -139,15 +139,26 @@ class TorchEngine:
                 raise ModelError(f"model file {path!r} defines neither InstantiatedModel nor load_model(weight_path)")
             model = source.InstantiatedModel
             if weight_path is None:
-                log.warning("model %s defines no load_model and no --convnet-weight-path was given: "
-                            "it runs with untrained (random) weights", path)  # fmt: skip
+                log.warning(
+                    "model %s defines no load_model and no --convnet-weight-path was given: "
+                    "it runs with untrained (random) weights",
+                    path,
+                )
             else:
                 weights = _require_file(weight_path, "weight file")
                 try:
                     checkpoint = torch.load(weights, map_location=self.torch_device, weights_only=True)
                     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else checkpoint
                     model.load_state_dict(state)
-                except (RuntimeError, OSError, KeyError, TypeError, ValueError, pickle.UnpicklingError, EOFError) as exc:
+                except (
+                    RuntimeError,
+                    OSError,
+                    KeyError,
+                    TypeError,
+                    ValueError,
+                    pickle.UnpicklingError,
+                    EOFError,
+                ) as exc:
                     first = str(exc).strip().splitlines()[0]
                     raise ModelError(f"cannot load weights {weights!r} into the model: {first}") from None
             return model
@@ -236,7 +247,9 @@ class OnnxEngine:
         available = ort.get_available_providers()
         want_cuda = device.startswith("cuda") or (device == "auto" and "CUDAExecutionProvider" in available)
         if device.startswith("cuda") and "CUDAExecutionProvider" not in available:
-            raise InvalidParameterError(f"device {device!r} asked for but onnxruntime has no CUDA provider; use --device cpu")
+            raise InvalidParameterError(
+                f"device {device!r} asked for but onnxruntime has no CUDA provider; use --device cpu"
+            )
         providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if want_cuda else ["CPUExecutionProvider"]
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -246,8 +259,10 @@ class OnnxEngine:
             raise ModelError(f"cannot load ONNX model {path!r}: {str(exc).splitlines()[0]}") from None
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
-            raise ModelError(f"ONNX model {path!r} takes {len(inputs)} inputs, not one image batch; export it with "
-                             "a forward(x) whose output is computed from x")  # fmt: skip
+            raise ModelError(
+                f"ONNX model {path!r} takes {len(inputs)} inputs, not one image batch; export it with "
+                "a forward(x) whose output is computed from x"
+            )
         self.input_name = inputs[0].name
         self.device = "cuda" if want_cuda else "cpu"
 
@@ -274,16 +289,25 @@ def torch_to_onnx(engine: TorchEngine, patch: Any, channels: int, directory: str
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(engine.model, (example,), path, input_names=["input"], output_names=["output"],
-                              dynamic_axes={"input": {0: "n"}, "output": {0: "n"}}, dynamo=False)  # fmt: skip
+            torch.onnx.export(
+                engine.model,
+                (example,),
+                path,
+                input_names=["input"],
+                output_names=["output"],
+                dynamic_axes={"input": {0: "n"}, "output": {0: "n"}},
+                dynamo=False,
+            )
     except Exception as exc:  # the exporter raises many types for unsupported operators
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot export the model to ONNX: {first}; drop --via-onnx") from None
     try:
         return OnnxEngine(path, device=str(engine.torch_device))
     except ModelError:  # tracing records what leaves torch (NumPy, .item(), Python lists) as constants
-        raise ModelError("the model exported to ONNX does not take the image as its one input: its forward leaves "
-                         "PyTorch (NumPy, .item()), which tracing freezes into constants; drop --via-onnx") from None
+        raise ModelError(
+            "the model exported to ONNX does not take the image as its one input: its forward leaves "
+            "PyTorch (NumPy, .item()), which tracing freezes into constants; drop --via-onnx"
+        ) from None
 
 
 def make_engine(
@@ -310,18 +334,33 @@ def make_engine(
             "pick one with --framework (a third-party engine registers under the chunkflow.engines entry points)"
         )
     factory = ENGINES.load(framework)
-    return factory(model_path=model_path, weight_path=weight_path, num_output_channels=num_output_channels,
-                   device=device, precision=precision, channels_last=channels_last, compile=compile)  # fmt: skip
+    return factory(
+        model_path=model_path,
+        weight_path=weight_path,
+        num_output_channels=num_output_channels,
+        device=device,
+        precision=precision,
+        channels_last=channels_last,
+        compile=compile,
+    )
 
 
 def _identity(num_output_channels: int = 1, **_: Any) -> Engine:
     return IdentityEngine(num_output_channels)
 
 
-def _pytorch(model_path: str | None = None, weight_path: str | None = None, device: str = "auto",
-             precision: str = "fp32", channels_last: bool = False, compile: bool = False, **_: Any) -> Engine:  # fmt: skip
-    return TorchEngine(model_path, weight_path, device=device, precision=precision, channels_last=channels_last,
-                       compile=compile)  # fmt: skip
+def _pytorch(
+    model_path: str | None = None,
+    weight_path: str | None = None,
+    device: str = "auto",
+    precision: str = "fp32",
+    channels_last: bool = False,
+    compile: bool = False,
+    **_: Any,
+) -> Engine:
+    return TorchEngine(
+        model_path, weight_path, device=device, precision=precision, channels_last=channels_last, compile=compile
+    )
 
 
 def _onnx(model_path: str | None = None, device: str = "auto", precision: str = "fp32", **_: Any) -> Engine:
@@ -338,6 +377,8 @@ def _check_factory(name: str, obj: Any) -> Any:
 
 #: inference engines by ``--framework`` name: factories building an :class:`Engine` (one registry per kind)
 ENGINES: Registry[Any] = Registry(
-    "inference engine", "chunkflow.engines",
-    {"identity": _identity, "pytorch": _pytorch, "onnx": _onnx}, check=_check_factory,
-)  # fmt: skip
+    "inference engine",
+    "chunkflow.engines",
+    {"identity": _identity, "pytorch": _pytorch, "onnx": _onnx},
+    check=_check_factory,
+)

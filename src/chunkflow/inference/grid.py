@@ -63,9 +63,7 @@ class PatchGrid:
 
     def is_regular(self) -> bool:
         """True where every step equals the stride (no flush-shifted last patch)."""
-        return all(
-            all(b - a == s for a, b in zip(starts, starts[1:])) for starts, s in zip(self.starts, self.stride)
-        )
+        return all(all(b - a == s for a, b in zip(starts, starts[1:])) for starts, s in zip(self.starts, self.stride))
 
 
 def make_grid(
@@ -116,7 +114,9 @@ def _stride_from_patch_num(shape: Vec3, ipatch: Vec3, patch_num: Vec3) -> Vec3:
     for s, i, n in zip(shape, ipatch, patch_num):
         if n == 1:
             if s != i:
-                raise InvalidParameterError(f"one patch of size {i} cannot cover a chunk axis of {s}; raise --patch-num")
+                raise InvalidParameterError(
+                    f"one patch of size {i} cannot cover a chunk axis of {s}; raise --patch-num"
+                )
             strides.append(i)
             continue
         stride = (s - i) // (n - 1)

@@ -121,7 +121,9 @@ class Inferencer:
             raise InvalidParameterError(f"output dtype {self.dtype!r} is not float32 or float16")
         if self.nonfinite not in NONFINITE:
             raise InvalidParameterError(f"nonfinite {self.nonfinite!r} is not one of {', '.join(NONFINITE)}")
-        if self.global_bbox is not None and (self.mask_output_chunk or self.taper_output_chunk or self.patch_num is not None):
+        if self.global_bbox is not None and (
+            self.mask_output_chunk or self.taper_output_chunk or self.patch_num is not None
+        ):
             raise InvalidParameterError(
                 "--global-bbox lays its own grid; drop --mask-output-chunk, --taper-output-chunk and --patch-num"
             )
@@ -138,8 +140,9 @@ class Inferencer:
             self.batch_size = suggest(self.input_patch_size, self.num_input_channels) if suggest else 1
 
     def grid(self, chunk_shape: Vec3Like) -> PatchGrid:
-        grid = make_grid(chunk_shape, self.input_patch_size, self.output_patch_size, self.output_patch_overlap,
-                         self.patch_num)  # fmt: skip
+        grid = make_grid(
+            chunk_shape, self.input_patch_size, self.output_patch_size, self.output_patch_overlap, self.patch_num
+        )
         if self.taper_output_chunk and not grid.is_regular():
             size = grid.output_patch_size + grid.stride * (Vec3.of(grid.shape) - 1) + grid.margin * 2
             raise InvalidParameterError(
@@ -159,22 +162,33 @@ class Inferencer:
         if self.global_bbox is None:
             grid = self.grid(chunk.spatial_shape)
         else:
-            grid = make_grid(self.global_bbox.shape, self.input_patch_size, self.output_patch_size,
-                             self.output_patch_overlap)  # fmt: skip
+            grid = make_grid(
+                self.global_bbox.shape, self.input_patch_size, self.output_patch_size, self.output_patch_overlap
+            )
         crop = self.crop_margin(grid)
         if any(c < 0 for c in crop):
             raise InvalidParameterError(f"output crop margin {tuple(crop)} must not be negative")
         if self.global_bbox is not None and chunk.bbox.intersection(self.global_bbox) is None:
             raise InvalidParameterError(f"chunk at {chunk.bbox} lies outside --global-bbox {self.global_bbox}")
-        plan = make_plan(grid, Vec3.of(chunk.spatial_shape), crop, self.bump, self.mask_output_chunk,
-                         Vec3.of(chunk.voxel_offset), self.global_bbox, self.taper_output_chunk)  # fmt: skip
+        plan = make_plan(
+            grid,
+            Vec3.of(chunk.spatial_shape),
+            crop,
+            self.bump,
+            self.mask_output_chunk,
+            Vec3.of(chunk.voxel_offset),
+            self.global_bbox,
+            self.taper_output_chunk,
+        )
         kept, whole = int(np.prod(list(plan.output_shape))), int(np.prod(list(chunk.spatial_shape)))
         if self.output_crop_margin is None and self.global_bbox is None and crop != Vec3(0, 0, 0) and kept * 2 < whole:
             log.info(
                 "inference keeps %s of the %s chunk: the default output crop is the patch overlap %s (1.2.0's "
                 "default); --output-crop-margin 0 0 0 keeps the whole chunk",
-                "x".join(map(str, plan.output_shape)), "x".join(map(str, chunk.spatial_shape)), tuple(crop),
-            )  # fmt: skip
+                "x".join(map(str, plan.output_shape)),
+                "x".join(map(str, chunk.spatial_shape)),
+                tuple(crop),
+            )
         return plan
 
     def __call__(self, chunk: Chunk) -> Chunk:
@@ -194,8 +208,16 @@ class Inferencer:
                 limit = self.engine.torch.cuda.mem_get_info(self.engine.torch_device)[0] // 2  # type: ignore[attr-defined]
             bar = _progress(len(plan.placements), self.progress)
             try:
-                DeviceRun(self.engine, array, plan, self.batch_size, scale, output,  # type: ignore[arg-type]
-                          lambda slab, rows: self._check_device(slab, chunk), limit).run(bar.update)  # fmt: skip
+                DeviceRun(
+                    self.engine,
+                    array,
+                    plan,
+                    self.batch_size,
+                    scale,
+                    output,  # type: ignore[arg-type]
+                    lambda slab, rows: self._check_device(slab, chunk),
+                    limit,
+                ).run(bar.update)
             finally:
                 bar.close()
             result = output
@@ -220,8 +242,10 @@ class Inferencer:
         return self.device_path
 
     def _nonfinite_message(self, count: int, chunk: Chunk) -> str:
-        return (f"the model produced {count} NaN/Inf output value(s) in the chunk at {chunk.bbox}; check the model "
-                "and its input scaling (--normalize-input), or pass --nonfinite replace to set them to 0")  # fmt: skip
+        return (
+            f"the model produced {count} NaN/Inf output value(s) in the chunk at {chunk.bbox}; check the model "
+            "and its input scaling (--normalize-input), or pass --nonfinite replace to set them to 0"
+        )
 
     def _check_host(self, output: np.ndarray, chunk: Chunk) -> None:
         for z in range(0, output.shape[1], 8):  # in slabs: no output-sized temporary
@@ -263,14 +287,18 @@ class Inferencer:
         import tempfile
 
         if not os.path.isdir(self.output_buffer_dir):
-            raise InvalidParameterError(f"output buffer directory {self.output_buffer_dir!r} does not exist; create it first")
+            raise InvalidParameterError(
+                f"output buffer directory {self.output_buffer_dir!r} does not exist; create it first"
+            )
         nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
         with tempfile.TemporaryFile(dir=self.output_buffer_dir, prefix="chunkflow-output-") as f:  # gone on close
             try:
                 f.truncate(nbytes)  # sparse: reads as zeros, no disk used until written
             except OSError as exc:
-                raise InvalidParameterError(f"cannot make a {nbytes / 2**30:.1f} GiB output buffer in "
-                                            f"{self.output_buffer_dir!r}: {exc.strerror}") from None  # fmt: skip
+                raise InvalidParameterError(
+                    f"cannot make a {nbytes / 2**30:.1f} GiB output buffer in "
+                    f"{self.output_buffer_dir!r}: {exc.strerror}"
+                ) from None
             return np.memmap(f, dtype=dtype, mode="r+", shape=shape)
 
     def _check_input(self, chunk: Chunk) -> None:
@@ -368,7 +396,9 @@ class Inferencer:
         target_view = output[(slice(None), *placement.target)]
         torch = sys.modules.get("torch")
         if torch is not None:  # already loaded by the engine: its fused, multi-threaded multiply-add
-            torch.from_numpy(target_view).addcmul_(torch.from_numpy(np.ascontiguousarray(part)), torch.from_numpy(weight))
+            torch.from_numpy(target_view).addcmul_(
+                torch.from_numpy(np.ascontiguousarray(part)), torch.from_numpy(weight)
+            )
         elif part.flags.writeable:  # engine outputs are ours to scale in place: no temporary
             np.multiply(part, weight, out=part)
             target_view += part

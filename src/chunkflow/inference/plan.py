@@ -83,9 +83,15 @@ def _axis_part(start: int, size: int, lo: int, hi: int) -> tuple[slice, slice] |
 
 
 def make_plan(
-    grid: PatchGrid, chunk_shape: Vec3, crop: Vec3, bump: str, mask_output_chunk: bool,
-    chunk_offset: Vec3 | None = None, global_bbox: BoundingBox | None = None, taper: bool = False,
-) -> Plan:  # fmt: skip
+    grid: PatchGrid,
+    chunk_shape: Vec3,
+    crop: Vec3,
+    bump: str,
+    mask_output_chunk: bool,
+    chunk_offset: Vec3 | None = None,
+    global_bbox: BoundingBox | None = None,
+    taper: bool = False,
+) -> Plan:
     """Placements of ``grid``'s patches that touch the output (the predicted region less ``crop``).
 
     Without ``global_bbox`` the grid is the chunk's own. With it, ``grid`` is the global region's

@@ -108,8 +108,14 @@ class AgglomerateJob(HierarchicalMerge, StagedJob):
                 f"affinities {p['affs_url']} hold {bad} NaN/Inf values in {box}; fix the model or its input "
                 "(inference --nonfinite replace counts and zeroes them)"
             )
-        seg = agglomerate_block(affs, block, float(p["threshold"]), aff_threshold_low=p["aff_threshold_low"],
-                                aff_threshold_high=p["aff_threshold_high"], scoring=p["scoring"])  # fmt: skip
+        seg = agglomerate_block(
+            affs,
+            block,
+            float(p["threshold"]),
+            aff_threshold_low=p["aff_threshold_low"],
+            aff_threshold_high=p["aff_threshold_high"],
+            scoring=p["scoring"],
+        )
         import crackle
 
         faces = {f"face_{axis}_{'+' if side > 0 else '-'}": slab for (axis, side), slab in seg.faces.items()}
@@ -171,8 +177,15 @@ class AgglomerateJob(HierarchicalMerge, StagedJob):
         return self.total_count()
 
 
-def agglomerate_job(affs_url: str, output_url: str, block_size: Vec3Like, margin: Vec3Like, threshold: float = 0.7,
-                    work_dir: str | None = None, **options: Any) -> AgglomerateJob:  # fmt: skip
+def agglomerate_job(
+    affs_url: str,
+    output_url: str,
+    block_size: Vec3Like,
+    margin: Vec3Like,
+    threshold: float = 0.7,
+    work_dir: str | None = None,
+    **options: Any,
+) -> AgglomerateJob:
     """The job (not yet run); ``work_dir`` defaults to ``OUTPUT.agglomerate-work`` on the output's storage."""
     work_dir = work_dir or default_work_dir(output_url, "agglomerate-work")
     params = {"affs_url": affs_url, "output_url": output_url, "block_size": list(Vec3.of(block_size)),
@@ -207,6 +220,14 @@ def agglomerate_volume(
     when the job ends unless ``keep_work_dir``; ``overwrite`` replaces a mismatched existing output.
     """
     job = agglomerate_job(affs_url, output_url, block_size, margin, threshold, work_dir, **options)
-    seconds = run_job(job, workers, queue_name, prepare_only, dask, keep_work_dir=keep_work_dir, overwrite=overwrite,
-                      start_workers=start_workers)
+    seconds = run_job(
+        job,
+        workers,
+        queue_name,
+        prepare_only,
+        dask,
+        keep_work_dir=keep_work_dir,
+        overwrite=overwrite,
+        start_workers=start_workers,
+    )
     return job, seconds

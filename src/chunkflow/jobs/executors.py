@@ -215,7 +215,7 @@ class DaskExecutor:
         self.client = self._client_cm.__enter__()
 
     def open(self, job: StagedJob) -> None:
-        if self.options.dashboard_address is not None:
+        if self.client is not None and self.options.dashboard_address is not None:
             log.info("%s job %s on %s; dashboard %s", job.kind, job.job_id, self.client.scheduler.address,
                      self.client.dashboard_link)  # fmt: skip
 
@@ -305,7 +305,8 @@ def run_job(job: StagedJob, workers: int = 1, queue_name: str | None = None, pre
     executor = _executor(workers, queue_name, dask, start_workers, **queue_options)
     job.validate()
     check_work_dir_place(job)
-    executor.check(job)  # the last check: it may start a Dask cluster
+    if not (prepare_only and isinstance(executor, DaskExecutor) and not dask.address):
+        executor.check(job)  # the last check: it may start a Dask cluster (not one only to prepare)
     try:
         fresh = not files.exists(files.join(job.work_dir, "manifest.json"))
         try:

@@ -40,7 +40,9 @@ class GlobalCCJob(HierarchicalMerge, StagedJob):
         check_connectivity(int(params["connectivity"]))
         threshold = params["threshold"]
         if threshold is not None and not math.isfinite(float(threshold)):
-            raise InvalidParameterError(f"threshold {threshold} must be a finite number (foreground is value > threshold)")
+            raise InvalidParameterError(
+                f"threshold {threshold} must be a finite number (foreground is value > threshold)"
+            )
         if any(b <= 0 for b in params["block_size"]):
             raise InvalidParameterError(f"block size {tuple(params['block_size'])} must be positive")
         super().__init__(params, work_dir)
@@ -212,15 +214,29 @@ class GlobalCCJob(HierarchicalMerge, StagedJob):
         return self.total_count()
 
 
-def global_cc_job(input_url: str, output_url: str, block_size: Vec3Like, threshold: float | None = 0.5,
-                  connectivity: int = 6, work_dir: str | None = None) -> GlobalCCJob:  # fmt: skip
+def global_cc_job(
+    input_url: str,
+    output_url: str,
+    block_size: Vec3Like,
+    threshold: float | None = 0.5,
+    connectivity: int = 6,
+    work_dir: str | None = None,
+) -> GlobalCCJob:
     """The job (not yet run); ``work_dir`` defaults to ``OUTPUT.cc-work`` on the output's storage."""
     from chunkflow.volumes.registry import format_of
 
     format_of(output_url)  # refuse an output no format takes before a work dir is made beside it
     work_dir = work_dir or default_work_dir(output_url, "cc-work")
-    return GlobalCCJob({"input_url": input_url, "output_url": output_url, "block_size": list(Vec3.of(block_size)),
-                        "threshold": threshold, "connectivity": int(connectivity)}, work_dir)  # fmt: skip
+    return GlobalCCJob(
+        {
+            "input_url": input_url,
+            "output_url": output_url,
+            "block_size": list(Vec3.of(block_size)),
+            "threshold": threshold,
+            "connectivity": int(connectivity),
+        },
+        work_dir,
+    )
 
 
 def global_connected_components(
@@ -247,6 +263,14 @@ def global_connected_components(
     next stage is sent. A rerun with the same arguments does only the tasks not yet done.
     """
     job = global_cc_job(input_url, output_url, block_size, threshold, connectivity, work_dir)
-    run_job(job, workers, queue_name, prepare_only, dask, keep_work_dir=keep_work_dir, overwrite=overwrite,
-            start_workers=start_workers)
+    run_job(
+        job,
+        workers,
+        queue_name,
+        prepare_only,
+        dask,
+        keep_work_dir=keep_work_dir,
+        overwrite=overwrite,
+        start_workers=start_workers,
+    )
     return str(job.work_dir) if prepare_only else job.count()

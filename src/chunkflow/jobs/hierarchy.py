@@ -79,10 +79,26 @@ class HierarchicalMerge:
     def merge_stages(self) -> list[Stage]:
         """``up-1 .. up-H`` then ``down-H .. down-1``."""
         height = self.height
-        up = [Stage(f"up-{level}", partial(self._up, level), partial(self.node_boxes, level),
-                    partial(self.is_node, level), family="up") for level in range(1, height + 1)]  # fmt: skip
-        down = [Stage(f"down-{level}", partial(self._down, level), partial(self.node_boxes, level),
-                      partial(self.is_node, level), family="down") for level in range(height, 0, -1)]  # fmt: skip
+        up = [
+            Stage(
+                f"up-{level}",
+                partial(self._up, level),
+                partial(self.node_boxes, level),
+                partial(self.is_node, level),
+                family="up",
+            )
+            for level in range(1, height + 1)
+        ]
+        down = [
+            Stage(
+                f"down-{level}",
+                partial(self._down, level),
+                partial(self.node_boxes, level),
+                partial(self.is_node, level),
+                family="down",
+            )
+            for level in range(height, 0, -1)
+        ]
         return up + down
 
     # ---- files ------------------------------------------------------------------------------------
@@ -145,9 +161,14 @@ class HierarchicalMerge:
         else:
             summaries = []
             for c in kids:
-                got = self.load_arrays(f"up/{level - 1}/{self.node_box(level - 1, c)}.npz", f"up-{level - 1}",
-                                       ("open_count", "closed_total", "keys", "ids"))  # fmt: skip
-                summaries.append(Summary(int(got["open_count"]), int(got["closed_total"]), got["keys"], got["ids"].astype(np.int64)))
+                got = self.load_arrays(
+                    f"up/{level - 1}/{self.node_box(level - 1, c)}.npz",
+                    f"up-{level - 1}",
+                    ("open_count", "closed_total", "keys", "ids"),
+                )
+                summaries.append(
+                    Summary(int(got["open_count"]), int(got["closed_total"]), got["keys"], got["ids"].astype(np.int64))
+                )
         merged = merge_node(summaries)
         s = merged.summary
         if level == self.height and len(s.keys):  # the root has no outside: every contact has met its other end
@@ -157,11 +178,20 @@ class HierarchicalMerge:
                 f"{len(s.keys)} contact(s) of the {self.contacts_stage} files found only one end; the work files "
                 f"are from different runs: delete {self.work_url('done')} and rerun the command"
             )
-        self.save_arrays(f"maps/{level}/{box}.npz", closed_count=np.array(merged.closed_count),
-                         child_totals=np.array(merged.child_totals, np.int64), **_concat("map", merged.child_maps),
-                         **extra)  # fmt: skip
-        self.save_arrays(f"up/{level}/{box}.npz", open_count=np.array(s.open_count), closed_total=np.array(s.closed_total),
-                         keys=s.keys, ids=s.ids.astype(np.uint32 if s.open_count < 2**32 else np.int64))  # fmt: skip
+        self.save_arrays(
+            f"maps/{level}/{box}.npz",
+            closed_count=np.array(merged.closed_count),
+            child_totals=np.array(merged.child_totals, np.int64),
+            **_concat("map", merged.child_maps),
+            **extra,
+        )
+        self.save_arrays(
+            f"up/{level}/{box}.npz",
+            open_count=np.array(s.open_count),
+            closed_total=np.array(s.closed_total),
+            keys=s.keys,
+            ids=s.ids.astype(np.uint32 if s.open_count < 2**32 else np.int64),
+        )
 
     def _down(self, level: int, box: BoundingBox | None) -> None:
         from chunkflow.segmentation.hierarchy import NodeMerge, Summary, children, down_node, global_table
@@ -173,17 +203,27 @@ class HierarchicalMerge:
         else:
             values = self.load_arrays(f"down/{level}/{box}.npz", f"down-{level + 1}", ("offset", "open_global"))
             offset, open_global = int(values["offset"]), values["open_global"].astype(np.int64)
-        maps = self.load_arrays(f"maps/{level}/{box}.npz", f"up-{level}", ("closed_count", "child_totals", "map", "map_lengths")
-                               + (("leaf", "leaf_lengths") if level == 1 else ()))  # fmt: skip
+        maps = self.load_arrays(
+            f"maps/{level}/{box}.npz",
+            f"up-{level}",
+            ("closed_count", "child_totals", "map", "map_lengths") + (("leaf", "leaf_lengths") if level == 1 else ()),
+        )
         child_maps = _split(maps, "map")
-        merged = NodeMerge(Summary(0, 0, np.zeros(0, np.int64), np.zeros(0, np.int64)), int(maps["closed_count"]),
-                           child_maps, maps["child_totals"].tolist())  # fmt: skip
+        merged = NodeMerge(
+            Summary(0, 0, np.zeros(0, np.int64), np.zeros(0, np.int64)),
+            int(maps["closed_count"]),
+            child_maps,
+            maps["child_totals"].tolist(),
+        )
         kids = children(tuple(self.grid_shape()), level, node)
         values_down = down_node(merged, offset, open_global)
         if level > 1:
             for c, (child_offset, child_global) in zip(kids, values_down):
-                self.save_arrays(f"down/{level - 1}/{self.node_box(level - 1, c)}.npz",
-                                 offset=np.array(child_offset, np.int64), open_global=_compact(child_global))  # fmt: skip
+                self.save_arrays(
+                    f"down/{level - 1}/{self.node_box(level - 1, c)}.npz",
+                    offset=np.array(child_offset, np.int64),
+                    open_global=_compact(child_global),
+                )
             return
         for c, leaf_map, (child_offset, child_global) in zip(kids, _split(maps, "leaf"), values_down):
             table = global_table(leaf_map, child_offset, child_global)
@@ -196,8 +236,10 @@ def _compact(values: np.ndarray) -> np.ndarray:
 
 def _concat(name: str, arrays: list[np.ndarray]) -> dict[str, np.ndarray]:
     """Arrays of different lengths as one concatenation plus their lengths (one npz, few members)."""
-    return {name: np.concatenate([np.zeros(0, np.int64)] + arrays).astype(np.int64),
-            f"{name}_lengths": np.array([len(a) for a in arrays], np.int64)}  # fmt: skip
+    return {
+        name: np.concatenate([np.zeros(0, np.int64)] + arrays).astype(np.int64),
+        f"{name}_lengths": np.array([len(a) for a in arrays], np.int64),
+    }
 
 
 def _split(arrays: dict[str, np.ndarray], name: str) -> list[np.ndarray]:

@@ -57,8 +57,16 @@ def _differences(existing: Any, bbox: BoundingBox, dtype: str, channels: int, la
     return found
 
 
-def check_output(url: str, inputs: list[str], bbox: BoundingBox, dtype: str, block_size: Vec3Like,
-                 overwrite: bool = False, layer_type: str = "segmentation", channels: int = 1) -> bool:  # fmt: skip
+def check_output(
+    url: str,
+    inputs: list[str],
+    bbox: BoundingBox,
+    dtype: str,
+    block_size: Vec3Like,
+    overwrite: bool = False,
+    layer_type: str = "segmentation",
+    channels: int = 1,
+) -> bool:
     """Refuse an output that is an input, or an existing one that does not match (unless ``overwrite``);
     whether it exists and can be written into. Reads only."""
     from chunkflow.volumes import open_volume
@@ -92,8 +100,15 @@ def check_output(url: str, inputs: list[str], bbox: BoundingBox, dtype: str, blo
     return True
 
 
-def open_or_create(url: str, like_url: str, bbox: BoundingBox, dtype: str, block_size: Vec3Like,
-                   overwrite: bool = False, layer_type: str = "segmentation") -> bool:  # fmt: skip
+def open_or_create(
+    url: str,
+    like_url: str,
+    bbox: BoundingBox,
+    dtype: str,
+    block_size: Vec3Like,
+    overwrite: bool = False,
+    layer_type: str = "segmentation",
+) -> bool:
     """Create ``url`` over ``bbox`` unless a matching volume is there; whether it was created (replacing a
     mismatched one only with ``overwrite``)."""
     from chunkflow.volumes import create_volume, open_volume
@@ -103,8 +118,15 @@ def open_or_create(url: str, like_url: str, bbox: BoundingBox, dtype: str, block
     if overwrite:
         files.delete_prefix(storage_url(url))
     source = open_volume(like_url)
-    create_volume(url, volume_size=bbox.size, voxel_offset=bbox.start, voxel_size=source.voxel_size,
-                  dtype=dtype, layer_type=layer_type, block_size=storage_block(block_size))  # fmt: skip
+    create_volume(
+        url,
+        volume_size=bbox.size,
+        voxel_offset=bbox.start,
+        voxel_size=source.voxel_size,
+        dtype=dtype,
+        layer_type=layer_type,
+        block_size=storage_block(block_size),
+    )
     return True
 
 

@@ -149,12 +149,20 @@ def plan_job(job: StagedJob) -> list[StagePlan]:
         volume_writes = m.get("volume_writes", math.ceil(vw / out_block)) * scale
         reads = m.get("work_reads", 0) * scale + volume_reads + 1
         writes = m.get("work_writes", 0) * scale + volume_writes + 1
-        plans.append(StagePlan(
-            stage=stage.name, tasks=tasks, object_reads=round(reads * tasks), object_writes=round(writes * tasks),
-            bytes_read=round((vr + wr) * tasks), bytes_written=round((vw + ww) * tasks),
-            scratch_bytes=round(ww * tasks), memory_per_task=round(m.get("memory", 0) * scale),
-            seconds_per_task=m.get("seconds", 0.0) * scale, note=note,
-        ))  # fmt: skip
+        plans.append(
+            StagePlan(
+                stage=stage.name,
+                tasks=tasks,
+                object_reads=round(reads * tasks),
+                object_writes=round(writes * tasks),
+                bytes_read=round((vr + wr) * tasks),
+                bytes_written=round((vw + ww) * tasks),
+                scratch_bytes=round(ww * tasks),
+                memory_per_task=round(m.get("memory", 0) * scale),
+                seconds_per_task=m.get("seconds", 0.0) * scale,
+                note=note,
+            )
+        )
     return plans
 
 

@@ -157,8 +157,13 @@ class StagedJob(ABC):
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def manifest(self) -> dict[str, Any]:
-        return {"kind": self.kind, "job_id": self.job_id, "params": self.params,
-                "stages": [s.name for s in self.stages()], "class": job_target(type(self))}  # fmt: skip
+        return {
+            "kind": self.kind,
+            "job_id": self.job_id,
+            "params": self.params,
+            "stages": [s.name for s in self.stages()],
+            "class": job_target(type(self)),
+        }
 
     def write_manifest(self) -> bool:
         """Create ``manifest.json`` (whether this call created it); refuse a work dir holding another job."""
@@ -435,10 +440,15 @@ def worker_command(job: StagedJob, queue_name: str) -> str:
     return f"chunkflow fetch-task -q {queue_name} staged-task --job {job.work_dir} delete-task-in-queue"
 
 
-def run_job(job: StagedJob, workers: int = 1, queue_name: str | None = None, prepare_only: bool = False,
-            dask: Any = None, **options: Any) -> dict[str, float]:  # fmt: skip
+def run_job(
+    job: StagedJob,
+    workers: int = 1,
+    queue_name: str | None = None,
+    prepare_only: bool = False,
+    dask: Any = None,
+    **options: Any,
+) -> dict[str, float]:
     """Check, prepare and run every stage of ``job``; see :func:`chunkflow.jobs.executors.run_job`."""
     from chunkflow.jobs.executors import run_job as run
 
     return run(job, workers, queue_name, prepare_only, dask, **options)
-

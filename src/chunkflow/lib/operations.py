@@ -62,8 +62,12 @@ def blocks_all_exist(volume_path: str, bbox: BoundingBox, mip: int = 0) -> bool:
         return all(volume.cv.exists(box).values())
     except Exception as exc:  # noqa: BLE001 - cloud-volume passes on its storage library's errors
         detail = " ".join(str(exc).split())[:200]
-        raise StorageError(redact(f"cannot list the blocks of {volume_path} ({type(exc).__name__}: {detail}); "
-                                  "check the URL, the credentials and that the store is reachable")) from None
+        raise StorageError(
+            redact(
+                f"cannot list the blocks of {volume_path} ({type(exc).__name__}: {detail}); "
+                "check the URL, the credentials and that the store is reachable"
+            )
+        ) from None
 
 
 def cleanup_files(directory: str, mode: str, suffix: str | None) -> int:
@@ -126,15 +130,19 @@ def log_summary(log_dir: str, output_size: tuple[int, int, int] | None = None) -
     for entry in sorted(os.scandir(log_dir), key=lambda e: e.name):
         if not entry.name.endswith(".json"):
             continue
-        record = files.read_json(entry.path, "task log", "delete it (a worker killed while writing it) and rerun the summary")
+        record = files.read_json(
+            entry.path, "task log", "delete it (a worker killed while writing it) and rerun the summary"
+        )
         timer = record.get("timer", record) if isinstance(record, dict) else {}
         for name, seconds in timer.items():
             if isinstance(seconds, (int, float)):
                 times.setdefault(name, []).append(float(seconds))
     if not times:
         raise VolumeNotFoundError(f"no JSON task logs with timings in {log_dir!r}")
-    summary = {name: {"count": len(v), "mean": float(np.mean(v)), "max": float(max(v)), "total": float(sum(v))}
-               for name, v in sorted(times.items())}  # fmt: skip
+    summary = {
+        name: {"count": len(v), "mean": float(np.mean(v)), "max": float(max(v)), "total": float(sum(v))}
+        for name, v in sorted(times.items())
+    }
     if output_size is not None:
         total = sum(s["total"] for s in summary.values())
         tasks = max(s["count"] for s in summary.values())

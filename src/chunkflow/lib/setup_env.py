@@ -44,9 +44,19 @@ class InferencePlan:
         ]
 
 
-def plan_inference(volume_start: Vec3, volume_size: Vec3, output_patch_size: Vec3, input_patch_size: Vec3,
-                   output_patch_overlap: Vec3, crop_chunk_margin: Vec3, max_ram_size: float, channel_num: int,
-                   mip: int, thumbnail_mip: int, max_mip: int) -> InferencePlan:  # fmt: skip
+def plan_inference(
+    volume_start: Vec3,
+    volume_size: Vec3,
+    output_patch_size: Vec3,
+    input_patch_size: Vec3,
+    output_patch_overlap: Vec3,
+    crop_chunk_margin: Vec3,
+    max_ram_size: float,
+    channel_num: int,
+    mip: int,
+    thumbnail_mip: int,
+    max_mip: int,
+) -> InferencePlan:
     if output_patch_size.y != output_patch_size.x or output_patch_overlap.y != output_patch_overlap.x:
         raise InvalidParameterError(
             f"setup-env needs square patches in y and x, got {output_patch_size} overlap {output_patch_overlap}"
@@ -87,9 +97,20 @@ def plan_inference(volume_start: Vec3, volume_size: Vec3, output_patch_size: Vec
     return InferencePlan(best, output_chunk, input_chunk, (input_chunk - output_chunk) // 2, block, factor, roi)
 
 
-def create_output_infos(volume_path: str, plan: InferencePlan, volume_start: Vec3, volume_size: Vec3,
-                        voxel_size: Vec3, channel_num: int, dtype: str, encoding: str, mip: int,
-                        thumbnail: bool, thumbnail_mip: int, overwrite: bool) -> None:  # fmt: skip
+def create_output_infos(
+    volume_path: str,
+    plan: InferencePlan,
+    volume_start: Vec3,
+    volume_size: Vec3,
+    voxel_size: Vec3,
+    channel_num: int,
+    dtype: str,
+    encoding: str,
+    mip: int,
+    thumbnail: bool,
+    thumbnail_mip: int,
+    overwrite: bool,
+) -> None:
     """Write the info of the output volume (and of ``<volume>/thumbnail``), as 1.2.0 did; without
     ``overwrite`` they must exist already."""
     import os
@@ -104,14 +125,30 @@ def create_output_infos(volume_path: str, plan: InferencePlan, volume_start: Vec
             except Exception:
                 raise VolumeNotFoundError(f"no volume info at {path}; pass --overwrite-info to create it") from None
         return
-    info = CloudVolume.create_new_info(channel_num, layer_type="image", data_type=dtype, encoding=encoding,
-                                       resolution=voxel_size.xyz, voxel_offset=volume_start.xyz,
-                                       volume_size=volume_size.xyz, chunk_size=plan.block_size.xyz, max_mip=mip)  # fmt: skip
+    info = CloudVolume.create_new_info(
+        channel_num,
+        layer_type="image",
+        data_type=dtype,
+        encoding=encoding,
+        resolution=voxel_size.xyz,
+        voxel_offset=volume_start.xyz,
+        volume_size=volume_size.xyz,
+        chunk_size=plan.block_size.xyz,
+        max_mip=mip,
+    )
     CloudVolume(volume_path, info=info, progress=False).commit_info()
     if thumbnail:
         thumb = plan.output_chunk_size // (1, 2**thumbnail_mip, 2**thumbnail_mip)
         thumb = Vec3(plan.output_chunk_size.z // plan.factor, max(thumb.y, 1), max(thumb.x, 1))
-        info = CloudVolume.create_new_info(1, layer_type="image", data_type="uint8", encoding="raw",
-                                           resolution=voxel_size.xyz, voxel_offset=volume_start.xyz,
-                                           volume_size=volume_size.xyz, chunk_size=thumb.xyz, max_mip=thumbnail_mip)  # fmt: skip
+        info = CloudVolume.create_new_info(
+            1,
+            layer_type="image",
+            data_type="uint8",
+            encoding="raw",
+            resolution=voxel_size.xyz,
+            voxel_offset=volume_start.xyz,
+            volume_size=volume_size.xyz,
+            chunk_size=thumb.xyz,
+            max_mip=thumbnail_mip,
+        )
         CloudVolume(os.path.join(volume_path, "thumbnail"), info=info, progress=False).commit_info()

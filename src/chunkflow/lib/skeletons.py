@@ -31,9 +31,13 @@ def load_swc_skeletons(path: str, offset: Any = None) -> dict[int, Any]:
         except ValueError:
             raise VolumeFormatError(f"skeleton file {file.name!r} is not named <object id>.swc") from None
         nodes = parse_swc(read_text(file, "skeleton file", "fix or replace it"), str(file))
-        skeleton = Skeleton(nodes.vertices.astype(np.float32), nodes.edges.astype(np.uint32),
-                            radii=nodes.radii.astype(np.float32),
-                            vertex_types=np.clip(nodes.types, 0, 255).astype(np.uint8), segid=object_id)  # fmt: skip
+        skeleton = Skeleton(
+            nodes.vertices.astype(np.float32),
+            nodes.edges.astype(np.uint32),
+            radii=nodes.radii.astype(np.float32),
+            vertex_types=np.clip(nodes.types, 0, 255).astype(np.uint8),
+            segid=object_id,
+        )
         if offset is not None:
             skeleton.vertices += np.asarray(tuple(offset)[::-1], dtype=skeleton.vertices.dtype)
         skeleton.id = object_id
@@ -66,8 +70,9 @@ def object_ids(text: str, segmentation: Any, start_rank: int, stop_rank: int | N
     try:
         return [int(i) for i in text.replace(" ", "").replace("\n", ",").split(",") if i]
     except ValueError:
-        raise InvalidParameterError(f"download-mesh -i {text!r}: give ids like 34,25,38, a file of them, or a chunk "
-                                    "name with --stop-rank") from None  # fmt: skip
+        raise InvalidParameterError(
+            f"download-mesh -i {text!r}: give ids like 34,25,38, a file of them, or a chunk name with --stop-rank"
+        ) from None
 
 
 def download_meshes(volume_path: str, ids: list[int], prefix: str, out_format: str = "ply") -> list[str]:
@@ -80,7 +85,7 @@ def download_meshes(volume_path: str, ids: list[int], prefix: str, out_format: s
     # a missing volume, bucket or endpoint: one line from chunkflow.files before cloud-volume's traceback
     info = files.read_json(files.join(volume_path, "info"), "volume info", "give a precomputed segmentation volume")
     if not isinstance(info, dict) or not info.get("mesh"):
-        raise InvalidParameterError(f"{volume_path} has no meshes (its info has no \"mesh\" key); run mesh first")
+        raise InvalidParameterError(f'{volume_path} has no meshes (its info has no "mesh" key); run mesh first')
     volume = CloudVolume(volume_path, progress=False)
     try:
         meshes = volume.mesh.get(ids, fuse=False)
@@ -93,9 +98,11 @@ def download_meshes(volume_path: str, ids: list[int], prefix: str, out_format: s
     items: dict[str, bytes] = {}
     for object_id, mesh in meshes.items():
         data = mesh.to_ply() if out_format == "ply" else mesh.to_obj()
-        items[f"{start}{object_id}.{out_format}"] = bytes(data) if isinstance(data, (bytes, bytearray)) else data.encode()
+        items[f"{start}{object_id}.{out_format}"] = (
+            bytes(data) if isinstance(data, (bytes, bytearray)) else data.encode()
+        )
     files.write_many(base, items)
-    return [f"{prefix}{name[len(start):]}" for name in items]
+    return [f"{prefix}{name[len(start) :]}" for name in items]
 
 
 def _mesh_error(exc: BaseException, ids: list[int], volume_path: str) -> Exception:
@@ -107,7 +114,12 @@ def _mesh_error(exc: BaseException, ids: list[int], volume_path: str) -> Excepti
 
     detail = re.sub(r"\x1b\[[0-9;]*m", "", " ".join(str(exc).split()))[:200]  # cloud-volume colours its messages
     if "missing" in detail.lower():
-        return VolumeNotFoundError(f"no mesh of objects {ids} in {volume_path} ({detail}); run mesh-manifest, or "
-                                   "check the ids")  # fmt: skip
-    return VolumeFormatError(redact(f"cannot read the meshes of objects {ids} from {volume_path} "
-                                    f"({type(exc).__name__}: {detail}); rerun mesh and mesh-manifest"))  # fmt: skip
+        return VolumeNotFoundError(
+            f"no mesh of objects {ids} in {volume_path} ({detail}); run mesh-manifest, or check the ids"
+        )
+    return VolumeFormatError(
+        redact(
+            f"cannot read the meshes of objects {ids} from {volume_path} "
+            f"({type(exc).__name__}: {detail}); rerun mesh and mesh-manifest"
+        )
+    )

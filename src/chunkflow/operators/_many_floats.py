@@ -29,10 +29,16 @@ def parse_floats(ctx: click.Context, param: click.Parameter, value: Any) -> tupl
     """Callback: the consumed tokens (or comma-separated ones) as floats; a usage error otherwise."""
     if value is None:
         return ()
-    tokens = [t for item in (value if isinstance(value, tuple) else (value,)) for t in str(item).split(",") if t.strip()]
+    tokens = [
+        t for item in (value if isinstance(value, tuple) else (value,)) for t in str(item).split(",") if t.strip()
+    ]
     if not tokens:  # --thresholds '' would otherwise run the one default threshold as if no sweep was asked
-        raise click.BadParameter(f"{' '.join(map(str, value if isinstance(value, tuple) else (value,)))!r} holds no "
-                                 "numbers; give one or more", ctx, param)  # fmt: skip
+        raise click.BadParameter(
+            f"{' '.join(map(str, value if isinstance(value, tuple) else (value,)))!r} holds no "
+            "numbers; give one or more",
+            ctx,
+            param,
+        )
     try:
         return tuple(float(t) for t in tokens)
     except ValueError:

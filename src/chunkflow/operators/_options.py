@@ -81,16 +81,26 @@ def triple(
 
 def input_option(default: str = DEFAULT_CHUNK_NAME) -> Callable[[F], F]:
     return click.option(
-        "--input-chunk-name", "--input-name", "-i", "input_name", default=default, show_default=True,
+        "--input-chunk-name",
+        "--input-name",
+        "-i",
+        "input_name",
+        default=default,
+        show_default=True,
         help="Name of the chunk to read.",
-    )  # fmt: skip
+    )
 
 
 def output_option(default: str = DEFAULT_CHUNK_NAME) -> Callable[[F], F]:
     return click.option(
-        "--output-chunk-name", "--output-name", "-o", "output_name", default=default, show_default=True,
+        "--output-chunk-name",
+        "--output-name",
+        "-o",
+        "output_name",
+        default=default,
+        show_default=True,
         help="Name of the chunk to write.",
-    )  # fmt: skip
+    )
 
 
 def name_option(default: str) -> Callable[[F], F]:
@@ -119,8 +129,11 @@ class GreedyOption(click.Option):
 
             def process(value: Any, state: Any, previous: Any = previous) -> None:
                 values = [value]
-                while state.rargs and (self.max_values is None or len(values) < self.max_values) \
-                        and self.accepts(state.rargs[0]):
+                while (
+                    state.rargs
+                    and (self.max_values is None or len(values) < self.max_values)
+                    and self.accepts(state.rargs[0])
+                ):
                     values.append(state.rargs.pop(0))
                 previous(tuple(values), state)
 

@@ -16,37 +16,83 @@ COMMANDS = {
     "watershed": {"section": "transform", "extra": "segmentation"},
 }
 
-_low = click.option("--aff-threshold-low", type=float, default=0.0001, show_default=True,
-                    help="Affinities below this are boundaries for the watershed.")  # fmt: skip
-_high = click.option("--aff-threshold-high", type=float, default=0.9999, show_default=True,
-                     help="Affinities above this are merged by the watershed.")  # fmt: skip
+_low = click.option(
+    "--aff-threshold-low",
+    type=float,
+    default=0.0001,
+    show_default=True,
+    help="Affinities below this are boundaries for the watershed.",
+)
+_high = click.option(
+    "--aff-threshold-high",
+    type=float,
+    default=0.9999,
+    show_default=True,
+    help="Affinities above this are merged by the watershed.",
+)
 
 
 @click.command("agglomerate")
 @name_option("agglomerate")
-@click.option("--threshold", "-t", type=FINITE_FLOAT, default=0.7, show_default=True,
-              help="Agglomeration threshold: merge while the score (1 - boundary affinity statistic) is below it.")  # fmt: skip
+@click.option(
+    "--threshold",
+    "-t",
+    type=FINITE_FLOAT,
+    default=0.7,
+    show_default=True,
+    help="Agglomeration threshold: merge while the score (1 - boundary affinity statistic) is below it.",
+)
 @_low
 @_high
-@click.option("--scoring-function", "-f", default="mean", show_default=True,
-              help="mean, hist_quant_10/25/50/75/90 (add _initmax), quantile-10 .. quantile-95, or a waterz C++ "
-                   "scoring type; see chunkflow.segmentation.agglomerate.SCORING_FUNCTIONS for when to use which.")  # fmt: skip
+@click.option(
+    "--scoring-function",
+    "-f",
+    default="mean",
+    show_default=True,
+    help="mean, hist_quant_10/25/50/75/90 (add _initmax), quantile-10 .. quantile-95, or a waterz C++ "
+    "scoring type; see chunkflow.segmentation.agglomerate.SCORING_FUNCTIONS for when to use which.",
+)
 @click.option("--fragments-output", default=None, help="Also keep the watershed fragments under this name.")
 @click.option("--fragments-input", default=None, help="Start from these fragments instead of a watershed.")
-@click.option("--thresholds", cls=ManyFloats, callback=parse_floats, type=click.UNPROCESSED, default=None,
-              help="Sweep: several thresholds (space- or comma-separated) from one watershed and one waterz run, "
-                   "each scored against --groundtruth-chunk-name; the output is the segmentation with the lowest "
-                   "adapted Rand error. Replaces --threshold.")  # fmt: skip
-@click.option("--groundtruth-chunk-name", default="groundtruth", show_default=True,
-              help="With --thresholds: the ground-truth labels to score against (label 0 ignored).")  # fmt: skip
-@click.option("--sweep-output", type=click.Path(file_okay=False), default=None,
-              help="With --thresholds: write DIR/sweep.json (scores per threshold) and DIR/sweep.png (ARE, VI split "
-                   "and merge vs threshold, best marked); DIR/sweep_<bbox>.* for tasks with a bounding box.")  # fmt: skip
+@click.option(
+    "--thresholds",
+    cls=ManyFloats,
+    callback=parse_floats,
+    type=click.UNPROCESSED,
+    default=None,
+    help="Sweep: several thresholds (space- or comma-separated) from one watershed and one waterz run, "
+    "each scored against --groundtruth-chunk-name; the output is the segmentation with the lowest "
+    "adapted Rand error. Replaces --threshold.",
+)
+@click.option(
+    "--groundtruth-chunk-name",
+    default="groundtruth",
+    show_default=True,
+    help="With --thresholds: the ground-truth labels to score against (label 0 ignored).",
+)
+@click.option(
+    "--sweep-output",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="With --thresholds: write DIR/sweep.json (scores per threshold) and DIR/sweep.png (ARE, VI split "
+    "and merge vs threshold, best marked); DIR/sweep_<bbox>.* for tasks with a bounding box.",
+)
 @input_option()
 @output_option()
-def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scoring_function, fragments_output,
-                fragments_input, thresholds, groundtruth_chunk_name, sweep_output, input_name,
-                output_name) -> Stage:  # fmt: skip
+def agglomerate(
+    op_name,
+    threshold,
+    aff_threshold_low,
+    aff_threshold_high,
+    scoring_function,
+    fragments_output,
+    fragments_input,
+    thresholds,
+    groundtruth_chunk_name,
+    sweep_output,
+    input_name,
+    output_name,
+) -> Stage:
     """Watershed + agglomeration of an affinity map (waterz), at one threshold or a sweep of them.
 
     \b
@@ -80,8 +126,15 @@ def agglomerate(op_name, threshold, aff_threshold_low, aff_threshold_high, scori
     def _sweep(task: Task, affs, fragments):
         from chunkflow.segmentation.sweep import sweep_thresholds, write_sweep
 
-        result, best = sweep_thresholds(affs, task[groundtruth_chunk_name], list(thresholds), aff_threshold_low,
-                                        aff_threshold_high, scoring_function, fragments)  # fmt: skip
+        result, best = sweep_thresholds(
+            affs,
+            task[groundtruth_chunk_name],
+            list(thresholds),
+            aff_threshold_low,
+            aff_threshold_high,
+            scoring_function,
+            fragments,
+        )
         click.echo(format_sweep(result))
         if sweep_output:
             name = "sweep" if task.bbox is None else f"sweep_{task.bbox}"
@@ -97,8 +150,10 @@ def format_sweep(result) -> str:
     for raw in result.rows:
         row = {k: v if abs(v) >= 5e-5 else 0.0 for k, v in raw.items()}  # no "-0.0000" for VI's rounding
         mark = "  <- best" if raw["threshold"] == result.best_threshold else ""
-        lines.append(f"{row['threshold']:>10.3f}{row['adapted_rand_error']:>10.4f}{row['variation_of_information']:>10.4f}"
-                     f"{row['voi_split']:>10.4f}{row['voi_merge']:>10.4f}{mark}")  # fmt: skip
+        lines.append(
+            f"{row['threshold']:>10.3f}{row['adapted_rand_error']:>10.4f}{row['variation_of_information']:>10.4f}"
+            f"{row['voi_split']:>10.4f}{row['voi_merge']:>10.4f}{mark}"
+        )
     return "\n".join(lines)
 
 

@@ -44,8 +44,14 @@ def channel_voting(op_name, input_name, output_name) -> Stage:
 @click.command("gaussian-filter")
 @name_option("gaussian-filter")
 @input_option()
-@click.option("--sigma", "-s", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Standard deviation of the Gaussian kernel, voxels (each section is blurred in 2D).")  # fmt: skip
+@click.option(
+    "--sigma",
+    "-s",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Standard deviation of the Gaussian kernel, voxels (each section is blurred in 2D).",
+)
 def gaussian_filter(op_name, input_name, sigma) -> Stage:
     """Blur each section of a chunk with a 2D Gaussian, in place.
 
@@ -95,8 +101,13 @@ def multiply(op_name, input_names, output_names, multiplier_name) -> Stage:
 @name_option("quantize")
 @input_option()
 @output_option()
-@click.option("--mode", type=click.Choice(["xy", "z"]), default="xy", show_default=True,
-              help="Affinity maps: the mean of the x and y channels, or the z channel.")  # fmt: skip
+@click.option(
+    "--mode",
+    type=click.Choice(["xy", "z"]),
+    default="xy",
+    show_default=True,
+    help="Affinity maps: the mean of the x and y channels, or the z channel.",
+)
 def quantize(op_name, input_name, output_name, mode) -> Stage:
     """Turn an affinity or probability map into a uint8 image (values times 255).
 

@@ -17,12 +17,20 @@ COMMANDS = {"clahe": {"section": "transform", "extra": "segmentation-skimage"}}
 @name_option("clahe")
 @input_option()
 @output_option()
-@click.option("--kernel-size", type=click.IntRange(min=2), default=None,
-              help="Tile size in pixels (Y and X) [default: 1/8 of the section, scikit-image's].")  # fmt: skip
-@click.option("--clip-limit", type=click.FloatRange(0, 1, min_open=True), default=0.01, show_default=True,
-              help="Contrast limit, as a fraction of each tile's histogram (higher = more contrast).")  # fmt: skip
-@click.option("--nbins", type=click.IntRange(min=2), default=256, show_default=True,
-              help="Histogram bins.")  # fmt: skip
+@click.option(
+    "--kernel-size",
+    type=click.IntRange(min=2),
+    default=None,
+    help="Tile size in pixels (Y and X) [default: 1/8 of the section, scikit-image's].",
+)
+@click.option(
+    "--clip-limit",
+    type=click.FloatRange(0, 1, min_open=True),
+    default=0.01,
+    show_default=True,
+    help="Contrast limit, as a fraction of each tile's histogram (higher = more contrast).",
+)
+@click.option("--nbins", type=click.IntRange(min=2), default=256, show_default=True, help="Histogram bins.")
 def clahe(op_name, input_name, output_name, kernel_size, clip_limit, nbins) -> Stage:
     """Equalize the local contrast of each section (CLAHE, scikit-image); uint8 in, uint8 out.
 

@@ -15,11 +15,22 @@ COMMANDS = {"connected-components": {"section": "transform", "extra": "segmentat
 
 @click.command("connected-components")
 @name_option("connected-components")
-@click.option("--threshold", "-t", type=FINITE_FLOAT, default=None, help="Foreground is value > threshold (image/probability input).")
+@click.option(
+    "--threshold",
+    "-t",
+    type=FINITE_FLOAT,
+    default=None,
+    help="Foreground is value > threshold (image/probability input).",
+)
 @click.option("--connectivity", "-c", type=click.Choice(["6", "18", "26"]), default="6", show_default=True)
-@click.option("--dtype", "-d", type=click.Choice(["uint16", "uint32", "uint64"]), default=None,
-              help="Label dtype (default: chunkflow 1.2.0's, the smallest that holds every possible label; uint16 "
-                   "for most chunks).")  # fmt: skip
+@click.option(
+    "--dtype",
+    "-d",
+    type=click.Choice(["uint16", "uint32", "uint64"]),
+    default=None,
+    help="Label dtype (default: chunkflow 1.2.0's, the smallest that holds every possible label; uint16 "
+    "for most chunks).",
+)
 @input_option()
 @output_option()
 def connected_components(op_name, threshold, connectivity, dtype, input_name, output_name) -> Stage:

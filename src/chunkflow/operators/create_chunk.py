@@ -17,15 +17,23 @@ COMMANDS = {"create-chunk": {"section": "source"}}
 @name_option("create-chunk")
 @triple("--size", "-s", default=(64, 64, 64), show_default=True, help="Size of the chunk")
 @click.option(
-    "--dtype", "-d", type=click.Choice(["uint8", "uint16", "uint32", "uint64", "float32", "float64"]),
-    default="uint8", show_default=True, help="Data type.",
-)  # fmt: skip
+    "--dtype",
+    "-d",
+    type=click.Choice(["uint8", "uint16", "uint32", "uint64", "float32", "float64"]),
+    default="uint8",
+    show_default=True,
+    help="Data type.",
+)
 @click.option("--pattern", "-p", type=click.Choice(["sin", "random", "zero"]), default="sin", show_default=True)
 @triple("--voxel-offset", "-t", default=(0, 0, 0), signed=True, help="Global offset of the chunk")
 @triple("--voxel-size", "-e", default=(1, 1, 1), help="Voxel size in nm")
-@click.option("--layer-type", type=click.Choice(["image", "segmentation", "probability_map", "affinity_map"]),
-              default=None, help="Layer type (default: from the dtype, as chunkflow 1.2.0 does: uint8 image, "
-                                 "other unsigned integers segmentation, floats probability map).")  # fmt: skip
+@click.option(
+    "--layer-type",
+    type=click.Choice(["image", "segmentation", "probability_map", "affinity_map"]),
+    default=None,
+    help="Layer type (default: from the dtype, as chunkflow 1.2.0 does: uint8 image, "
+    "other unsigned integers segmentation, floats probability map).",
+)
 @click.option("--seed", type=int, default=0, help="Seed of the random pattern.")
 @output_option()
 def create_chunk(op_name, size, dtype, pattern, voxel_offset, voxel_size, layer_type, seed, output_name) -> Stage:
@@ -39,7 +47,14 @@ def create_chunk(op_name, size, dtype, pattern, voxel_offset, voxel_size, layer_
 
     def apply(task: Task) -> None:
         offset, shape = (task.bbox.start, task.bbox.size) if task.bbox is not None else (voxel_offset, size)
-        task[output_name] = create(shape, dtype=dtype, pattern=pattern, voxel_offset=offset,
-                                   voxel_size=voxel_size, layer_type=layer_type, seed=seed)  # fmt: skip
+        task[output_name] = create(
+            shape,
+            dtype=dtype,
+            pattern=pattern,
+            voxel_offset=offset,
+            voxel_size=voxel_size,
+            layer_type=layer_type,
+            seed=seed,
+        )
 
     return Stage(op_name, apply)

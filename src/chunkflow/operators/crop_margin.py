@@ -36,18 +36,27 @@ class MarginOption(GreedyOption):
         except ValueError:
             raise click.BadParameter(f"{' '.join(map(str, values))} are not integers", ctx=ctx, param=self) from None
         if len(numbers) not in (3, 6) or min(numbers) < 0:
-            raise click.BadParameter(f"give 3 or 6 non-negative integers, got {' '.join(map(str, numbers))}",
-                                     ctx=ctx, param=self)  # fmt: skip
+            raise click.BadParameter(
+                f"give 3 or 6 non-negative integers, got {' '.join(map(str, numbers))}", ctx=ctx, param=self
+            )
         return numbers
 
 
 @click.command("crop-margin")
 @name_option("crop-margin")
-@click.option("--margin-size", "-m", cls=MarginOption, default=None,
-              help="Margin to drop, voxels: Z Y X from every side, or -z -y -x +z +y +x "
-                   "(default: crop to the task's box).")  # fmt: skip
-@click.option("--crop-bbox/--no-crop-bbox", default=False, show_default=True,
-              help="Also set the task's box to the cropped chunk's.")  # fmt: skip
+@click.option(
+    "--margin-size",
+    "-m",
+    cls=MarginOption,
+    default=None,
+    help="Margin to drop, voxels: Z Y X from every side, or -z -y -x +z +y +x (default: crop to the task's box).",
+)
+@click.option(
+    "--crop-bbox/--no-crop-bbox",
+    default=False,
+    show_default=True,
+    help="Also set the task's box to the cropped chunk's.",
+)
 @input_option()
 @output_option()
 def crop_margin(op_name, margin_size, crop_bbox, input_name, output_name) -> Stage:

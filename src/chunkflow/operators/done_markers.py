@@ -22,18 +22,33 @@ def _markers(task: Task, prefix: str, suffix: str):
     from chunkflow.queues.markers import DoneMarkers
 
     if task.bbox is None:
-        raise InvalidParameterError("done markers are named by the task's bounding box; start the chain with generate-tasks or fetch-task")
+        raise InvalidParameterError(
+            "done markers are named by the task's bounding box; start the chain with generate-tasks or fetch-task"
+        )
     return DoneMarkers(prefix, suffix)
 
 
 @click.command("skip-task-by-file")
 @name_option("skip-task-by-file")
-@click.option("--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/ or s3://lab/out/.done/")
+@click.option(
+    "--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/ or s3://lab/out/.done/"
+)
 @click.option("--suffix", "-s", default="", help="Marker path after the bbox.")
-@click.option("--mode", "-m", type=click.Choice(["exist", "missing", "empty"]), default="exist", show_default=True,
-              help="Skip the task when its file exists, is missing, or is missing or empty (1.2.0's modes).")  # fmt: skip
-@click.option("--adjust-size", "-a", type=click.INT, default=None,
-              help="Grow (negative: shrink) the box naming the file by this many voxels on every side.")  # fmt: skip
+@click.option(
+    "--mode",
+    "-m",
+    type=click.Choice(["exist", "missing", "empty"]),
+    default="exist",
+    show_default=True,
+    help="Skip the task when its file exists, is missing, or is missing or empty (1.2.0's modes).",
+)
+@click.option(
+    "--adjust-size",
+    "-a",
+    type=click.INT,
+    default=None,
+    help="Grow (negative: shrink) the box naming the file by this many voxels on every side.",
+)
 def skip_task_by_file(op_name, prefix, suffix, mode, adjust_size) -> Stage:
     """Skip the rest of the chain (but still acknowledge) when the task's marker exists.
 
@@ -60,7 +75,9 @@ def skip_task_by_file(op_name, prefix, suffix, mode, adjust_size) -> Stage:
 
 @click.command("mark-complete")
 @name_option("mark-complete")
-@click.option("--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/ or s3://lab/out/.done/")
+@click.option(
+    "--prefix", "-p", required=True, help="Marker path before the bbox, e.g. /data/out/.done/ or s3://lab/out/.done/"
+)
 @click.option("--suffix", "-s", default="", help="Marker path after the bbox.")
 def mark_complete(op_name, prefix, suffix) -> Stage:
     """Create the task's marker (put it after the writes it vouches for).

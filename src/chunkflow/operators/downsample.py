@@ -35,16 +35,38 @@ def downsample(op_name, factor, input_name, output_name) -> Stage:
 
 @click.command("downsample-upload")
 @name_option("downsample-upload")
-@click.option("--volume-path", "-v", required=True,
-              help="Precomputed volume (sharded or unsharded scales) or OME-Zarr group to write the mips into.")
-@triple("--factor", "-f", default=(1, 2, 2), show_default=True,
-        help="Factor between mips, used where the volume's info lacks them")  # fmt: skip
-@click.option("--chunk-mip", "-c", type=click.IntRange(min=0), default=0, show_default=True, help="Mip of the input chunk.")
-@click.option("--start-mip", "-s", type=click.IntRange(min=1), default=None, help="First mip to write (default: chunk mip + 1).")
-@click.option("--stop-mip", "-p", type=click.IntRange(min=2), default=5, show_default=True,
-              help="Stop mip, exclusive as in chunkflow 1.2.0 (5 writes mips up to 4).")  # fmt: skip
-@click.option("--fill-missing/--no-fill-missing", default=True, help="Accepted for chunkflow 1.2.0 command lines; "
-              "the pyramid is computed from the chunk, so nothing is read.")  # fmt: skip
+@click.option(
+    "--volume-path",
+    "-v",
+    required=True,
+    help="Precomputed volume (sharded or unsharded scales) or OME-Zarr group to write the mips into.",
+)
+@triple(
+    "--factor",
+    "-f",
+    default=(1, 2, 2),
+    show_default=True,
+    help="Factor between mips, used where the volume's info lacks them",
+)
+@click.option(
+    "--chunk-mip", "-c", type=click.IntRange(min=0), default=0, show_default=True, help="Mip of the input chunk."
+)
+@click.option(
+    "--start-mip", "-s", type=click.IntRange(min=1), default=None, help="First mip to write (default: chunk mip + 1)."
+)
+@click.option(
+    "--stop-mip",
+    "-p",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    help="Stop mip, exclusive as in chunkflow 1.2.0 (5 writes mips up to 4).",
+)
+@click.option(
+    "--fill-missing/--no-fill-missing",
+    default=True,
+    help="Accepted for chunkflow 1.2.0 command lines; the pyramid is computed from the chunk, so nothing is read.",
+)
 @input_option()
 def downsample_upload(op_name, volume_path, factor, chunk_mip, start_mip, stop_mip, fill_missing, input_name) -> Stage:
     """Write the downsampled pyramid of a chunk, in one pass, into a precomputed volume (whole blocks, or

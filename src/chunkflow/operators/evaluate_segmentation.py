@@ -18,25 +18,71 @@ COMMANDS = {"evaluate-segmentation": {"section": "transform"}}
 
 @click.command("evaluate-segmentation")
 @name_option("evaluate-segmentation")
-@click.option("--segmentation-chunk-name", "-s", default="chunk", show_default=True,
-              help="Name of the segmentation chunk to score.")  # fmt: skip
-@click.option("--groundtruth-chunk-name", "-g", default="groundtruth", show_default=True,
-              help="Name of the ground-truth label chunk (label 0 is ignored). Optional with --skeletons PATH.")  # fmt: skip
-@click.option("--output-file", "-o", type=click.Path(dir_okay=False), default=None,
-              help="Write the scores (and ERL with its per-object rows) as JSON.")  # fmt: skip
-@click.option("--skeletons", default=None,
-              help="Ground-truth skeletons for ERL: a precomputed skeleton directory or volume (file://), an .swc "
-                   "file or a directory of them, or 'kimimaro' to skeletonize the ground-truth chunk.")  # fmt: skip
-@click.option("--skeleton-units", type=click.Choice(["nm", "voxel"]), default="nm", show_default=True,
-              help="Units of the stored skeleton vertices (X Y Z); voxel units are scaled by the chunk's voxel size.")  # fmt: skip
-@click.option("--merge-threshold", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Nodes a skeleton needs inside a segment for that segment to merge it (em_erl's; 1 = funlib).")  # fmt: skip
-@click.option("--skeleton-dust-threshold", type=click.IntRange(min=0), default=1000, show_default=True,
-              help="With --skeletons kimimaro: objects smaller than this many voxels get no skeleton.")  # fmt: skip
-@click.option("--csv-file", type=click.Path(dir_okay=False), default=None,
-              help="Also write the per-object ERL rows (object id, path length in nm, splits, merged-into ids) as CSV.")  # fmt: skip
-def evaluate_segmentation(op_name, segmentation_chunk_name, groundtruth_chunk_name, output_file, skeletons,
-                          skeleton_units, merge_threshold, skeleton_dust_threshold, csv_file) -> Stage:  # fmt: skip
+@click.option(
+    "--segmentation-chunk-name",
+    "-s",
+    default="chunk",
+    show_default=True,
+    help="Name of the segmentation chunk to score.",
+)
+@click.option(
+    "--groundtruth-chunk-name",
+    "-g",
+    default="groundtruth",
+    show_default=True,
+    help="Name of the ground-truth label chunk (label 0 is ignored). Optional with --skeletons PATH.",
+)
+@click.option(
+    "--output-file",
+    "-o",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the scores (and ERL with its per-object rows) as JSON.",
+)
+@click.option(
+    "--skeletons",
+    default=None,
+    help="Ground-truth skeletons for ERL: a precomputed skeleton directory or volume (file://), an .swc "
+    "file or a directory of them, or 'kimimaro' to skeletonize the ground-truth chunk.",
+)
+@click.option(
+    "--skeleton-units",
+    type=click.Choice(["nm", "voxel"]),
+    default="nm",
+    show_default=True,
+    help="Units of the stored skeleton vertices (X Y Z); voxel units are scaled by the chunk's voxel size.",
+)
+@click.option(
+    "--merge-threshold",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Nodes a skeleton needs inside a segment for that segment to merge it (em_erl's; 1 = funlib).",
+)
+@click.option(
+    "--skeleton-dust-threshold",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="With --skeletons kimimaro: objects smaller than this many voxels get no skeleton.",
+)
+@click.option(
+    "--csv-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write the per-object ERL rows (object id, path length in nm, splits, merged-into ids) as CSV.",
+)
+def evaluate_segmentation(
+    op_name,
+    segmentation_chunk_name,
+    groundtruth_chunk_name,
+    output_file,
+    skeletons,
+    skeleton_units,
+    merge_threshold,
+    skeleton_dust_threshold,
+    csv_file,
+) -> Stage:
     """Compare a segmentation with ground truth (ground-truth label 0 is ignored).
 
     Voxel scores: Rand index, adapted Rand error, VI. With --skeletons also expected run length
@@ -99,10 +145,12 @@ def format_scores_120(segmentation: Any, groundtruth: Any) -> str:
 
     scores = Segmentation.from_chunk(as_120(segmentation)).evaluate(groundtruth)
     merges, splits = scores["edit_distance"]
-    return (f"rand index: {scores['rand_index']: .3f}\nadjusted rand index: {scores['adjusted_rand_index']: .3f}\n"
-            f"variation of information: {scores['variation_of_information']: .3f}\n"
-            f"edit distance: ({float(merges)}, {float(splits)})\n"
-            f"Fowlkes Mallows Index: {scores['fowlkes_mallows_index']: .3f}")  # fmt: skip
+    return (
+        f"rand index: {scores['rand_index']: .3f}\nadjusted rand index: {scores['adjusted_rand_index']: .3f}\n"
+        f"variation of information: {scores['variation_of_information']: .3f}\n"
+        f"edit distance: ({float(merges)}, {float(splits)})\n"
+        f"Fowlkes Mallows Index: {scores['fowlkes_mallows_index']: .3f}"
+    )
 
 
 def format_scores(scores: dict) -> str:
@@ -123,9 +171,11 @@ def format_scores(scores: dict) -> str:
 
 
 def format_erl(summary: dict) -> str:
-    return "\n".join([
-        f"{'expected run length (nm)':<28}{summary['erl']:>10.1f}",
-        f"{'  of a perfect segmentation':<28}{summary['gt_erl']:>10.1f}",
-        f"{'  normalized':<28}{summary['normalized_erl']:>10.4f}",
-        f"{'skeletons / split / merged':<28}{summary['skeletons']:>5d} /{summary['splits']:>3d} /{summary['merges']:>3d}",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"{'expected run length (nm)':<28}{summary['erl']:>10.1f}",
+            f"{'  of a perfect segmentation':<28}{summary['gt_erl']:>10.1f}",
+            f"{'  normalized':<28}{summary['normalized_erl']:>10.4f}",
+            f"{'skeletons / split / merged':<28}{summary['skeletons']:>5d} /{summary['splits']:>3d} /{summary['merges']:>3d}",
+        ]
+    )

@@ -27,23 +27,53 @@ def _fetch_command(command_name: str) -> click.Command:
     @click.command(command_name)
     @name_option(command_name)
     @click.option("--queue-name", "-q", required=True, help="sqs://NAME, NAME, or file:///path.")
-    @click.option("--visibility-timeout", "-v", type=click.FloatRange(min=1), default=DEFAULT_VISIBILITY_TIMEOUT_S,
-                  show_default=True, help="Seconds a fetched task stays hidden; extended every half of it while the "
-                  "task runs, so a killed worker's task comes back within this time.")  # fmt: skip
-    @click.option("--num", "-n", type=int, default=-1, show_default=True, help="Tasks to run; -1 until the queue is empty.")
-    @click.option("--retry-times", "-r", type=click.IntRange(min=-1), default=30, show_default=True,
-                  help="Polls in a row finding the queue drained (nothing waiting, nothing in flight) before the "
-                  "worker stops; -1 polls forever.")  # fmt: skip
-    @click.option("--retry-interval", type=click.FloatRange(min=0), default=1.0, show_default=True,
-                  help="Seconds between polls of an empty queue.")  # fmt: skip
-    @click.option("--idle-timeout", type=click.FloatRange(min=0), default=DEFAULT_IDLE_TIMEOUT_S, show_default=True,
-                  help="Seconds without a task after which the worker stops even though other workers still "
-                  "hold tasks in flight.")  # fmt: skip
-    @click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE_S, show_default=True,
-                  envvar=GRACE_ENVVAR, show_envvar=True,
-                  help="Seconds a SIGTERM'd worker (spot notice, eviction) may spend finishing its running task; "
-                  "after that the task goes back to the queue at once and the worker exits "
-                  f"{PREEMPTED_EXIT_CODE}.")  # fmt: skip
+    @click.option(
+        "--visibility-timeout",
+        "-v",
+        type=click.FloatRange(min=1),
+        default=DEFAULT_VISIBILITY_TIMEOUT_S,
+        show_default=True,
+        help="Seconds a fetched task stays hidden; extended every half of it while the "
+        "task runs, so a killed worker's task comes back within this time.",
+    )
+    @click.option(
+        "--num", "-n", type=int, default=-1, show_default=True, help="Tasks to run; -1 until the queue is empty."
+    )
+    @click.option(
+        "--retry-times",
+        "-r",
+        type=click.IntRange(min=-1),
+        default=30,
+        show_default=True,
+        help="Polls in a row finding the queue drained (nothing waiting, nothing in flight) before the "
+        "worker stops; -1 polls forever.",
+    )
+    @click.option(
+        "--retry-interval",
+        type=click.FloatRange(min=0),
+        default=1.0,
+        show_default=True,
+        help="Seconds between polls of an empty queue.",
+    )
+    @click.option(
+        "--idle-timeout",
+        type=click.FloatRange(min=0),
+        default=DEFAULT_IDLE_TIMEOUT_S,
+        show_default=True,
+        help="Seconds without a task after which the worker stops even though other workers still "
+        "hold tasks in flight.",
+    )
+    @click.option(
+        "--grace",
+        type=click.FloatRange(min=0),
+        default=DEFAULT_GRACE_S,
+        show_default=True,
+        envvar=GRACE_ENVVAR,
+        show_envvar=True,
+        help="Seconds a SIGTERM'd worker (spot notice, eviction) may spend finishing its running task; "
+        "after that the task goes back to the queue at once and the worker exits "
+        f"{PREEMPTED_EXIT_CODE}.",
+    )
     def fetch(op_name, queue_name, visibility_timeout, num, retry_times, retry_interval, idle_timeout, grace) -> Stage:
         """Lease tasks from a queue and run the chain on each; a failed task is released, not deleted.
 
@@ -90,7 +120,13 @@ def delete_task_in_queue(op_name) -> Stage:
 
 @click.command("fetch-task-from-file")
 @name_option("fetch-task-from-file")
-@click.option("--file-path", "-f", required=True, type=str, help="Task file (a local path, gs:// or s3://) written by generate-tasks -f.")
+@click.option(
+    "--file-path",
+    "-f",
+    required=True,
+    type=str,
+    help="Task file (a local path, gs:// or s3://) written by generate-tasks -f.",
+)
 @click.option("--job-index", "-i", type=int, default=None, help="Line to run (default: $SLURM_ARRAY_TASK_ID).")
 def fetch_task_from_file(op_name, file_path, job_index) -> Stage:
     """Run the task on line --job-index of a task file (one bbox per line), for Slurm array jobs.
@@ -111,7 +147,9 @@ def fetch_task_from_file(op_name, file_path, job_index) -> Stage:
             try:
                 index = int(raw)
             except ValueError:
-                raise InvalidParameterError(f"SLURM_ARRAY_TASK_ID={raw!r} is not a line number; pass --job-index") from None
+                raise InvalidParameterError(
+                    f"SLURM_ARRAY_TASK_ID={raw!r} is not a line number; pass --job-index"
+                ) from None
         from chunkflow import files
         from chunkflow.errors import ChunkflowError
 
@@ -120,12 +158,16 @@ def fetch_task_from_file(op_name, file_path, job_index) -> Stage:
         except ChunkflowError:
             raise
         except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidParameterError(f"cannot read task file {file_path}: {exc}; write it with generate-tasks -f") from None
+            raise InvalidParameterError(
+                f"cannot read task file {file_path}: {exc}; write it with generate-tasks -f"
+            ) from None
         lines = [line for line in text.splitlines() if line.strip()]
         if not 0 <= index < len(lines):
             raise InvalidParameterError(f"job index {index} is outside the {len(lines)} tasks in {file_path}")
         bbox, params = decode(lines[index])
         # the tasks of a file run side by side (a Slurm array): a missing output volume is refused
-        yield Task(bbox=bbox, index=index, params=params, create_policy=CreatePolicy(refused_by=f"task file {file_path}"))
+        yield Task(
+            bbox=bbox, index=index, params=params, create_policy=CreatePolicy(refused_by=f"task file {file_path}")
+        )
 
     return Stage(op_name, produce=produce)

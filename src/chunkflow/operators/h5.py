@@ -16,7 +16,9 @@ COMMANDS = {"load-h5": {"section": "source"}, "save-h5": {"section": "sink"}}
 
 def _h5_path(file_name: str, task: Task, bbox) -> str:
     """1.2.0's naming: a name not ending in .h5 (a folder/ or a prefix) gets ``<bbox>.h5`` appended."""
-    if file_name.endswith((".h5", ".hdf5", ".hdf")) or (bbox is None and task.bbox is None and not file_name.endswith("/")):
+    if file_name.endswith((".h5", ".hdf5", ".hdf")) or (
+        bbox is None and task.bbox is None and not file_name.endswith("/")
+    ):
         return file_name
     if bbox is None and task.bbox is None:
         return task_path(file_name, task, bbox, ".h5")  # refuses: a folder needs a box to name the file
@@ -25,7 +27,12 @@ def _h5_path(file_name: str, task: Task, bbox) -> str:
 
 @click.command("load-h5")
 @name_option("load-h5")
-@click.option("--file-name", "-f", required=True, help="HDF5 file; a name not ending in .h5 (dir/ or a prefix) reads <name><bbox>.h5.")
+@click.option(
+    "--file-name",
+    "-f",
+    required=True,
+    help="HDF5 file; a name not ending in .h5 (dir/ or a prefix) reads <name><bbox>.h5.",
+)
 @click.option("--dataset-path", "-d", default="main", show_default=True, help="Dataset inside the file.")
 @triple("--voxel-offset", "-v", signed=True, help="Override the stored voxel offset")
 @triple("--voxel-size", "-x", help="Override the stored voxel size")
@@ -33,17 +40,45 @@ def _h5_path(file_name: str, task: Task, bbox) -> str:
 @triple("--cutout-stop", "-p", signed=True, help="Global stop of the box to read")
 @triple("--cutout-size", "-s", help="Size of the box to read")
 @click.option("--layer-type", "-l", type=click.Choice(["image", "segmentation", "probability_map", "affinity_map"]))
-@click.option("--dtype", "-e", type=click.Choice(["float32", "float64", "uint16", "uint32", "uint64", "uint8"]),
-              default=None, help="Convert the chunk to this data type after reading.")  # fmt: skip
-@click.option("--channels", "-c", default=None,
-              help="Channels to keep of a 4D dataset: an index '0', a list '[0,2]' or a range '0:2'.")  # fmt: skip
-@click.option("--set-bbox/--no-set-bbox", default=False, show_default=True,
-              help="Set the task's box to the loaded chunk's.")  # fmt: skip
-@click.option("--remove-empty/--do-not-remove", default=False, show_default=True,
-              help="Delete the file when the chunk read is all zero.")  # fmt: skip
+@click.option(
+    "--dtype",
+    "-e",
+    type=click.Choice(["float32", "float64", "uint16", "uint32", "uint64", "uint8"]),
+    default=None,
+    help="Convert the chunk to this data type after reading.",
+)
+@click.option(
+    "--channels",
+    "-c",
+    default=None,
+    help="Channels to keep of a 4D dataset: an index '0', a list '[0,2]' or a range '0:2'.",
+)
+@click.option(
+    "--set-bbox/--no-set-bbox", default=False, show_default=True, help="Set the task's box to the loaded chunk's."
+)
+@click.option(
+    "--remove-empty/--do-not-remove",
+    default=False,
+    show_default=True,
+    help="Delete the file when the chunk read is all zero.",
+)
 @output_option()
-def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_start, cutout_stop, cutout_size,
-            layer_type, dtype, channels, set_bbox, remove_empty, output_name) -> Stage:  # fmt: skip
+def load_h5(
+    op_name,
+    file_name,
+    dataset_path,
+    voxel_offset,
+    voxel_size,
+    cutout_start,
+    cutout_stop,
+    cutout_size,
+    layer_type,
+    dtype,
+    channels,
+    set_bbox,
+    remove_empty,
+    output_name,
+) -> Stage:
     """Read a chunk from an HDF5 file (the task's box, a cutout, or all of it).
 
     \b
@@ -55,8 +90,16 @@ def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_s
     def apply(task: Task) -> None:
         bbox = cutout_box(cutout_start, cutout_stop, cutout_size, task)
         url = _h5_path(file_name, task, bbox)
-        load_into(task, output_name, url, bbox, dataset_path=dataset_path, voxel_offset=voxel_offset,
-                  voxel_size=voxel_size, layer_type=layer_type)  # fmt: skip
+        load_into(
+            task,
+            output_name,
+            url,
+            bbox,
+            dataset_path=dataset_path,
+            voxel_offset=voxel_offset,
+            voxel_size=voxel_size,
+            layer_type=layer_type,
+        )
         chunk = task[output_name]
         if channels is not None:
             from chunkflow.compat.chunk import _channel_index
@@ -82,16 +125,37 @@ def load_h5(op_name, file_name, dataset_path, voxel_offset, voxel_size, cutout_s
 @click.command("save-h5")
 @name_option("save-h5")
 @input_option()
-@click.option("--file-name", "-f", required=True, help="Output file; a name not ending in .h5 (dir/ or a prefix) writes <name><bbox>.h5.")
-@click.option("--chunk-size", "-s", type=click.INT, nargs=3, default=None,
-              help="HDF5 storage chunk shape (Z Y X; default: h5py's choice).")  # fmt: skip
-@click.option("--compression", "-c", type=click.Choice(["none", "gzip", "lzf", "szip"]), default="none",
-              show_default=True, help="Dataset compression (1.2.0 wrote gzip; pass -c gzip for the same files).")  # fmt: skip
+@click.option(
+    "--file-name",
+    "-f",
+    required=True,
+    help="Output file; a name not ending in .h5 (dir/ or a prefix) writes <name><bbox>.h5.",
+)
+@click.option(
+    "--chunk-size",
+    "-s",
+    type=click.INT,
+    nargs=3,
+    default=None,
+    help="HDF5 storage chunk shape (Z Y X; default: h5py's choice).",
+)
+@click.option(
+    "--compression",
+    "-c",
+    type=click.Choice(["none", "gzip", "lzf", "szip"]),
+    default="none",
+    show_default=True,
+    help="Dataset compression (1.2.0 wrote gzip; pass -c gzip for the same files).",
+)
 @click.option("--with-offset/--without-offset", default=True, show_default=True, help="Write the voxel_offset dataset.")
 @click.option("--voxel-size", "-v", type=click.INT, nargs=3, default=None, help="Voxel size to record (Z Y X, nm).")
 @click.option("--dtype", "-d", default=None, help="Convert to this data type before writing.")
-@click.option("--touch/--no-touch", default=True, show_default=True,
-              help="Where the input is None (a plugin found nothing), create an empty file instead.")  # fmt: skip
+@click.option(
+    "--touch/--no-touch",
+    default=True,
+    show_default=True,
+    help="Where the input is None (a plugin found nothing), create an empty file instead.",
+)
 def save_h5(op_name, input_name, file_name, chunk_size, compression, with_offset, voxel_size, dtype, touch) -> Stage:
     """Write a chunk to an HDF5 file (dataset main + voxel_offset + voxel_size).
 
@@ -119,8 +183,10 @@ def save_h5(op_name, input_name, file_name, chunk_size, compression, with_offset
         if os.path.isdir(path):  # h5py would write it all aside, then fail to rename it over the directory
             from chunkflow.errors import InvalidParameterError
 
-            raise InvalidParameterError(f"save-h5 -f {path}: a directory, not a file; give a file name, or end "
-                                        "the name with / to write <bbox>.h5 files into it")  # fmt: skip
+            raise InvalidParameterError(
+                f"save-h5 -f {path}: a directory, not a file; give a file name, or end "
+                "the name with / to write <bbox>.h5 files into it"
+            )
         if plain:
             from chunkflow.volumes import save_chunk
 
@@ -128,7 +194,12 @@ def save_h5(op_name, input_name, file_name, chunk_size, compression, with_offset
         else:
             from chunkflow.compat.chunk import as_120
 
-            as_120(chunk).to_h5(path, with_offset=with_offset, chunk_size=chunk_size,
-                        compression=None if compression == "none" else compression, voxel_size=voxel_size)  # fmt: skip
+            as_120(chunk).to_h5(
+                path,
+                with_offset=with_offset,
+                chunk_size=chunk_size,
+                compression=None if compression == "none" else compression,
+                voxel_size=voxel_size,
+            )
 
     return Stage(op_name, apply)

@@ -33,8 +33,12 @@ log = logging.getLogger(__name__)
 
 @click.command("load-json")
 @name_option("load-json")
-@click.option("--file-path", "-f", required=True,
-              help="JSON file; a folder or a prefix not ending in .json reads <folder>/<bbox>.json or <prefix><bbox>.json.")  # fmt: skip
+@click.option(
+    "--file-path",
+    "-f",
+    required=True,
+    help="JSON file; a folder or a prefix not ending in .json reads <folder>/<bbox>.json or <prefix><bbox>.json.",
+)
 @click.option("--output-name", "-o", default="dict", show_default=True, help="Name of the loaded value in the task.")
 @click.option("-n", "op_name_n", default=None, hidden=True, help="1.2.0's short form of --name.")
 def load_json(op_name, file_path, output_name, op_name_n) -> Stage:
@@ -78,14 +82,30 @@ def save_nrrd(op_name, input_name, file_name) -> Stage:
 
 @click.command("load-skeleton")
 @name_option("load-skeleton")
-@click.option("--path", "-p", required=True, type=click.Path(exists=True, resolve_path=True),
-              help="An .swc file, or a folder of <id>.swc files.")  # fmt: skip
-@click.option("--offset", "-o", "offset", type=click.FLOAT, nargs=3, default=None,
-              help="Physical offset added to the vertices, nm (Z Y X).")  # fmt: skip
+@click.option(
+    "--path",
+    "-p",
+    required=True,
+    type=click.Path(exists=True, resolve_path=True),
+    help="An .swc file, or a folder of <id>.swc files.",
+)
+@click.option(
+    "--offset",
+    "-o",
+    "offset",
+    type=click.FLOAT,
+    nargs=3,
+    default=None,
+    help="Physical offset added to the vertices, nm (Z Y X).",
+)
 @triple("--voxel-offset", "-t", signed=True, help="Offset in voxels (needs --voxel-size)")
 @click.option("--voxel-size", "-s", type=click.FLOAT, nargs=3, default=None, help="Voxel size, nm (Z Y X).")
-@click.option("--output-name", default="skels", show_default=True,
-              help="Name of the {id: skeleton} dict (1.2.0 gave this -o too, clashing with --offset; -o is the offset).")  # fmt: skip
+@click.option(
+    "--output-name",
+    default="skels",
+    show_default=True,
+    help="Name of the {id: skeleton} dict (1.2.0 gave this -o too, clashing with --offset; -o is the offset).",
+)
 def load_skeleton(op_name, path, offset, voxel_offset, voxel_size, output_name) -> Stage:
     """Read SWC skeletons into a {object id: cloud-volume Skeleton} dict.
 
@@ -182,10 +202,12 @@ def _synapse_file(file_path: str, suffix: str | None, task: Task) -> str:
     "--c-order/--f-order", default=True, show_default=True, help="ZYX (C) or XYZ (Fortran) coordinates in the file."
 )
 @triple("--resolution", "-r", help="Voxel size of the points (default: the file's)")
-@click.option("--remove-outside/--keep-all", default=False, show_default=True,
-              help="Drop synapses outside the task's box.")  # fmt: skip
-@click.option("--set-bbox/--not-set-bbox", default=False, show_default=True,
-              help="Set the task's box from the file name.")  # fmt: skip
+@click.option(
+    "--remove-outside/--keep-all", default=False, show_default=True, help="Drop synapses outside the task's box."
+)
+@click.option(
+    "--set-bbox/--not-set-bbox", default=False, show_default=True, help="Set the task's box from the file name."
+)
 @click.option("--output-name", "-o", default="syns", show_default=True, help="Name of the synapses in the task.")
 def load_synapses(
     op_name, op_name_n, file_path, suffix, c_order, resolution, remove_outside, set_bbox, output_name
@@ -216,8 +238,9 @@ def load_synapses(
 @click.command("save-synapses")
 @name_option("save-synapses")
 @click.option("--input-name", "-i", default="syns", show_default=True, help="Name of the synapses in the task.")
-@click.option("--file-path", "-f", required=True,
-              help="A .json or .h5 file; otherwise a folder or prefix: <bbox>.h5 is appended.")  # fmt: skip
+@click.option(
+    "--file-path", "-f", required=True, help="A .json or .h5 file; otherwise a folder or prefix: <bbox>.h5 is appended."
+)
 def save_synapses(op_name, input_name, file_path) -> Stage:
     """Write synapses as HDF5 (or JSON); where there are none, an empty marker file.
 
@@ -252,10 +275,21 @@ def save_synapses(op_name, input_name, file_path) -> Stage:
 @click.command("download-mesh")
 @name_option("download-mesh")
 @click.option("--volume-path", "-v", required=True, help="Precomputed segmentation with meshes.")
-@click.option("--input", "-i", "ids", required=True,
-              help="Object ids '34,25,38', a text file of them, or a segmentation chunk name (with --stop-rank).")  # fmt: skip
-@click.option("--start-rank", "-s", type=click.IntRange(min=0), default=0, show_default=True,
-              help="With a chunk name: first rank by voxel count (0: the largest).")  # fmt: skip
+@click.option(
+    "--input",
+    "-i",
+    "ids",
+    required=True,
+    help="Object ids '34,25,38', a text file of them, or a segmentation chunk name (with --stop-rank).",
+)
+@click.option(
+    "--start-rank",
+    "-s",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="With a chunk name: first rank by voxel count (0: the largest).",
+)
 @click.option("--stop-rank", "-p", type=click.IntRange(min=0), default=None, help="With a chunk name: rank to stop at.")
 @click.option("--out-pre", "-o", default="./", show_default=True, help="Files are <prefix><id>.<format>.")
 @click.option("--out-format", "-f", type=click.Choice(["ply", "obj"]), default="ply", show_default=True)
@@ -280,8 +314,14 @@ def download_mesh(op_name, volume_path, ids, start_rank, stop_rank, out_pre, out
 
 @click.command("log-summary")
 @name_option("log-summary")
-@click.option("--log-dir", "-l", default="./log", show_default=True, type=click.Path(exists=True, file_okay=False),
-              help="Folder of JSON task logs ({\"timer\": {operator: seconds}, ...}).")  # fmt: skip
+@click.option(
+    "--log-dir",
+    "-l",
+    default="./log",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False),
+    help='Folder of JSON task logs ({"timer": {operator: seconds}, ...}).',
+)
 @triple("--output-size", "-s", help="Output size of a task, for voxels per second")
 def log_summary(op_name, log_dir, output_size) -> Stage:
     """Print per-operator timings (count, mean, max, total seconds) over the task logs of a run.
@@ -325,8 +365,9 @@ def napari(op_name, voxel_size, inputs) -> Stage:
     try:
         import napari as _napari  # noqa: F401
     except ImportError:
-        raise InvalidParameterError("napari is not installed (pip install 'napari[all]'); or use the neuroglancer "
-                                    "operator, which is included") from None  # fmt: skip
+        raise InvalidParameterError(
+            "napari is not installed (pip install 'napari[all]'); or use the neuroglancer operator, which is included"
+        ) from None
 
     def apply(task: Task) -> None:
         import napari as viewer_lib

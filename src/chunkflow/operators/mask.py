@@ -15,8 +15,23 @@ COMMANDS = {"mask": {"section": "transform"}}
 
 @click.command("mask")
 @name_option("mask")
-@click.option("--input-names", "--input-chunk-name", "-i", "input_names", default="chunk", show_default=True, help="Comma-separated names.")
-@click.option("--output-names", "--output-chunk-name", "-o", "output_names", default=None, help="Comma-separated (default: in place).")
+@click.option(
+    "--input-names",
+    "--input-chunk-name",
+    "-i",
+    "input_names",
+    default="chunk",
+    show_default=True,
+    help="Comma-separated names.",
+)
+@click.option(
+    "--output-names",
+    "--output-chunk-name",
+    "-o",
+    "output_names",
+    default=None,
+    help="Comma-separated (default: in place).",
+)
 @click.option("--volume-path", "-v", required=True, help="Mask volume.")
 @click.option("--mip", "-m", type=click.IntRange(min=0), default=0, show_default=True, help="Mip of the mask to read.")
 @click.option("--inverse/--no-inverse", default=False, help="Zero where the mask is non-zero instead.")

@@ -25,33 +25,101 @@ def _ids(ctx, param, value):
 @name_option("mesh")
 @input_option()
 @triple("--voxel-size", "-v", help="Voxel size in nm (default: the chunk's)")
-@click.option("--output-path", "-o", default="file:///tmp/mesh/", show_default=True,
-              help="Precomputed segmentation volume (meshes go to its mesh/ dir), or a directory for ply/obj.")  # fmt: skip
-@click.option("--output-format", "-t", type=click.Choice(["precomputed", "ply", "obj"]), default="precomputed",
-              show_default=True, help="precomputed (neuroglancer, cloud-volume), or one ply/obj file per object.")  # fmt: skip
-@click.option("--simplification-factor", "-f", type=click.IntRange(min=0), default=100, show_default=True,
-              help="Target reduction of the number of triangles (0: no simplification).")  # fmt: skip
-@click.option("--max-simplification-error", "-e", type=click.IntRange(min=0), default=40, show_default=True,
-              help="Largest distance (nm) simplification may move the surface.")  # fmt: skip
+@click.option(
+    "--output-path",
+    "-o",
+    default="file:///tmp/mesh/",
+    show_default=True,
+    help="Precomputed segmentation volume (meshes go to its mesh/ dir), or a directory for ply/obj.",
+)
+@click.option(
+    "--output-format",
+    "-t",
+    type=click.Choice(["precomputed", "ply", "obj"]),
+    default="precomputed",
+    show_default=True,
+    help="precomputed (neuroglancer, cloud-volume), or one ply/obj file per object.",
+)
+@click.option(
+    "--simplification-factor",
+    "-f",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="Target reduction of the number of triangles (0: no simplification).",
+)
+@click.option(
+    "--max-simplification-error",
+    "-e",
+    type=click.IntRange(min=0),
+    default=40,
+    show_default=True,
+    help="Largest distance (nm) simplification may move the surface.",
+)
 @click.option("--skip-ids", "-s", callback=_ids, default=None, help="Comma-separated ids not to mesh.")
-@click.option("--dust-size-threshold", "-d", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Do not mesh objects with fewer voxels than this (objects wholly inside the task; those crossing its faces are kept).")  # fmt: skip
-@click.option("--mip", "-m", type=click.IntRange(min=0), default=None,
-              help="Take the voxel size from the output volume at this mip (default: the chunk's).")  # fmt: skip
-@click.option("--manifest/--no-manifest", default=False, show_default=True,
-              help="Also write manifests for the objects of this chunk (one-chunk runs; else use mesh-manifest).")  # fmt: skip
-@click.option("--multires/--no-multires", default=False, show_default=True,
-              help="Multi-resolution meshes (neuroglancer_multilod_draco): per-task fragments, merged by mesh-manifest.")  # fmt: skip
-@click.option("--shard/--no-shard", default=False, show_default=True,
-              help="Sharded multi-resolution meshes (implies --multires): mesh-manifest writes shard files.")  # fmt: skip
-@click.option("--is-segmentation", is_flag=True, default=False,
-              help="Mesh the chunk even though it is an image or 8-bit: its values are object ids.")  # fmt: skip
-@click.option("--seam-free/--no-seam-free", default=None,
-              help="Mesh each task plus one voxel and leave shared faces open for mesh-manifest to weld (default: "
-                   "when the chunk was loaded with a margin past the task, e.g. -e 1 1 1); --no-seam-free: "
-                   "chunkflow 1.2.0's per-chunk meshes, simplified in the task.")  # fmt: skip
-def mesh(op_name, input_name, voxel_size, output_path, output_format, simplification_factor, max_simplification_error,
-         skip_ids, dust_size_threshold, mip, manifest, multires, shard, is_segmentation, seam_free) -> Stage:  # fmt: skip
+@click.option(
+    "--dust-size-threshold",
+    "-d",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Do not mesh objects with fewer voxels than this (objects wholly inside the task; those crossing its faces are kept).",
+)
+@click.option(
+    "--mip",
+    "-m",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Take the voxel size from the output volume at this mip (default: the chunk's).",
+)
+@click.option(
+    "--manifest/--no-manifest",
+    default=False,
+    show_default=True,
+    help="Also write manifests for the objects of this chunk (one-chunk runs; else use mesh-manifest).",
+)
+@click.option(
+    "--multires/--no-multires",
+    default=False,
+    show_default=True,
+    help="Multi-resolution meshes (neuroglancer_multilod_draco): per-task fragments, merged by mesh-manifest.",
+)
+@click.option(
+    "--shard/--no-shard",
+    default=False,
+    show_default=True,
+    help="Sharded multi-resolution meshes (implies --multires): mesh-manifest writes shard files.",
+)
+@click.option(
+    "--is-segmentation",
+    is_flag=True,
+    default=False,
+    help="Mesh the chunk even though it is an image or 8-bit: its values are object ids.",
+)
+@click.option(
+    "--seam-free/--no-seam-free",
+    default=None,
+    help="Mesh each task plus one voxel and leave shared faces open for mesh-manifest to weld (default: "
+    "when the chunk was loaded with a margin past the task, e.g. -e 1 1 1); --no-seam-free: "
+    "chunkflow 1.2.0's per-chunk meshes, simplified in the task.",
+)
+def mesh(
+    op_name,
+    input_name,
+    voxel_size,
+    output_path,
+    output_format,
+    simplification_factor,
+    max_simplification_error,
+    skip_ids,
+    dust_size_threshold,
+    mip,
+    manifest,
+    multires,
+    shard,
+    is_segmentation,
+    seam_free,
+) -> Stage:
     """Mesh every object of a segmentation chunk.
 
     The output may be a local path, file://, gs:// or s3://. Into a precomputed volume, meshes go to the
@@ -79,7 +147,6 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
     def volume_box(task: Task):
         """The output volume's box and voxel size, read once at the first task."""
         if "volume" not in state:
-
             from chunkflow.volumes.precomputed import PrecomputedVolume
 
             is_volume = output_format == "precomputed" and files.exists(files.join(output_path, "info"))
@@ -119,20 +186,48 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
         volume_bbox = volume_bbox if task.bbox is not None else None
         chunk = task[input_name]
         if multires:
-            mesh_task_fragments(chunk, output_path, task.bbox, volume_bbox, shard, mip or 0, skip_ids,
-                                dust_size_threshold, is_segmentation, simplification_factor, max_simplification_error,
-                                directory=directory(True))  # fmt: skip
+            mesh_task_fragments(
+                chunk,
+                output_path,
+                task.bbox,
+                volume_bbox,
+                shard,
+                mip or 0,
+                skip_ids,
+                dust_size_threshold,
+                is_segmentation,
+                simplification_factor,
+                max_simplification_error,
+                directory=directory(True),
+            )
             return
         seamless = seam_free
         if seamless is None:  # a chunk loaded with a margin past its task: mesh seam-free; just the task: as 1.2.0
             seamless = task.bbox is not None and chunk.bbox != task.bbox and chunk.bbox.contains(task.bbox)
-        ids = mesh_chunk(chunk, output_path, output_format, state["size"], simplification_factor,
-                         max_simplification_error, skip_ids, dust_size_threshold, task_bbox=task.bbox,
-                         volume_bbox=volume_bbox, is_segmentation=is_segmentation, seam_free=seamless,
-                         directory=directory(seamless))  # fmt: skip
+        ids = mesh_chunk(
+            chunk,
+            output_path,
+            output_format,
+            state["size"],
+            simplification_factor,
+            max_simplification_error,
+            skip_ids,
+            dust_size_threshold,
+            task_bbox=task.bbox,
+            volume_bbox=volume_bbox,
+            is_segmentation=is_segmentation,
+            seam_free=seamless,
+            directory=directory(seamless),
+        )
         if manifest:
-            write_manifests(output_path, ids=ids, simplification_factor=simplification_factor,
-                            max_simplification_error=max_simplification_error, voxel_size=state["size"], mip=mip or 0)  # fmt: skip
+            write_manifests(
+                output_path,
+                ids=ids,
+                simplification_factor=simplification_factor,
+                max_simplification_error=max_simplification_error,
+                voxel_size=state["size"],
+                mip=mip or 0,
+            )
 
     return Stage(op_name, apply)
 
@@ -141,29 +236,93 @@ def mesh(op_name, input_name, voxel_size, output_path, output_format, simplifica
 @name_option("mesh-manifest")
 @click.option("--volume-path", "-v", required=True, help="Precomputed segmentation volume with a mesh/ dir.")
 @click.option("--prefix", "-p", default="", help="Only ids starting with this (to split the work; unsharded).")
-@click.option("--digits", "-d", type=click.IntRange(min=1), default=None,
-              help="Zero-pad an integer --prefix to this many digits (chunkflow 1.2.0's form).")  # fmt: skip
-@click.option("--merge/--no-merge", default=None,
-              help="Weld each object's fragments into one simplified mesh (legacy meshes; default: for seam-free "
-                   "fragments), else list the fragments, as chunkflow 1.2.0 did.")  # fmt: skip
-@click.option("--simplification-factor", "-f", type=click.IntRange(min=0), default=100, show_default=True,
-              help="Target reduction of the number of triangles of a merged mesh (finest level).")  # fmt: skip
-@click.option("--max-simplification-error", "-e", type=click.IntRange(min=0), default=40, show_default=True,
-              help="Largest distance (nm) simplification may move the surface (the finest level; coarser levels halve the triangles).")  # fmt: skip
-@click.option("--mip", "-m", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Mip whose voxel size the legacy meshes were made at.")  # fmt: skip
-@click.option("--shard-number", "shard_numbers", type=click.IntRange(min=0), multiple=True,
-              help="Only write this shard (repeatable; sharded multi-resolution meshes; default: all).")  # fmt: skip
-@click.option("--num-lods", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Levels of detail of multi-resolution meshes (fewer for small objects).")  # fmt: skip
-@click.option("--min-chunk-size", type=click.IntRange(min=1), default=128, show_default=True,
-              help="Smallest octree cell (voxels) of multi-resolution meshes; sets how many levels an object gets.")  # fmt: skip
-@click.option("--draco-level", type=click.IntRange(0, 10), default=7, show_default=True,
-              help="Draco compression level of multi-resolution fragments.")  # fmt: skip
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Processes building multi-resolution meshes (objects are independent).")  # fmt: skip
-def mesh_manifest(op_name, volume_path, prefix, digits, merge, simplification_factor, max_simplification_error, mip,
-                  shard_numbers, num_lods, min_chunk_size, draco_level, workers) -> Stage:  # fmt: skip
+@click.option(
+    "--digits",
+    "-d",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Zero-pad an integer --prefix to this many digits (chunkflow 1.2.0's form).",
+)
+@click.option(
+    "--merge/--no-merge",
+    default=None,
+    help="Weld each object's fragments into one simplified mesh (legacy meshes; default: for seam-free "
+    "fragments), else list the fragments, as chunkflow 1.2.0 did.",
+)
+@click.option(
+    "--simplification-factor",
+    "-f",
+    type=click.IntRange(min=0),
+    default=100,
+    show_default=True,
+    help="Target reduction of the number of triangles of a merged mesh (finest level).",
+)
+@click.option(
+    "--max-simplification-error",
+    "-e",
+    type=click.IntRange(min=0),
+    default=40,
+    show_default=True,
+    help="Largest distance (nm) simplification may move the surface (the finest level; coarser levels halve the triangles).",
+)
+@click.option(
+    "--mip",
+    "-m",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Mip whose voxel size the legacy meshes were made at.",
+)
+@click.option(
+    "--shard-number",
+    "shard_numbers",
+    type=click.IntRange(min=0),
+    multiple=True,
+    help="Only write this shard (repeatable; sharded multi-resolution meshes; default: all).",
+)
+@click.option(
+    "--num-lods",
+    type=click.IntRange(min=1),
+    default=3,
+    show_default=True,
+    help="Levels of detail of multi-resolution meshes (fewer for small objects).",
+)
+@click.option(
+    "--min-chunk-size",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="Smallest octree cell (voxels) of multi-resolution meshes; sets how many levels an object gets.",
+)
+@click.option(
+    "--draco-level",
+    type=click.IntRange(0, 10),
+    default=7,
+    show_default=True,
+    help="Draco compression level of multi-resolution fragments.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Processes building multi-resolution meshes (objects are independent).",
+)
+def mesh_manifest(
+    op_name,
+    volume_path,
+    prefix,
+    digits,
+    merge,
+    simplification_factor,
+    max_simplification_error,
+    mip,
+    shard_numbers,
+    num_lods,
+    min_chunk_size,
+    draco_level,
+    workers,
+) -> Stage:
     """Join the mesh fragments of every object across tasks: manifests, or multi-resolution meshes.
 
     \b
@@ -186,10 +345,16 @@ def mesh_manifest(op_name, volume_path, prefix, digits, merge, simplification_fa
 
         root = str(volume_path)
         fix = "fix it, or recreate it with create-info"
-        info = files.read_json(files.join(root, "info"), "info file", fix) if files.exists(files.join(root, "info")) else None
+        info = (
+            files.read_json(files.join(root, "info"), "info file", fix)
+            if files.exists(files.join(root, "info"))
+            else None
+        )
         if info is None and next(iter(files.list_names(root, recursive=False)), None) is None:
-            raise VolumeNotFoundError(f"no precomputed volume or mesh directory at {volume_path}; give the segmentation "
-                                      "volume (or directory) that mesh wrote into")  # fmt: skip
+            raise VolumeNotFoundError(
+                f"no precomputed volume or mesh directory at {volume_path}; give the segmentation "
+                "volume (or directory) that mesh wrote into"
+            )
         if info is not None and not isinstance(info, dict):
             raise CorruptFileError(f"info file of {volume_path} is a JSON {type(info).__name__}, not an object; {fix}")
         key = info.get("mesh") if isinstance(info, dict) else None
@@ -197,27 +362,36 @@ def mesh_manifest(op_name, volume_path, prefix, digits, merge, simplification_fa
         names = files.list_names(directory, recursive=False)
         mesh_info = None
         if files.exists(files.join(directory, "info")):
-            mesh_info = files.read_json(files.join(directory, "info"), "mesh info file",
-                                        "delete the mesh directory and mesh again")  # fmt: skip
+            mesh_info = files.read_json(
+                files.join(directory, "info"), "mesh info file", "delete the mesh directory and mesh again"
+            )
             if not isinstance(mesh_info, dict):
-                raise CorruptFileError(f"mesh info file of {directory} is not a JSON object; delete the mesh directory "
-                                       "and mesh again")  # fmt: skip
+                raise CorruptFileError(
+                    f"mesh info file of {directory} is not a JSON object; delete the mesh directory and mesh again"
+                )
         sub: dict = mesh_info if isinstance(mesh_info, dict) else {}
         multires = sub.get("@type") == MULTILOD
         if multires:
-            names = (n for n in files.list_names(files.join(directory, "fragments"), recursive=False) if n.endswith(".frags"))
+            names = (
+                n for n in files.list_names(files.join(directory, "fragments"), recursive=False) if n.endswith(".frags")
+            )
         has_fragments = any(multires or MESH_FRAGMENT.match(n) for n in names)
         sharded = multires and bool(sub.get("chunkflow", {}).get("sharded", "sharding" in sub))
         kind = "sharded multi-resolution" if sharded else "multi-resolution" if multires else "legacy (unsharded)"
         if shard_numbers and not sharded:
-            raise click.UsageError(f"--shard-number selects shards of sharded meshes; {directory} holds {kind} meshes: "
-                                   "drop --shard-number (or mesh again with --shard)")  # fmt: skip
+            raise click.UsageError(
+                f"--shard-number selects shards of sharded meshes; {directory} holds {kind} meshes: "
+                "drop --shard-number (or mesh again with --shard)"
+            )
         if prefix and sharded:
-            raise click.UsageError(f"--prefix splits unsharded meshes; {directory} holds sharded meshes: split the "
-                                   "work with --shard-number instead")  # fmt: skip
+            raise click.UsageError(
+                f"--prefix splits unsharded meshes; {directory} holds sharded meshes: split the "
+                "work with --shard-number instead"
+            )
         if not has_fragments:
-            raise VolumeNotFoundError(f"no mesh fragments in {directory}; run mesh -o {volume_path} over the "
-                                      "segmentation first")  # fmt: skip
+            raise VolumeNotFoundError(
+                f"no mesh fragments in {directory}; run mesh -o {volume_path} over the segmentation first"
+            )
         return multires
 
     def apply(task: Task) -> None:
@@ -225,12 +399,27 @@ def mesh_manifest(op_name, volume_path, prefix, digits, merge, simplification_fa
         from chunkflow.postprocess.multires import write_multires
 
         if is_multires():
-            count = write_multires(volume_path, shard_numbers or None, prefix, num_lods, min_chunk_size,
-                                   simplification_factor, max_simplification_error, draco_level, workers)  # fmt: skip
+            count = write_multires(
+                volume_path,
+                shard_numbers or None,
+                prefix,
+                num_lods,
+                min_chunk_size,
+                simplification_factor,
+                max_simplification_error,
+                draco_level,
+                workers,
+            )
             click.echo(f"wrote the multi-resolution meshes of {count} objects")
             return
-        count = write_manifests(volume_path, prefix, merge=merge, simplification_factor=simplification_factor,
-                                max_simplification_error=max_simplification_error, mip=mip)  # fmt: skip
+        count = write_manifests(
+            volume_path,
+            prefix,
+            merge=merge,
+            simplification_factor=simplification_factor,
+            max_simplification_error=max_simplification_error,
+            mip=mip,
+        )
         click.echo(f"wrote {count} mesh manifests")
 
     return Stage(op_name, apply)

@@ -19,7 +19,9 @@ COMMANDS = {"neuroglancer": {"section": "view", "extra": "viewer"}}
 @name_option("neuroglancer")
 @click.option("--inputs", "-i", default="chunk", show_default=True, help="Comma-separated chunk names to show.")
 @triple("--voxel-size", "-v", help="Voxel size in nm (default: each chunk's)")
-@click.option("--port", "-p", type=click.IntRange(0, 65535), default=0, show_default=True, help="Port (0: any free port).")
+@click.option(
+    "--port", "-p", type=click.IntRange(0, 65535), default=0, show_default=True, help="Port (0: any free port)."
+)
 @click.option("--bind-address", default="127.0.0.1", show_default=True)
 def neuroglancer(op_name, inputs, voxel_size, port, bind_address) -> Stage:
     """Show chunks as image/segmentation layers; waits for Enter before the chain goes on.

@@ -17,29 +17,57 @@ COMMANDS = {
     "aggregate-luminance-levels": {"section": "transform"},
 }
 
-_levels_path = click.option("--levels-path", "-p", required=True, type=click.Path(file_okay=False),
-                            help="Directory of the per-section luminance histograms (levels).")  # fmt: skip
+_levels_path = click.option(
+    "--levels-path",
+    "-p",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory of the per-section luminance histograms (levels).",
+)
 
 
 @click.command("normalize-contrast")
 @name_option("normalize-contrast")
 @input_option()
 @output_option()
-@click.option("--lower-clip-fraction", "-l", type=click.FloatRange(0, 1), default=0.01, show_default=True,
-              help="Fraction of the darkest (non-black) voxels of a section clipped to --minval.")  # fmt: skip
-@click.option("--upper-clip-fraction", "-u", type=click.FloatRange(0, 1), default=0.01, show_default=True,
-              help="Fraction of the brightest voxels of a section clipped to --maxval.")  # fmt: skip
-@click.option("--minval", type=click.IntRange(0, 255), default=1, show_default=True,
-              help="Lowest intensity of the output.")  # fmt: skip
-@click.option("--maxval", type=click.IntRange(0, 255), default=255, show_default=True,
-              help="Highest intensity of the output.")  # fmt: skip
-@click.option("--per-section/--whole", default=True, show_default=True,
-              help="One histogram per section, or one for the whole chunk (ignored with --levels-path).")  # fmt: skip
-@click.option("--levels-path", default=None, type=click.Path(file_okay=False),
-              help="Read whole-section histograms <DIR>/<z> (from aggregate-luminance-levels, igneous's "
-                   "levels/<mip>/, or 1.2.0's) instead of the chunk's own, so the chunks of a volume agree.")  # fmt: skip
-def normalize_contrast(op_name, input_name, output_name, lower_clip_fraction, upper_clip_fraction, minval, maxval,
-                       per_section, levels_path) -> Stage:  # fmt: skip
+@click.option(
+    "--lower-clip-fraction",
+    "-l",
+    type=click.FloatRange(0, 1),
+    default=0.01,
+    show_default=True,
+    help="Fraction of the darkest (non-black) voxels of a section clipped to --minval.",
+)
+@click.option(
+    "--upper-clip-fraction",
+    "-u",
+    type=click.FloatRange(0, 1),
+    default=0.01,
+    show_default=True,
+    help="Fraction of the brightest voxels of a section clipped to --maxval.",
+)
+@click.option(
+    "--minval", type=click.IntRange(0, 255), default=1, show_default=True, help="Lowest intensity of the output."
+)
+@click.option(
+    "--maxval", type=click.IntRange(0, 255), default=255, show_default=True, help="Highest intensity of the output."
+)
+@click.option(
+    "--per-section/--whole",
+    default=True,
+    show_default=True,
+    help="One histogram per section, or one for the whole chunk (ignored with --levels-path).",
+)
+@click.option(
+    "--levels-path",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Read whole-section histograms <DIR>/<z> (from aggregate-luminance-levels, igneous's "
+    "levels/<mip>/, or 1.2.0's) instead of the chunk's own, so the chunks of a volume agree.",
+)
+def normalize_contrast(
+    op_name, input_name, output_name, lower_clip_fraction, upper_clip_fraction, minval, maxval, per_section, levels_path
+) -> Stage:
     """Stretch each EM section's intensities between its clamping values (uint8 images; pure black is ignored).
 
     Over a volume cut into tasks, compute the histograms of whole sections first (stages 1 and 2),
@@ -71,8 +99,9 @@ def normalize_contrast(op_name, input_name, output_name, lower_clip_fraction, up
         if levels_path:
             z0 = image.voxel_offset[0]
             levels = read_levels(levels_path, range(z0, z0 + image.shape[0]))
-        task[output_name] = normalize(image, lower_clip_fraction, upper_clip_fraction, minval, maxval, per_section,
-                                      levels)  # fmt: skip
+        task[output_name] = normalize(
+            image, lower_clip_fraction, upper_clip_fraction, minval, maxval, per_section, levels
+        )
 
     return Stage(op_name, apply)
 

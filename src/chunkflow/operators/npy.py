@@ -32,8 +32,7 @@ def load_npy(op_name, file_name, voxel_offset, voxel_size, layer_type, output_na
 
     def apply(task: Task) -> None:
         url = task_path(file_name, task, None, ".npy")
-        load_into(task, output_name, url, None, voxel_offset=voxel_offset, voxel_size=voxel_size,
-                  layer_type=layer_type)  # fmt: skip
+        load_into(task, output_name, url, None, voxel_offset=voxel_offset, voxel_size=voxel_size, layer_type=layer_type)
 
     return Stage(op_name, apply)
 
@@ -41,7 +40,9 @@ def load_npy(op_name, file_name, voxel_offset, voxel_size, layer_type, output_na
 @click.command("save-npy")
 @name_option("save-npy")
 @input_option()
-@click.option("--file-name", "--file-path", "-f", required=True, help="Output file; ending in / writes <dir>/<bbox>.npy.")
+@click.option(
+    "--file-name", "--file-path", "-f", required=True, help="Output file; ending in / writes <dir>/<bbox>.npy."
+)
 def save_npy(op_name, input_name, file_name) -> Stage:
     """Write a chunk's array to a .npy file.
 

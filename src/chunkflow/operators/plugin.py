@@ -15,11 +15,20 @@ COMMANDS = {"plugin": {"section": "transform"}}
 
 @click.command("plugin")
 @name_option("plugin")
-@click.option("--file", "-f", "file", required=True,
-              help="Plugin: a shipped plugin's name (inverse, median_filter, ...), NAME.py in CHUNKFLOW_PLUGIN_DIR, "
-                   "or the path of a .py file defining execute(*inputs, **args).")  # fmt: skip
-@click.option("--input-names", "-i", default=None,
-              help="Comma-separated input chunk names; 'bbox' passes the task's box, 'None' passes None.")  # fmt: skip
+@click.option(
+    "--file",
+    "-f",
+    "file",
+    required=True,
+    help="Plugin: a shipped plugin's name (inverse, median_filter, ...), NAME.py in CHUNKFLOW_PLUGIN_DIR, "
+    "or the path of a .py file defining execute(*inputs, **args).",
+)
+@click.option(
+    "--input-names",
+    "-i",
+    default=None,
+    help="Comma-separated input chunk names; 'bbox' passes the task's box, 'None' passes None.",
+)
 @click.option("--output-names", "-o", default=None, help="Comma-separated names for what execute returns.")
 @click.option("--args", "-a", default=None, help="Keywords like 'a=3;b=(1,2)', or a free string passed as args=.")
 def plugin(op_name, file, input_names, output_names, args) -> Stage:

@@ -16,7 +16,9 @@ COMMANDS = {"load-png": {"section": "source"}, "save-pngs": {"section": "sink"}}
 
 @click.command("load-png")
 @name_option("load-png")
-@click.option("--path", "-p", "path", required=True, help="Directory of <z>.png sections (global z, e.g. 00192.png or 192.png).")
+@click.option(
+    "--path", "-p", "path", required=True, help="Directory of <z>.png sections (global z, e.g. 00192.png or 192.png)."
+)
 @triple("--cutout-offset", "-c", signed=True, help="Global start of the box to read")
 @triple("--chunk-size", "-s", help="Size of the box to read")
 @triple("--voxel-offset", "-t", signed=True, help="Global offset of the first section (default: z from its name)")
@@ -41,7 +43,12 @@ def load_png(op_name, path, cutout_offset, chunk_size, voxel_offset, voxel_size,
 @click.command("save-pngs")
 @name_option("save-pngs")
 @input_option()
-@click.option("--output-path", "-o", required=True, help="Directory to write sections into, named by global z zero-padded to 5 digits (00192.png).")
+@click.option(
+    "--output-path",
+    "-o",
+    required=True,
+    help="Directory to write sections into, named by global z zero-padded to 5 digits (00192.png).",
+)
 def save_pngs(op_name, input_name, output_path) -> Stage:
     """Write a 3D uint8/uint16 chunk as one PNG per section.
 

@@ -22,26 +22,70 @@ COMMANDS = {
 @click.option("--volume-path", "-v", required=True, help="Precomputed URL (file://, gs://, s3://).")
 @triple("--voxel-size", "-s", help="Voxel size in nm (default: the input chunk's, else 1 1 1)")
 @triple("--block-size", "-b", default=(64, 64, 64), help="Storage block size")
-@click.option("--channel-num", "-c", type=click.IntRange(min=1), default=None,
-              help="Channels (default: the input chunk's, else 1).")  # fmt: skip
-@click.option("--layer-type", "-t", type=click.Choice(["image", "segmentation", "affinity_map", "probability_map"]),
-              default=None, help="Layer type (default: the input chunk's, else image).")  # fmt: skip
-@click.option("--data-type", "-d", default=None, help="Data type (default: the input chunk's, else uint8).",
-              type=click.Choice(["uint8", "uint16", "uint32", "uint64", "float32", "float64"]))  # fmt: skip
-@click.option("--encoding", "-e", default="raw", show_default=True,
-              type=click.Choice(["raw", "compressed_segmentation", "jpeg", "png", "compresso", "crackle"]))  # fmt: skip
+@click.option(
+    "--channel-num",
+    "-c",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Channels (default: the input chunk's, else 1).",
+)
+@click.option(
+    "--layer-type",
+    "-t",
+    type=click.Choice(["image", "segmentation", "affinity_map", "probability_map"]),
+    default=None,
+    help="Layer type (default: the input chunk's, else image).",
+)
+@click.option(
+    "--data-type",
+    "-d",
+    default=None,
+    help="Data type (default: the input chunk's, else uint8).",
+    type=click.Choice(["uint8", "uint16", "uint32", "uint64", "float32", "float64"]),
+)
+@click.option(
+    "--encoding",
+    "-e",
+    default="raw",
+    show_default=True,
+    type=click.Choice(["raw", "compressed_segmentation", "jpeg", "png", "compresso", "crackle"]),
+)
 @triple("--voxel-offset", "-o", signed=True, help="Global offset of the volume (default: the input chunk's, else 0)")
 @triple("--volume-size", "-z", help="Volume size (default: the input chunk's)")
 @click.option("--max-mip", "-m", type=click.IntRange(min=0), default=0, show_default=True)
 @triple("--factor", "-f", default=(1, 2, 2), help="Downsampling factor between mips")
-@click.option("--sharded/--no-sharded", default=False, show_default=True,
-              help="Shard every scale (neuroglancer_uint64_sharded_v1; shard spec chosen as igneous does, each "
-                   "scale's shards nested in the scale below); tasks then write one whole shard each.")  # fmt: skip
-@click.option("--shard-bytes", type=click.IntRange(min=1), default=int(3.5e9), show_default=True,
-              help="Uncompressed bytes of one shard (igneous's memory target); smaller gives more, smaller tasks.")
+@click.option(
+    "--sharded/--no-sharded",
+    default=False,
+    show_default=True,
+    help="Shard every scale (neuroglancer_uint64_sharded_v1; shard spec chosen as igneous does, each "
+    "scale's shards nested in the scale below); tasks then write one whole shard each.",
+)
+@click.option(
+    "--shard-bytes",
+    type=click.IntRange(min=1),
+    default=int(3.5e9),
+    show_default=True,
+    help="Uncompressed bytes of one shard (igneous's memory target); smaller gives more, smaller tasks.",
+)
 @input_option()
-def create_info(op_name, volume_path, voxel_size, block_size, channel_num, layer_type, data_type, encoding,
-                voxel_offset, volume_size, max_mip, factor, sharded, shard_bytes, input_name) -> Stage:  # fmt: skip
+def create_info(
+    op_name,
+    volume_path,
+    voxel_size,
+    block_size,
+    channel_num,
+    layer_type,
+    data_type,
+    encoding,
+    voxel_offset,
+    volume_size,
+    max_mip,
+    factor,
+    sharded,
+    shard_bytes,
+    input_name,
+) -> Stage:
     """Create the info file of a precomputed volume: from flags, and where the task holds the input
     chunk, its shape, offset, voxel size, channels, dtype and layer type fill what the flags leave out.
 
@@ -61,8 +105,10 @@ def create_info(op_name, volume_path, voxel_size, block_size, channel_num, layer
     def apply(task: Task) -> None:
         chunk = task.chunks.get(input_name)
         if chunk is None and "volume_size" not in given:
-            raise InvalidParameterError(f"create-info {volume_path}: give --volume-size, or run it after an operator "
-                                        f"that makes the chunk {input_name!r}")  # fmt: skip
+            raise InvalidParameterError(
+                f"create-info {volume_path}: give --volume-size, or run it after an operator "
+                f"that makes the chunk {input_name!r}"
+            )
         options = dict(block_size=block_size, encoding=encoding, max_mip=max_mip, factor=factor, **given)
         if sharded:
             create_sharded(volume_path, like=chunk, shard_bytes=shard_bytes, **options)
@@ -81,8 +127,9 @@ def create_info(op_name, volume_path, voxel_size, block_size, channel_num, layer
 @triple("--expand-margin-size", "-e", positive=False, default=(0, 0, 0), help="Grow the box by this margin")
 @click.option("--fill-missing/--no-fill-missing", default=False, help="Zeros where the box leaves the volume.")
 @output_option()
-def load_precomputed(op_name, volume_path, mip, chunk_start, chunk_size, expand_margin_size, fill_missing,
-                     output_name) -> Stage:  # fmt: skip
+def load_precomputed(
+    op_name, volume_path, mip, chunk_start, chunk_size, expand_margin_size, fill_missing, output_name
+) -> Stage:
     """Cut out a box of a precomputed volume.
 
     \b
@@ -106,8 +153,12 @@ def load_precomputed(op_name, volume_path, mip, chunk_start, chunk_size, expand_
 @click.option("--volume-path", "-v", required=True, help="Precomputed URL; created from the chunk if missing.")
 @click.option("--mip", "-m", type=click.IntRange(min=0), default=0, show_default=True)
 @triple("--block-size", "-b", default=(64, 64, 64), help="Block size when the volume is created here")
-@click.option("--fill-missing/--no-fill", default=False, show_default=True,
-              help="Accepted for 1.2.0 command lines; no effect: writes are block-aligned, so no missing block is read.")  # fmt: skip
+@click.option(
+    "--fill-missing/--no-fill",
+    default=False,
+    show_default=True,
+    help="Accepted for 1.2.0 command lines; no effect: writes are block-aligned, so no missing block is read.",
+)
 @input_option()
 def save_precomputed(op_name, volume_path, mip, block_size, fill_missing, input_name) -> Stage:
     """Write a chunk into a precomputed volume at its global offset (block-aligned).

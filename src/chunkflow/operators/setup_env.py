@@ -23,34 +23,103 @@ log = logging.getLogger(__name__)
 @triple("--volume-stop", signed=True, help="Stop of the output volume (or --volume-size)")
 @triple("--volume-size", "-s", help="Size of the output volume (or --volume-stop)")
 @click.option("--layer-path", "-l", required=True, help="Output precomputed volume URL.")
-@click.option("--max-ram-size", "-r", type=click.INT, default=15, show_default=True,
-              help="RAM of a worker, GB: the output chunk fills about half of it.")  # fmt: skip
+@click.option(
+    "--max-ram-size",
+    "-r",
+    type=click.INT,
+    default=15,
+    show_default=True,
+    help="RAM of a worker, GB: the output chunk fills about half of it.",
+)
 @triple("--output-patch-size", "-z", required=True, help="ConvNet output patch size")
 @triple("--input-patch-size", "-i", help="ConvNet input patch size (default: the output patch size)")
-@click.option("--channel-num", type=click.INT, default=1, show_default=True,
-              help="Output channels (long form only: 1.2.0 also gave -c to --crop-chunk-margin, which won).")  # fmt: skip
-@click.option("--dtype", "-d", type=click.Choice(["uint8", "float16", "float32"]), default="float32", show_default=True,
-              help="Output data type.")  # fmt: skip
+@click.option(
+    "--channel-num",
+    type=click.INT,
+    default=1,
+    show_default=True,
+    help="Output channels (long form only: 1.2.0 also gave -c to --crop-chunk-margin, which won).",
+)
+@click.option(
+    "--dtype",
+    "-d",
+    type=click.Choice(["uint8", "float16", "float32"]),
+    default="float32",
+    show_default=True,
+    help="Output data type.",
+)
 @triple("--output-patch-overlap", "-o", help="Patch overlap (default: half the output patch)")
 @triple("--crop-chunk-margin", "-c", positive=False, help="Margin cropped off each output chunk (default: the overlap)")
 @click.option("--mip", "-m", type=click.IntRange(0, 3), default=0, show_default=True, help="Mip of the output.")
-@click.option("--thumbnail-mip", "-b", type=click.IntRange(5, 16), default=6, show_default=True,
-              help="Mip of the thumbnail volume.")  # fmt: skip
-@click.option("--max-mip", "-x", type=click.IntRange(5, 16), default=8, show_default=True,
-              help="Chunk y/x sizes are made divisible by 2**max-mip (for later downsampling).")  # fmt: skip
+@click.option(
+    "--thumbnail-mip",
+    "-b",
+    type=click.IntRange(5, 16),
+    default=6,
+    show_default=True,
+    help="Mip of the thumbnail volume.",
+)
+@click.option(
+    "--max-mip",
+    "-x",
+    type=click.IntRange(5, 16),
+    default=8,
+    show_default=True,
+    help="Chunk y/x sizes are made divisible by 2**max-mip (for later downsampling).",
+)
 @click.option("--queue-name", "-q", default=None, help="Send the tasks to this queue (else run the chain on them).")
-@click.option("--visibility-timeout", "-t", type=click.INT, default=3600, show_default=True,
-              help="Accepted for 1.2.0 command lines; workers here extend their leases while a task runs.")  # fmt: skip
-@click.option("--thumbnail/--no-thumbnail", default=True, show_default=True,
-              help="Also create <layer>/thumbnail (mip at least 5).")  # fmt: skip
-@click.option("--encoding", "-e", type=click.Choice(["raw", "jpeg", "compressed_segmentation", "fpzip", "kempressed"]),
-              default="raw", show_default=True, help="Block encoding of the output volume.")  # fmt: skip
+@click.option(
+    "--visibility-timeout",
+    "-t",
+    type=click.INT,
+    default=3600,
+    show_default=True,
+    help="Accepted for 1.2.0 command lines; workers here extend their leases while a task runs.",
+)
+@click.option(
+    "--thumbnail/--no-thumbnail",
+    default=True,
+    show_default=True,
+    help="Also create <layer>/thumbnail (mip at least 5).",
+)
+@click.option(
+    "--encoding",
+    "-e",
+    type=click.Choice(["raw", "jpeg", "compressed_segmentation", "fpzip", "kempressed"]),
+    default="raw",
+    show_default=True,
+    help="Block encoding of the output volume.",
+)
 @triple("--voxel-size", "-v", default=(40, 4, 4), show_default=True, help="Voxel size at mip 0, nm")
-@click.option("--overwrite-info/--no-overwrite-info", default=False, show_default=True,
-              help="Write the info files (otherwise they must exist).")  # fmt: skip
-def setup_env(op_name, volume_start, volume_stop, volume_size, layer_path, max_ram_size, output_patch_size,
-              input_patch_size, channel_num, dtype, output_patch_overlap, crop_chunk_margin, mip, thumbnail_mip,
-              max_mip, queue_name, visibility_timeout, thumbnail, encoding, voxel_size, overwrite_info) -> Stage:  # fmt: skip
+@click.option(
+    "--overwrite-info/--no-overwrite-info",
+    default=False,
+    show_default=True,
+    help="Write the info files (otherwise they must exist).",
+)
+def setup_env(
+    op_name,
+    volume_start,
+    volume_stop,
+    volume_size,
+    layer_path,
+    max_ram_size,
+    output_patch_size,
+    input_patch_size,
+    channel_num,
+    dtype,
+    output_patch_overlap,
+    crop_chunk_margin,
+    mip,
+    thumbnail_mip,
+    max_mip,
+    queue_name,
+    visibility_timeout,
+    thumbnail,
+    encoding,
+    voxel_size,
+    overwrite_info,
+) -> Stage:
     """Plan an inference run: chunk sizes from RAM, the output volume's info, then the tasks.
 
     \b
@@ -70,12 +139,35 @@ def setup_env(op_name, volume_start, volume_stop, volume_size, layer_path, max_r
     overlap = Vec3.of(output_patch_overlap) if output_patch_overlap is not None else out_patch // 2
     margin = Vec3.of(crop_chunk_margin) if crop_chunk_margin is not None else overlap
     thumb_mip = max(thumbnail_mip, 5) if thumbnail else thumbnail_mip
-    plan = plan_inference(start, size, out_patch, Vec3.of(input_patch_size or output_patch_size), overlap, margin,
-                          max_ram_size, channel_num, mip, thumb_mip, max_mip)  # fmt: skip
+    plan = plan_inference(
+        start,
+        size,
+        out_patch,
+        Vec3.of(input_patch_size or output_patch_size),
+        overlap,
+        margin,
+        max_ram_size,
+        channel_num,
+        mip,
+        thumb_mip,
+        max_mip,
+    )
     for line in plan.lines():
         click.echo(line)
-    create_output_infos(layer_path, plan, start, size, Vec3.of(voxel_size), channel_num, dtype, encoding, mip,
-                        thumbnail, thumb_mip, overwrite_info)  # fmt: skip
+    create_output_infos(
+        layer_path,
+        plan,
+        start,
+        size,
+        Vec3.of(voxel_size),
+        channel_num,
+        dtype,
+        encoding,
+        mip,
+        thumbnail,
+        thumb_mip,
+        overwrite_info,
+    )
 
     def produce():
         from chunkflow.queues.frontend import submit_or_yield

@@ -19,18 +19,33 @@ COMMANDS = {
 @click.command("skeletonize")
 @name_option("skeletonize")
 @input_option()
-@click.option("--volume-path", "--output-path", "-v", "volume_path", required=True,
-              help="Precomputed volume (skeletons go to its skeletons/ dir), or a directory.")  # fmt: skip
+@click.option(
+    "--volume-path",
+    "--output-path",
+    "-v",
+    "volume_path",
+    required=True,
+    help="Precomputed volume (skeletons go to its skeletons/ dir), or a directory.",
+)
 @triple("--voxel-size", help="Voxel size in nm (default: the chunk's)")
 @click.option("--dust-threshold", "-d", type=click.IntRange(min=0), default=1000, show_default=True)
 @click.option("--scale", type=float, default=4.0, show_default=True, help="TEASAR invalidation scale.")
 @click.option("--const", type=float, default=500.0, show_default=True, help="TEASAR invalidation constant (nm).")
-@click.option("--aggregate/--no-aggregate", default=False, show_default=True,
-              help="Also merge the fragments of this chunk's objects (one-chunk runs; else aggregate-skeleton-fragments).")  # fmt: skip
-@click.option("--is-segmentation", is_flag=True, default=False,
-              help="Skeletonize the chunk even though it is an image or 8-bit: its values are object ids.")  # fmt: skip
-def skeletonize(op_name, input_name, volume_path, voxel_size, dust_threshold, scale, const, aggregate,
-                is_segmentation) -> Stage:  # fmt: skip
+@click.option(
+    "--aggregate/--no-aggregate",
+    default=False,
+    show_default=True,
+    help="Also merge the fragments of this chunk's objects (one-chunk runs; else aggregate-skeleton-fragments).",
+)
+@click.option(
+    "--is-segmentation",
+    is_flag=True,
+    default=False,
+    help="Skeletonize the chunk even though it is an image or 8-bit: its values are object ids.",
+)
+def skeletonize(
+    op_name, input_name, volume_path, voxel_size, dust_threshold, scale, const, aggregate, is_segmentation
+) -> Stage:
     """Skeletonise every object of a segmentation chunk into per-chunk fragments.
 
     \b
@@ -53,13 +68,28 @@ def skeletonize(op_name, input_name, volume_path, voxel_size, dust_threshold, sc
 
 @click.command("aggregate-skeleton-fragments")
 @name_option("aggregate-skeleton-fragments")
-@click.option("--volume-path", "--output-path", "-v", "volume_path", required=True,
-              help="Volume whose skeletons/fragments to merge into skeletons/<id>.")  # fmt: skip
+@click.option(
+    "--volume-path",
+    "--output-path",
+    "-v",
+    "volume_path",
+    required=True,
+    help="Volume whose skeletons/fragments to merge into skeletons/<id>.",
+)
 @click.option("--prefix", "-p", default="", help="Only ids starting with this (to split the work; unsharded).")
-@click.option("--shard/--no-shard", default=False, show_default=True,
-              help="Write sharded skeletons (neuroglancer_uint64_sharded_v1 shard files) instead of one file per object.")  # fmt: skip
-@click.option("--shard-number", "shard_numbers", type=click.IntRange(min=0), multiple=True,
-              help="With --shard: only write this shard (repeatable, to split the work; default: all).")  # fmt: skip
+@click.option(
+    "--shard/--no-shard",
+    default=False,
+    show_default=True,
+    help="Write sharded skeletons (neuroglancer_uint64_sharded_v1 shard files) instead of one file per object.",
+)
+@click.option(
+    "--shard-number",
+    "shard_numbers",
+    type=click.IntRange(min=0),
+    multiple=True,
+    help="With --shard: only write this shard (repeatable, to split the work; default: all).",
+)
 def aggregate_skeleton_fragments(op_name, volume_path, prefix, shard, shard_numbers) -> Stage:
     """Merge skeleton fragments of every object across chunks (after all skeletonize tasks).
 

@@ -21,9 +21,14 @@ COMMANDS = {
 def _command(command_name: str) -> click.Command:
     @click.command(command_name)
     @name_option(command_name)
-    @click.option("--job", "-j", "job_path", required=True,
-                  help="The job's manifest: its work dir or manifest.json (a path, file://, gs:// or s3:// URL), as the frontend "
-                       "(agglomerate-volume, global-connected-components) printed it. Read when a task arrives.")  # fmt: skip
+    @click.option(
+        "--job",
+        "-j",
+        "job_path",
+        required=True,
+        help="The job's manifest: its work dir or manifest.json (a path, file://, gs:// or s3:// URL), as the frontend "
+        "(agglomerate-volume, global-connected-components) printed it. Read when a task arrives.",
+    )
     def staged_task(op_name: str, job_path: str) -> Stage:
         """Run the staged-job task a queue message names (box, job id, stage) with the volumes of --job.
 

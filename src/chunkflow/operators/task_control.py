@@ -58,8 +58,14 @@ def create_bbox(op_name, start, stop, size) -> Stage:
 
 @click.command("adjust-bbox")
 @name_option("adjust-bbox")
-@click.option("--corner-offset", "-c", type=click.INT, nargs=6, required=True,
-              help="Added to the box: -z -y -x to the start, then z y x to the stop (voxels).")  # fmt: skip
+@click.option(
+    "--corner-offset",
+    "-c",
+    type=click.INT,
+    nargs=6,
+    required=True,
+    help="Added to the box: -z -y -x to the start, then z y x to the stop (voxels).",
+)
 def adjust_bbox(op_name, corner_offset) -> Stage:
     """Move the corners of the task's box.
 
@@ -79,8 +85,12 @@ def adjust_bbox(op_name, corner_offset) -> Stage:
 @click.command("skip-none")
 @name_option("skip-none")
 @click.option("--input-name", "-i", default="chunk", show_default=True, help="Name of the item to test for None.")
-@click.option("--touch/--no-touch", default=True, show_default=True,
-              help="Create the marker <prefix><bbox><suffix> of a skipped task (when --prefix is given).")  # fmt: skip
+@click.option(
+    "--touch/--no-touch",
+    default=True,
+    show_default=True,
+    help="Create the marker <prefix><bbox><suffix> of a skipped task (when --prefix is given).",
+)
 @click.option("--prefix", "-p", default=None, help="Marker path before the bbox, e.g. /data/out/.done/.")
 @click.option("--suffix", "-s", default="", help="Marker path after the bbox.")
 def skip_none(op_name, input_name, touch, prefix, suffix) -> Stage:
@@ -107,10 +117,19 @@ def skip_none(op_name, input_name, touch, prefix, suffix) -> Stage:
 @input_option()
 @click.option("--prefix", "-p", default=None, help="Create the marker <prefix><bbox><suffix> of a skipped task.")
 @click.option("--suffix", "-s", default="", help="Marker path after the bbox.")
-@click.option("--adjust-size", "-a", type=click.INT, default=None,
-              help="Grow (or with a negative value shrink) the marker's box by this many voxels on every side.")  # fmt: skip
-@click.option("--chunk-bbox/--task-bbox", default=True, show_default=True,
-              help="Name the marker by the chunk's box or by the task's.")  # fmt: skip
+@click.option(
+    "--adjust-size",
+    "-a",
+    type=click.INT,
+    default=None,
+    help="Grow (or with a negative value shrink) the marker's box by this many voxels on every side.",
+)
+@click.option(
+    "--chunk-bbox/--task-bbox",
+    default=True,
+    show_default=True,
+    help="Name the marker by the chunk's box or by the task's.",
+)
 def skip_all_zero(op_name, input_name, prefix, suffix, adjust_size, chunk_bbox) -> Stage:
     """Skip the rest of the chain where the chunk is all zero.
 
@@ -141,8 +160,12 @@ def skip_all_zero(op_name, input_name, prefix, suffix, adjust_size, chunk_bbox) 
 @name_option("skip-task-by-blocks-in-volume")
 @click.option("--volume-path", "-v", required=True, help="Precomputed volume URL.")
 @click.option("--mip", "-m", type=click.IntRange(min=0), default=0, show_default=True, help="Mip level to check.")
-@click.option("--use-https/--use-credential", default=False, hidden=True,
-              help="Accepted for 1.2.0 command lines; give an https:// URL for public data instead.")  # fmt: skip
+@click.option(
+    "--use-https/--use-credential",
+    default=False,
+    hidden=True,
+    help="Accepted for 1.2.0 command lines; give an https:// URL for public data instead.",
+)
 def skip_task_by_blocks_in_volume(op_name, volume_path, mip, use_https) -> Stage:
     """Skip the rest of the chain where every block of the task's box exists in the volume.
 
@@ -164,11 +187,23 @@ def skip_task_by_blocks_in_volume(op_name, volume_path, mip, use_https) -> Stage
 
 @click.command("cleanup")
 @name_option("cleanup")
-@click.option("--dir", "-d", "directory", default="./", show_default=True,
-              type=click.Path(exists=True, file_okay=False, dir_okay=True, writable=True, resolve_path=True),
-              help="Folder whose files are removed.")  # fmt: skip
-@click.option("--mode", "-m", type=click.Choice(["exist", "empty", "not-empty"]), default="exist", show_default=True,
-              help="Remove every file, the empty ones, or the non-empty ones.")  # fmt: skip
+@click.option(
+    "--dir",
+    "-d",
+    "directory",
+    default="./",
+    show_default=True,
+    type=click.Path(exists=True, file_okay=False, dir_okay=True, writable=True, resolve_path=True),
+    help="Folder whose files are removed.",
+)
+@click.option(
+    "--mode",
+    "-m",
+    type=click.Choice(["exist", "empty", "not-empty"]),
+    default="exist",
+    show_default=True,
+    help="Remove every file, the empty ones, or the non-empty ones.",
+)
 @click.option("--suffix", "-s", default=None, help="Only files ending in this.")
 def cleanup(op_name, directory, mode, suffix) -> Stage:
     """Remove files of a folder (all, empty or non-empty), e.g. stale markers.

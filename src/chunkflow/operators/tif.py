@@ -33,8 +33,7 @@ def load_tif(op_name, file_name, voxel_offset, voxel_size, layer_type, output_na
     def apply(task: Task) -> None:
         bbox = cutout_box(None, None, None, task)
         url = task_path(file_name, task, bbox, ".tif")
-        load_into(task, output_name, url, bbox, voxel_offset=voxel_offset, voxel_size=voxel_size,
-                  layer_type=layer_type)  # fmt: skip
+        load_into(task, output_name, url, bbox, voxel_offset=voxel_offset, voxel_size=voxel_size, layer_type=layer_type)
 
     return Stage(op_name, apply)
 

@@ -14,7 +14,9 @@ COMMANDS = {"load-zarr": {"section": "source"}, "save-zarr": {"section": "sink"}
 
 
 def _url(store: str) -> str:
-    return store if store.startswith(("zarr://", "zarr3://")) or store.rstrip("/").endswith(".zarr") else f"zarr://{store}"
+    return (
+        store if store.startswith(("zarr://", "zarr3://")) or store.rstrip("/").endswith(".zarr") else f"zarr://{store}"
+    )
 
 
 @click.command("load-zarr")
@@ -59,6 +61,13 @@ def save_zarr(op_name, store, chunk_size, zarr_format, ome, input_name) -> Stage
     from chunkflow.volumes import save_chunk
 
     def apply(task: Task) -> None:
-        save_chunk(_url(store), task[input_name], policy=task.create_policy, block_size=chunk_size, zarr_format=int(zarr_format), ome=ome)
+        save_chunk(
+            _url(store),
+            task[input_name],
+            policy=task.create_policy,
+            block_size=chunk_size,
+            zarr_format=int(zarr_format),
+            ome=ome,
+        )
 
     return Stage(op_name, apply)

@@ -135,8 +135,10 @@ def run_plugin(
     else:
         results = [] if result is None and not outputs else [result]
     if len(results) != len(outputs):
-        raise PluginError(f"plugin {name!r} returned {len(results)} value(s) but -o names {len(outputs)} "
-                          f"({','.join(outputs) or 'none'})")  # fmt: skip
+        raise PluginError(
+            f"plugin {name!r} returned {len(results)} value(s) but -o names {len(outputs)} "
+            f"({','.join(outputs) or 'none'})"
+        )
     like = next((v for v in values if isinstance(v, Chunk)), None)
     for out_name, value in zip(outputs, results):
         if isinstance(value, np.ndarray):
@@ -144,6 +146,8 @@ def run_plugin(
         elif isinstance(value, Chunk):
             value = as_core(value)
         elif value is not None and not isinstance(value, _STORABLE) and not hasattr(value, "points"):
-            raise PluginError(f"plugin {name!r} returned a {type(value).__name__} for {out_name!r}; a plugin returns "
-                              "chunks, arrays, point clouds, synapses, dicts or None")  # fmt: skip
+            raise PluginError(
+                f"plugin {name!r} returned a {type(value).__name__} for {out_name!r}; a plugin returns "
+                "chunks, arrays, point clouds, synapses, dicts or None"
+            )
         task[out_name] = value

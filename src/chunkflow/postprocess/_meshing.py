@@ -108,8 +108,12 @@ def mesh_task(
     origin = np.asarray((region.start - Vec3.of(pad_low)).xyz, dtype=np.float32) * res
     for obj in mesher.ids():
         raw = int(obj) in on_open_faces or simplification_factor <= 0
-        mesh = mesher.get(obj, reduction_factor=0 if raw else simplification_factor,
-                          max_error=max_simplification_error, voxel_centered=True)  # fmt: skip
+        mesh = mesher.get(
+            obj,
+            reduction_factor=0 if raw else simplification_factor,
+            max_error=max_simplification_error,
+            voxel_centered=True,
+        )
         mesher.erase(obj)
         if len(mesh.faces) == 0:
             continue
@@ -152,8 +156,11 @@ def simplify(vertices: np.ndarray, faces: np.ndarray, res: np.ndarray, factor: i
     quarter = res / 8
     snapped = np.round(vertices / (res / 2)) * (res / 2) + quarter
     mesher = zmesh.Mesher(tuple(res.tolist()))
-    out = mesher.simplify(zmesh.Mesh(snapped.astype(np.float32), faces, None), reduction_factor=factor,
-                          max_error=max_error * float(np.linalg.norm(res)) / float(res.min()))  # fmt: skip
+    out = mesher.simplify(
+        zmesh.Mesh(snapped.astype(np.float32), faces, None),
+        reduction_factor=factor,
+        max_error=max_error * float(np.linalg.norm(res)) / float(res.min()),
+    )
     return (out.vertices - quarter).astype(np.float32), out.faces.astype(np.uint32)
 
 

@@ -38,9 +38,13 @@ def downsample(chunk: Chunk, factor: Vec3Like = (1, 2, 2), num_mips: int = 1) ->
 
 
 def downsample_upload(
-    chunk: Chunk, volume_path: str, start_mip: int = 0, stop_mip: int = 3, factor: Vec3Like = (1, 2, 2),
+    chunk: Chunk,
+    volume_path: str,
+    start_mip: int = 0,
+    stop_mip: int = 3,
+    factor: Vec3Like = (1, 2, 2),
     first_mip: int | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Write mips ``first_mip .. stop_mip`` (inclusive; default ``start_mip + 1``) of ``chunk``, which
     is at ``start_mip``, in one pass, into a precomputed volume (sharded or unsharded scales) or an
     OME-Zarr group, adding scales (``factor`` apart) where missing. Every mip's box must cover whole
@@ -95,8 +99,10 @@ def _check_pyramid_boxes(chunk: Chunk, steps: list[Vec3], volumes: dict, start_m
         if volume is None:
             continue
         if not volume.bbox.contains(box):
-            raise IncompatibleChunkError(f"chunk at {chunk.bbox} gives {box} at mip {mip}, outside the volume "
-                                         f"bounds {volume.bbox} ({url}); crop the chunk to the volume first")  # fmt: skip
+            raise IncompatibleChunkError(
+                f"chunk at {chunk.bbox} gives {box} at mip {mip}, outside the volume "
+                f"bounds {volume.bbox} ({url}); crop the chunk to the volume first"
+            )
         try:
             volume.check_aligned(box)
         except IncompatibleChunkError:

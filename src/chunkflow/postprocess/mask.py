@@ -11,7 +11,9 @@ from chunkflow.geometry import BoundingBox
 __all__ = ["apply_mask"]
 
 
-def apply_mask(chunk: Chunk, mask_path: str, mask_mip: int = 0, inverse: bool = False, fill_missing: bool = False) -> Chunk:
+def apply_mask(
+    chunk: Chunk, mask_path: str, mask_mip: int = 0, inverse: bool = False, fill_missing: bool = False
+) -> Chunk:
     """Zero ``chunk`` where the mask (read at ``mask_mip``, upsampled) is 0 (non-zero with ``inverse``)."""
     from chunkflow.volumes import open_volume
 
@@ -34,5 +36,3 @@ def apply_mask(chunk: Chunk, mask_path: str, mask_mip: int = 0, inverse: bool = 
     out = chunk.array.copy()
     out[..., ~keep] = 0
     return chunk.with_array(out)
-
-

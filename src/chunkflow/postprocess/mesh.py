@@ -59,8 +59,9 @@ def mesh_dir(path: str, max_simplification_error: float = 40, seam_free: bool = 
     info = files.update_json(sub_info, mark, what="mesh info") if seam_free else files.read_json(sub_info)
     kind = info.get("@type") if isinstance(info, dict) else None
     if kind != LEGACY:
-        raise InvalidParameterError(f"{directory} holds {kind} (multi-resolution) meshes; add --multires, or mesh "
-                                    "into another volume")  # fmt: skip
+        raise InvalidParameterError(
+            f"{directory} holds {kind} (multi-resolution) meshes; add --multires, or mesh into another volume"
+        )
     return directory
 
 
@@ -72,7 +73,7 @@ def existing_mesh_dir(path: str) -> tuple[str, dict[str, Any]]:
         return str(path), {}
     volume_info = json.loads(info)
     if not volume_info.get("mesh"):
-        raise VolumeNotFoundError(f"{files.display(path)} has no meshes (its info has no \"mesh\" key); run mesh first")
+        raise VolumeNotFoundError(f'{files.display(path)} has no meshes (its info has no "mesh" key); run mesh first')
     directory = files.join(path, str(volume_info["mesh"]))
     sub = files.maybe_read_bytes(files.join(directory, "info"))
     return directory, (json.loads(sub) if sub else {})
@@ -83,8 +84,9 @@ def xyz_string(bbox: BoundingBox) -> str:
     return "_".join(f"{a}-{b}" for a, b in zip(bbox.start.xyz, bbox.stop.xyz))
 
 
-def mesh_like_120(chunk: Chunk, res_xyz: np.ndarray, simplification_factor: int, max_simplification_error: float,
-                  skip_ids: set[int]) -> Iterator[tuple[int, Any]]:  # fmt: skip
+def mesh_like_120(
+    chunk: Chunk, res_xyz: np.ndarray, simplification_factor: int, max_simplification_error: float, skip_ids: set[int]
+) -> Iterator[tuple[int, Any]]:
     """(id, zmesh mesh) of every object of ``chunk`` as chunkflow 1.2.0 meshed it: the chunk as it is (open
     where it ends), each object simplified by zmesh, vertices offset to the chunk's place in nanometres."""
     import zmesh
@@ -96,8 +98,12 @@ def mesh_like_120(chunk: Chunk, res_xyz: np.ndarray, simplification_factor: int,
         if int(obj) in skip_ids:
             mesher.erase(obj)
             continue
-        mesh = mesher.get_mesh(obj, normals=False, simplification_factor=simplification_factor,
-                               max_simplification_error=max_simplification_error)  # fmt: skip
+        mesh = mesher.get_mesh(
+            obj,
+            normals=False,
+            simplification_factor=simplification_factor,
+            max_simplification_error=max_simplification_error,
+        )
         mesher.erase(obj)
         mesh.vertices[:] += offset
         yield int(obj), mesh
@@ -141,8 +147,11 @@ def mesh_chunk(
     if output_format != "precomputed" and volume_bbox is not None and seam_free:
         raise InvalidParameterError(f"{output_format} files are whole meshes: mesh the whole volume in one chunk")
     if directory is None:
-        directory = mesh_dir(output_path, max_simplification_error, seam_free) if output_format == "precomputed" \
-            else str(output_path)  # fmt: skip
+        directory = (
+            mesh_dir(output_path, max_simplification_error, seam_free)
+            if output_format == "precomputed"
+            else str(output_path)
+        )
     size = tuple(Vec3.of(voxel_size if voxel_size else chunk.voxel_size or (1, 1, 1)))
     res = np.asarray(tuple(size), dtype=np.float32)[::-1].copy()
     items: dict[str, bytes] = {}
@@ -150,8 +159,16 @@ def mesh_chunk(
         from cloudvolume import Mesh
 
         core = task_bbox or chunk.bbox
-        for frag in mesh_task(chunk, tuple(res[::-1].tolist()), task_bbox, volume_bbox, simplification_factor,
-                              max_simplification_error, skip_ids, dust_size_threshold):  # fmt: skip
+        for frag in mesh_task(
+            chunk,
+            tuple(res[::-1].tolist()),
+            task_bbox,
+            volume_bbox,
+            simplification_factor,
+            max_simplification_error,
+            skip_ids,
+            dust_size_threshold,
+        ):
             mesh = Mesh(frag.vertices, frag.faces, None, segid=frag.obj)
             if output_format == "precomputed":
                 items[f"{frag.obj}:0:{core}"] = mesh.to_precomputed()
@@ -162,8 +179,9 @@ def mesh_chunk(
         if dust_size_threshold:
             chunk = _drop_dust(chunk, dust_size_threshold)
         name = xyz_string(chunk.bbox)
-        for obj, mesh in mesh_like_120(chunk, res, simplification_factor, max_simplification_error,
-                                       {int(i) for i in skip_ids or ()}):  # fmt: skip
+        for obj, mesh in mesh_like_120(
+            chunk, res, simplification_factor, max_simplification_error, {int(i) for i in skip_ids or ()}
+        ):
             items[f"{obj}:0:{name}"] = bytes(mesh.to_precomputed())
     files.write_many(directory, items, compress="gzip" if output_format == "precomputed" else None)
     return sorted({int(name.split(":")[0].split(".")[0]) for name in items})
@@ -211,7 +229,9 @@ def write_manifests(
             for name in fragments[obj]:
                 blob = blobs[name]
                 if blob is None:  # listed a moment ago: removed since
-                    raise VolumeNotFoundError(f"mesh fragment {files.join(directory, name)} disappeared; rerun mesh-manifest")
+                    raise VolumeNotFoundError(
+                        f"mesh fragment {files.join(directory, name)} disappeared; rerun mesh-manifest"
+                    )
                 parts.append(_decode_fragment(blob, files.join(directory, name)))
             assert res is not None
             vertices, faces = merge_fragments(parts, res, simplification_factor, max_simplification_error)
@@ -235,6 +255,8 @@ def _decode_fragment(blob: bytes, url: str) -> tuple[np.ndarray, np.ndarray]:
         if not np.isfinite(vertices).all() or (faces.size and int(faces.max()) >= len(vertices)):
             raise ValueError("non-finite vertices, or faces past the vertices")
     except Exception as exc:  # noqa: BLE001 - cloud-volume raises many kinds for bytes that are not a mesh
-        raise CorruptFileError(f"mesh fragment {url} is not a precomputed mesh ({type(exc).__name__}); delete it "
-                               "and rerun mesh for its task (the box in its name)") from None  # fmt: skip
+        raise CorruptFileError(
+            f"mesh fragment {url} is not a precomputed mesh ({type(exc).__name__}); delete it "
+            "and rerun mesh for its task (the box in its name)"
+        ) from None
     return vertices, faces

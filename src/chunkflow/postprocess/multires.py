@@ -45,8 +45,10 @@ VERTEX_BITS = 16
 def _volume_info(volume_path: str) -> dict[str, Any]:
     data = files.maybe_read_bytes(files.join(volume_path, "info"))
     if data is None:
-        raise VolumeNotFoundError(f"no precomputed volume at {volume_path}: multi-resolution meshes live in a "
-                                  "segmentation volume (save it with save-precomputed first)")  # fmt: skip
+        raise VolumeNotFoundError(
+            f"no precomputed volume at {volume_path}: multi-resolution meshes live in a "
+            "segmentation volume (save it with save-precomputed first)"
+        )
     return dict(json.loads(data))
 
 
@@ -65,11 +67,15 @@ def multires_dir(volume_path: str, sharded: bool = False, mip: int = 0) -> str:
 
 def _check_multires(directory: str, existing: dict[str, Any], sharded: bool) -> None:
     if existing.get("@type") != MULTILOD:
-        raise InvalidParameterError(f"{directory} holds {existing.get('@type')} meshes; multi-resolution meshes "
-                                    "need their own mesh directory: remove it or mesh into another volume")  # fmt: skip
+        raise InvalidParameterError(
+            f"{directory} holds {existing.get('@type')} meshes; multi-resolution meshes "
+            "need their own mesh directory: remove it or mesh into another volume"
+        )
     if existing.get("chunkflow", {}).get("sharded", bool(existing.get("sharding"))) != sharded:
-        raise InvalidParameterError(f"{directory} was started {'with' if not sharded else 'without'} --shard; "
-                                    "use the same --shard for every task of a volume")  # fmt: skip
+        raise InvalidParameterError(
+            f"{directory} was started {'with' if not sharded else 'without'} --shard; "
+            "use the same --shard for every task of a volume"
+        )
 
 
 def mesh_task_fragments(
@@ -95,8 +101,16 @@ def mesh_task_fragments(
     res_zyx = tuple(info["transform"][i] for i in (10, 5, 0))
     arrays: dict[str, np.ndarray] = {}
     raw = []
-    for frag in mesh_task(chunk, res_zyx, task_bbox, volume_bbox, simplification_factor, max_simplification_error,
-                          skip_ids, dust_size_threshold):  # fmt: skip
+    for frag in mesh_task(
+        chunk,
+        res_zyx,
+        task_bbox,
+        volume_bbox,
+        simplification_factor,
+        max_simplification_error,
+        skip_ids,
+        dust_size_threshold,
+    ):
         arrays[f"v{frag.obj}"], arrays[f"f{frag.obj}"] = frag.vertices, frag.faces
         if frag.raw:
             raw.append(frag.obj)
@@ -148,22 +162,39 @@ def _morton(positions: np.ndarray) -> np.ndarray:
     return code
 
 
-def _encode(vertices: np.ndarray, faces: np.ndarray, origin: np.ndarray, cell: np.ndarray, position: np.ndarray,
-            level: int) -> bytes:  # fmt: skip
+def _encode(
+    vertices: np.ndarray, faces: np.ndarray, origin: np.ndarray, cell: np.ndarray, position: np.ndarray, level: int
+) -> bytes:
     import DracoPy
 
     if len(faces) == 0:
         return b""
     top = 2**VERTEX_BITS - 1
     stored = np.clip(np.round(((vertices - origin) / cell - position) * top), 0, top)
-    return bytes(DracoPy.encode(stored.astype(np.float32), faces, quantization_bits=VERTEX_BITS,
-                                compression_level=level, quantization_range=top,
-                                quantization_origin=np.zeros(3), create_metadata=True))  # fmt: skip
+    return bytes(
+        DracoPy.encode(
+            stored.astype(np.float32),
+            faces,
+            quantization_bits=VERTEX_BITS,
+            compression_level=level,
+            quantization_range=top,
+            quantization_origin=np.zeros(3),
+            create_metadata=True,
+        )
+    )
 
 
-def multires_mesh(parts: list[tuple[np.ndarray, np.ndarray]], obj: int, res: np.ndarray, num_lods: int = 3,
-                  min_chunk_size: int = 128, simplification_factor: int = 100, max_simplification_error: float = 40,
-                  draco_level: int = 7, raw: bool = True) -> tuple[bytes, bytes] | None:  # fmt: skip
+def multires_mesh(
+    parts: list[tuple[np.ndarray, np.ndarray]],
+    obj: int,
+    res: np.ndarray,
+    num_lods: int = 3,
+    min_chunk_size: int = 128,
+    simplification_factor: int = 100,
+    max_simplification_error: float = 40,
+    draco_level: int = 7,
+    raw: bool = True,
+) -> tuple[bytes, bytes] | None:
     """(fragment data, manifest) of one object from its task fragments (nm; ``raw``: some unsimplified),
     or None for an empty mesh."""
     import zmesh
@@ -179,8 +210,11 @@ def multires_mesh(parts: list[tuple[np.ndarray, np.ndarray]], obj: int, res: np.
     chunk_shape = np.ceil(shape / 2 ** (levels - 1))
     lods = [lod0]
     for k in range(1, levels):
-        coarse = zmesh.simplify_fqmr(zmesh.Mesh(lod0[0].copy(), lod0[1].copy(), None),
-                                     target_count=max(len(lod0[1]) // 2**k, 4), aggressiveness=5.5)  # fmt: skip
+        coarse = zmesh.simplify_fqmr(
+            zmesh.Mesh(lod0[0].copy(), lod0[1].copy(), None),
+            target_count=max(len(lod0[1]) // 2**k, 4),
+            aggressiveness=5.5,
+        )
         lods.append((coarse.vertices, coarse.faces))
     cells: list[dict[tuple[int, ...], Any]] = []
     for k, (vertices, faces) in enumerate(lods):
@@ -206,10 +240,16 @@ def multires_mesh(parts: list[tuple[np.ndarray, np.ndarray]], obj: int, res: np.
             offsets.append(len(blob))
         positions.append(grid)
     manifest = MultiLevelPrecomputedMeshManifest(
-        segment_id=obj, chunk_shape=chunk_shape, grid_origin=origin, num_lods=levels,
-        lod_scales=[2**k for k in range(levels)], vertex_offsets=[[0, 0, 0]] * levels,
-        num_fragments_per_lod=[len(p) for p in positions], fragment_positions=positions, fragment_offsets=offsets,
-    )  # fmt: skip
+        segment_id=obj,
+        chunk_shape=chunk_shape,
+        grid_origin=origin,
+        num_lods=levels,
+        lod_scales=[2**k for k in range(levels)],
+        vertex_offsets=[[0, 0, 0]] * levels,
+        num_fragments_per_lod=[len(p) for p in positions],
+        fragment_positions=positions,
+        fragment_offsets=offsets,
+    )
     return b"".join(data), manifest.to_binary()
 
 
@@ -230,8 +270,10 @@ def _build(job: tuple[int, list[str], np.ndarray, dict[str, Any]]) -> tuple[byte
 def _corrupt_fragments(path: str, exc: BaseException) -> CorruptFileError:
     if isinstance(exc, (CorruptFileError, VolumeNotFoundError, StorageError)):
         return exc  # type: ignore[return-value]
-    return CorruptFileError(f"mesh fragment file {path} is damaged ({type(exc).__name__}: {str(exc)[:80]}); "
-                            "rerun mesh --multires for its task")  # fmt: skip
+    return CorruptFileError(
+        f"mesh fragment file {path} is damaged ({type(exc).__name__}: {str(exc)[:80]}); "
+        "rerun mesh --multires for its task"
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -245,9 +287,15 @@ def _sharding_spec(num_labels: int) -> dict[str, Any]:
     from cloudvolume.datasource.precomputed.sharding import compute_shard_params_for_hashed
 
     shard_bits, minishard_bits, preshift_bits = compute_shard_params_for_hashed(num_labels)
-    return {"@type": "neuroglancer_uint64_sharded_v1", "hash": "murmurhash3_x86_128", "preshift_bits": preshift_bits,
-            "minishard_bits": minishard_bits, "shard_bits": shard_bits, "minishard_index_encoding": "gzip",
-            "data_encoding": "raw"}  # fmt: skip
+    return {
+        "@type": "neuroglancer_uint64_sharded_v1",
+        "hash": "murmurhash3_x86_128",
+        "preshift_bits": preshift_bits,
+        "minishard_bits": minishard_bits,
+        "shard_bits": shard_bits,
+        "minishard_index_encoding": "gzip",
+        "data_encoding": "raw",
+    }
 
 
 def existing_multires_dir(volume_path: str) -> tuple[str, dict[str, Any]] | None:

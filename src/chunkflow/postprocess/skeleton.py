@@ -38,6 +38,7 @@ def skeleton_dir(volume_path: str) -> str:
     root = volume_path.removeprefix("file://")
     key = "skeletons"
     if files.exists(files.join(root, "info")):
+
         def declare(info: dict) -> dict:
             if not info.get(key):  # never rewrite a key the volume already has (a 1.2.0 directory name)
                 info[key] = key
@@ -50,8 +51,14 @@ def skeleton_dir(volume_path: str) -> str:
     return directory
 
 
-def skeletonize_chunk(chunk: Chunk, volume_path: str, dust_threshold: int = 1000, scale: float = 4.0,
-                      const: float = 500.0, is_segmentation: bool = False) -> list[int]:  # fmt: skip
+def skeletonize_chunk(
+    chunk: Chunk,
+    volume_path: str,
+    dust_threshold: int = 1000,
+    scale: float = 4.0,
+    const: float = 500.0,
+    is_segmentation: bool = False,
+) -> list[int]:
     """Skeletonise every object of ``chunk`` larger than ``dust_threshold`` voxels into fragments;
     returns their ids. Vertices are in global nanometres. An image (a uint8 chunk, or one whose layer
     type is not segmentation) is refused unless ``is_segmentation``: its intensities are not objects."""
@@ -70,9 +77,13 @@ def skeletonize_chunk(chunk: Chunk, volume_path: str, dust_threshold: int = 1000
         )
     directory = files.join(skeleton_dir(volume_path), "fragments")
     skeletons = kimimaro.skeletonize(
-        np.asfortranarray(chunk.array.T), teasar_params={"scale": scale, "const": const},
-        anisotropy=chunk.voxel_size.xyz, dust_threshold=dust_threshold, progress=False, parallel=1,
-    )  # fmt: skip
+        np.asfortranarray(chunk.array.T),
+        teasar_params={"scale": scale, "const": const},
+        anisotropy=chunk.voxel_size.xyz,
+        dust_threshold=dust_threshold,
+        progress=False,
+        parallel=1,
+    )
     offset_nm = np.asarray(chunk.voxel_offset.xyz, dtype=np.float32) * np.asarray(
         chunk.voxel_size.xyz, dtype=np.float32
     )
@@ -100,8 +111,9 @@ def _merge(obj: str, fragments: dict[str, bytes | None], directory: str) -> byte
         try:
             parts.append(Skeleton.from_precomputed(data, segid=int(obj)))
         except Exception as exc:  # noqa: BLE001 - cloud-volume raises many kinds for bytes that are not a skeleton
-            raise CorruptFileError(f"skeleton fragment {where} is not a precomputed skeleton ({type(exc).__name__}); "
-                                   f"{fix}") from None  # fmt: skip
+            raise CorruptFileError(
+                f"skeleton fragment {where} is not a precomputed skeleton ({type(exc).__name__}); {fix}"
+            ) from None
     merged = Skeleton.simple_merge(parts).consolidate() if len(parts) > 1 else parts[0]
     merged.id = int(obj)
     return bytes(merged.to_precomputed())
@@ -122,8 +134,13 @@ def _read_object(directory: str, names: list[str]) -> dict[str, bytes | None]:
     return files.read_many(files.join(directory, "fragments"), names)
 
 
-def aggregate_fragments(volume_path: str, prefix: str = "", ids: list[int] | None = None, shard: bool = False,
-                        shard_numbers: Iterable[int] | None = None) -> int:  # fmt: skip
+def aggregate_fragments(
+    volume_path: str,
+    prefix: str = "",
+    ids: list[int] | None = None,
+    shard: bool = False,
+    shard_numbers: Iterable[int] | None = None,
+) -> int:
     """Merge the fragments of every object (whose id starts with ``prefix``, or in ``ids``) into
     ``skeletons/<id>``, or with ``shard`` into the shard files of the given shards (default all);
     vertices shared by two fragments are fused. Returns the number of objects."""

@@ -49,8 +49,9 @@ def section_histograms(chunk: Chunk) -> np.ndarray:
     return np.bincount(keys.ravel(), minlength=256 * chunk.shape[0]).reshape(-1, 256).astype(np.uint64)
 
 
-def clamping_values(histogram: np.ndarray, lower_clip_fraction: float = 0.01,
-                    upper_clip_fraction: float = 0.01) -> tuple[int, int]:  # fmt: skip
+def clamping_values(
+    histogram: np.ndarray, lower_clip_fraction: float = 0.01, upper_clip_fraction: float = 0.01
+) -> tuple[int, int]:
     """igneous's ``find_section_clamping_values``: the last level whose cumulative fraction (pure
     black left out) is still at most ``lower_clip_fraction`` (resp. ``1 - upper_clip_fraction``)."""
     counts = np.array(histogram, dtype=np.uint64)
@@ -84,9 +85,15 @@ def _check_fractions(lower: float, upper: float, minval: int, maxval: int) -> No
         raise InvalidParameterError(f"minval {minval} and maxval {maxval} must satisfy 0 <= minval <= maxval <= 255")
 
 
-def normalize_contrast(chunk: Chunk, lower_clip_fraction: float = 0.01, upper_clip_fraction: float = 0.01,
-                       minval: int = 1, maxval: int = 255, per_section: bool = True,
-                       levels: Mapping[int, np.ndarray] | None = None) -> Chunk:  # fmt: skip
+def normalize_contrast(
+    chunk: Chunk,
+    lower_clip_fraction: float = 0.01,
+    upper_clip_fraction: float = 0.01,
+    minval: int = 1,
+    maxval: int = 255,
+    per_section: bool = True,
+    levels: Mapping[int, np.ndarray] | None = None,
+) -> Chunk:
     """Stretch each section's (or, with ``per_section=False``, the chunk's) intensities between its
     clamping values.
 
@@ -104,8 +111,11 @@ def normalize_contrast(chunk: Chunk, lower_clip_fraction: float = 0.01, upper_cl
     _check_fractions(lower_clip_fraction, upper_clip_fraction, minval, maxval)
     out = chunk.array.copy()
     if not per_section and levels is None:
-        table = lookup_table(*clamping_values(section_histograms(chunk).sum(axis=0), lower_clip_fraction,
-                                              upper_clip_fraction), minval, maxval)  # fmt: skip
+        table = lookup_table(
+            *clamping_values(section_histograms(chunk).sum(axis=0), lower_clip_fraction, upper_clip_fraction),
+            minval,
+            maxval,
+        )
         return chunk.with_array(table[out] if table is not None else out)
     own = section_histograms(chunk) if levels is None else None
     z0 = chunk.voxel_offset[0]
@@ -126,8 +136,16 @@ def write_levels_fragment(chunk: Chunk, levels_path: str | Path) -> str:
     """Stage 1 (per task): the chunk's per-section histograms as ``<levels>/fragments/<bbox>``."""
     histograms = section_histograms(chunk)
     url = files.join(_root(levels_path), _FRAGMENTS, str(chunk.bbox))
-    files.write_bytes(url, json.dumps({"z_start": chunk.voxel_offset[0], "levels": histograms.tolist(),
-                                       "voxels_per_section": chunk.shape[1] * chunk.shape[2]}).encode())  # fmt: skip
+    files.write_bytes(
+        url,
+        json.dumps(
+            {
+                "z_start": chunk.voxel_offset[0],
+                "levels": histograms.tolist(),
+                "voxels_per_section": chunk.shape[1] * chunk.shape[2],
+            }
+        ).encode(),
+    )
     return url
 
 
@@ -153,8 +171,18 @@ def aggregate_levels(levels_path: str | Path) -> int:
             sums[z] = sums.get(z, np.zeros(256, np.uint64)) + counts
             area[z] = area.get(z, 0) + voxels
     for z, counts in sums.items():
-        files.write_bytes(files.join(root, str(z)), json.dumps({"levels": counts.tolist(), "patch_size": None,
-                          "num_patches": 0, "coverage_ratio": 1.0, "voxels": area[z]}).encode())  # fmt: skip
+        files.write_bytes(
+            files.join(root, str(z)),
+            json.dumps(
+                {
+                    "levels": counts.tolist(),
+                    "patch_size": None,
+                    "num_patches": 0,
+                    "coverage_ratio": 1.0,
+                    "voxels": area[z],
+                }
+            ).encode(),
+        )
     return len(sums)
 
 
@@ -164,8 +192,11 @@ def read_levels(levels_path: str | Path, zs: range) -> dict[int, np.ndarray]:
     levels = {}
     for z in zs:
         path = files.join(root, str(z))
-        record = files.read_json(path, f"luminance levels of section {z}",
-                                 "run compute-luminance-levels over the volume and aggregate-luminance-levels first")  # fmt: skip
+        record = files.read_json(
+            path,
+            f"luminance levels of section {z}",
+            "run compute-luminance-levels over the volume and aggregate-luminance-levels first",
+        )
         levels[z] = _histogram(record.get("levels") if isinstance(record, dict) else None, path, _LEVELS_FIX)
     return levels
 
@@ -176,26 +207,47 @@ _FRAGMENT_FIX = "delete it and rerun compute-luminance-levels for its box"
 
 def _histogram(counts: object, path: str | Path, fix: str, what: str = "luminance levels file") -> np.ndarray:
     """``counts`` as a (256,) uint64 histogram; a corrupt or foreign levels file is refused naming ``path``."""
-    if not (isinstance(counts, list) and len(counts) == 256 and all(
-        isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) and c >= 0 and c == int(c)
-        and c < 2**63 for c in counts
-    )):  # fmt: skip
-        raise CorruptFileError(f"{what} {path} does not hold a histogram ('levels': 256 non-negative "
-                               f"integer counts); {fix}")  # fmt: skip
+    if not (
+        isinstance(counts, list)
+        and len(counts) == 256
+        and all(
+            isinstance(c, (int, float))
+            and not isinstance(c, bool)
+            and math.isfinite(c)
+            and c >= 0
+            and c == int(c)
+            and c < 2**63
+            for c in counts
+        )
+    ):
+        raise CorruptFileError(
+            f"{what} {path} does not hold a histogram ('levels': 256 non-negative integer counts); {fix}"
+        )
     return np.asarray([int(c) for c in counts], dtype=np.uint64)
 
 
 def _read_fragment(path: str | Path) -> tuple[int, list[np.ndarray], int]:
     """(first z, per-section histograms, voxels per section) of a stage-1 fragment."""
     record = files.read_json(path, "luminance-level fragment", _FRAGMENT_FIX)
-    ok = isinstance(record, dict) and isinstance(record.get("levels"), list) and all(
-        isinstance(record.get(key), int) and not isinstance(record.get(key), bool)
-        for key in ("z_start", "voxels_per_section")
-    ) and record["voxels_per_section"] >= 0  # fmt: skip
+    ok = (
+        isinstance(record, dict)
+        and isinstance(record.get("levels"), list)
+        and all(
+            isinstance(record.get(key), int) and not isinstance(record.get(key), bool)
+            for key in ("z_start", "voxels_per_section")
+        )
+        and record["voxels_per_section"] >= 0
+    )
     if not ok:
-        raise CorruptFileError(f"luminance-level fragment {path} is not one compute-luminance-levels wrote (JSON with "
-                               f"z_start, levels, voxels_per_section); {_FRAGMENT_FIX}")  # fmt: skip
-    return record["z_start"], [_histogram(c, path, _FRAGMENT_FIX, "luminance-level fragment") for c in record["levels"]], record["voxels_per_section"]
+        raise CorruptFileError(
+            f"luminance-level fragment {path} is not one compute-luminance-levels wrote (JSON with "
+            f"z_start, levels, voxels_per_section); {_FRAGMENT_FIX}"
+        )
+    return (
+        record["z_start"],
+        [_histogram(c, path, _FRAGMENT_FIX, "luminance-level fragment") for c in record["levels"]],
+        record["voxels_per_section"],
+    )
 
 
 def clahe(chunk: Chunk, kernel_size: int | None = None, clip_limit: float = 0.01, nbins: int = 256) -> Chunk:

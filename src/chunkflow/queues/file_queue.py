@@ -51,7 +51,9 @@ class FileQueue(TaskQueue):
         self.waiting, self.leased, self.dead = self.root / "waiting", self.root / "leased", self.root / "dead"
         if not self.waiting.is_dir():
             if not create:
-                raise QueueError(f"no file queue at {self.root}; create it with generate-tasks --queue-name {self.name}")
+                raise QueueError(
+                    f"no file queue at {self.root}; create it with generate-tasks --queue-name {self.name}"
+                )
             try:
                 for d in (self.waiting, self.leased, self.dead):
                     d.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,9 @@ DEFAULT_MAX_TASKS = 1_000_000
 log = logging.getLogger(__name__)
 
 
-def plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_box, aligned_block_size, volume_path, mip):
+def plan_tasks(
+    roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_box, aligned_block_size, volume_path, mip
+):
     """Resolve generate-tasks' flags into a :class:`TaskPlan` (boxes made on demand)."""
     grid_offset, clip = Vec3(0, 0, 0), None
     if volume_path is not None:
@@ -55,8 +57,9 @@ def plan_tasks(roi_start, roi_stop, roi_size, chunk_size, grid_size, bounding_bo
     return plan_boxes(roi, chunk_size, aligned_block_size, grid_offset, clip)
 
 
-def count_tasks(plan: TaskPlan, index_start: int = 0, index_stop: int | None = None,
-                max_tasks: int = DEFAULT_MAX_TASKS) -> int:  # fmt: skip
+def count_tasks(
+    plan: TaskPlan, index_start: int = 0, index_stop: int | None = None, max_tasks: int = DEFAULT_MAX_TASKS
+) -> int:
     """How many tasks ``plan[index_start:index_stop]`` makes; more than ``max_tasks`` is refused."""
     total = plan.count()
     stop = total if index_stop is None else min(index_stop, total)
@@ -69,9 +72,15 @@ def count_tasks(plan: TaskPlan, index_start: int = 0, index_stop: int | None = N
     return count
 
 
-def submit_or_yield(plan: TaskPlan, queue_name: str | None, max_receive_count: int | None, file_path: str | None,
-                    index_start: int = 0, index_stop: int | None = None,
-                    max_tasks: int = DEFAULT_MAX_TASKS) -> Iterator[Task]:  # fmt: skip
+def submit_or_yield(
+    plan: TaskPlan,
+    queue_name: str | None,
+    max_receive_count: int | None,
+    file_path: str | None,
+    index_start: int = 0,
+    index_stop: int | None = None,
+    max_tasks: int = DEFAULT_MAX_TASKS,
+) -> Iterator[Task]:
     """Stream the plan's boxes (``index_start:index_stop``) to a task file, a queue, or this chain.
 
     A plan of more than ``max_tasks`` boxes is refused before anything is written or sent.

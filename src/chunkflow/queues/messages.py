@@ -17,6 +17,7 @@ from chunkflow.geometry import BoundingBox
 
 __all__ = ["encode", "decode", "MAX_BODY_BYTES", "PoisonMessageError"]
 
+
 class PoisonMessageError(QueueError):
     """Raised by a chain for a message that can never succeed (not this worker's job, a forged field):
     the worker dead-letters it at once instead of retrying it up to the max receive count."""

@@ -142,8 +142,12 @@ class Preemption:
         if lease is None:
             log.warning("SIGTERM: stopping (no task running); exit code %d", PREEMPTED_EXIT_CODE)
         else:
-            log.warning("SIGTERM: stopped fetching; task %s may finish within --grace %g s, else it goes back "
-                        "to %s", lease.message.body, self.grace, self.queue_name)  # fmt: skip
+            log.warning(
+                "SIGTERM: stopped fetching; task %s may finish within --grace %g s, else it goes back to %s",
+                lease.message.body,
+                self.grace,
+                self.queue_name,
+            )
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._request()
@@ -154,8 +158,13 @@ class Preemption:
         lease = self._running()
         if lease is None:
             return  # the task ended (or is being acknowledged): the worker loop exits by itself
-        log.warning("task %s did not finish within --grace %g s; giving it back to %s and exiting %d",
-                    lease.message.body, self.grace, self.queue_name, PREEMPTED_EXIT_CODE)  # fmt: skip
+        log.warning(
+            "task %s did not finish within --grace %g s; giving it back to %s and exiting %d",
+            lease.message.body,
+            self.grace,
+            self.queue_name,
+            PREEMPTED_EXIT_CODE,
+        )
         try:
             lease.release(wait=_KEEP_ALIVE_WAIT_S)
         except QueueError as exc:
@@ -185,8 +194,11 @@ class Preemption:
             giver.start()
             giver.join(2 * _KEEP_ALIVE_WAIT_S)
             done = "could not give it back (its lease runs out), " if giver.is_alive() else "gave it back, "
-        os.write(2, f"ERROR chunkflow.queues.preemption: {what} still running {BACKSTOP_S:g} s after --grace; "
-                    f"{done}exiting {PREEMPTED_EXIT_CODE}\n".encode())  # fmt: skip
+        os.write(
+            2,
+            f"ERROR chunkflow.queues.preemption: {what} still running {BACKSTOP_S:g} s after --grace; "
+            f"{done}exiting {PREEMPTED_EXIT_CODE}\n".encode(),
+        )
         os._exit(PREEMPTED_EXIT_CODE)
 
 

@@ -29,8 +29,12 @@ def _client() -> Any:
 
     region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
     session = boto3.session.Session(profile_name=os.environ.get("AWS_PROFILE"))
-    config = Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=5, read_timeout=30,
-                    max_pool_connections=_SEND_THREADS * 2)  # fmt: skip
+    config = Config(
+        retries={"max_attempts": 5, "mode": "standard"},
+        connect_timeout=5,
+        read_timeout=30,
+        max_pool_connections=_SEND_THREADS * 2,
+    )
     return session.client("sqs", region_name=region, config=config)
 
 
@@ -40,9 +44,13 @@ def _explain(exc: BaseException, name: str) -> QueueError:
     from chunkflow.redact import redact
 
     if isinstance(exc, NoCredentialsError):
-        return QueueError(f"no AWS credentials for SQS queue {name!r}; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE")
+        return QueueError(
+            f"no AWS credentials for SQS queue {name!r}; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
+        )
     if isinstance(exc, ClientError):
-        return QueueError(redact(f"SQS refused the request for queue {name!r}: {exc.response['Error'].get('Message', exc)}"))
+        return QueueError(
+            redact(f"SQS refused the request for queue {name!r}: {exc.response['Error'].get('Message', exc)}")
+        )
     if isinstance(exc, BotoCoreError):
         endpoint = os.environ.get("AWS_ENDPOINT_URL", "the AWS endpoint")
         return QueueError(redact(f"cannot reach SQS at {endpoint} for queue {name!r}: {exc}"))
@@ -68,7 +76,9 @@ class SQSQueue(TaskQueue):
             raise _explain(exc, name) from None
 
     def _redrive_max_receive_count(self) -> int | None:
-        attrs = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["RedrivePolicy"]).get("Attributes", {})
+        attrs = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["RedrivePolicy"]).get(
+            "Attributes", {}
+        )
         try:
             return int(json.loads(attrs["RedrivePolicy"])["maxReceiveCount"])
         except (KeyError, ValueError, TypeError):
@@ -85,7 +95,9 @@ class SQSQueue(TaskQueue):
         return self.client.create_queue(QueueName=name)["QueueUrl"]
 
     def _set_redrive(self) -> None:
-        arn = self.client.get_queue_attributes(QueueUrl=self.dead_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        arn = self.client.get_queue_attributes(QueueUrl=self.dead_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": str(self.max_receive_count)})
         self.client.set_queue_attributes(QueueUrl=self.url, Attributes={"RedrivePolicy": policy})
 
@@ -107,7 +119,9 @@ class SQSQueue(TaskQueue):
             entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(batch)]
             response = self._call("send_message_batch", QueueUrl=self.url, Entries=entries)
             if response.get("Failed"):
-                raise QueueError(f"SQS refused {len(response['Failed'])} messages: {response['Failed'][0].get('Message')}")
+                raise QueueError(
+                    f"SQS refused {len(response['Failed'])} messages: {response['Failed'][0].get('Message')}"
+                )
             return len(batch)
 
         with ThreadPoolExecutor(_SEND_THREADS) as pool:
@@ -115,9 +129,13 @@ class SQSQueue(TaskQueue):
 
     def receive(self, visibility_timeout: float) -> Message | None:
         response = self._call(
-            "receive_message", QueueUrl=self.url, MaxNumberOfMessages=1, VisibilityTimeout=int(visibility_timeout),
-            WaitTimeSeconds=1, MessageSystemAttributeNames=["ApproximateReceiveCount"],
-        )  # fmt: skip
+            "receive_message",
+            QueueUrl=self.url,
+            MaxNumberOfMessages=1,
+            VisibilityTimeout=int(visibility_timeout),
+            WaitTimeSeconds=1,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
         messages = response.get("Messages", [])
         if not messages:
             return None
@@ -136,8 +154,12 @@ class SQSQueue(TaskQueue):
         self._call("change_message_visibility", QueueUrl=self.url, ReceiptHandle=message.handle, VisibilityTimeout=0)
 
     def extend(self, message: Message, visibility_timeout: float) -> None:
-        self._call("change_message_visibility", QueueUrl=self.url, ReceiptHandle=message.handle,
-                   VisibilityTimeout=int(visibility_timeout))  # fmt: skip
+        self._call(
+            "change_message_visibility",
+            QueueUrl=self.url,
+            ReceiptHandle=message.handle,
+            VisibilityTimeout=int(visibility_timeout),
+        )
 
     def counts(self) -> QueueCounts:
         names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
@@ -152,8 +174,13 @@ class SQSQueue(TaskQueue):
     def requeue_dead(self) -> int:
         moved = 0
         while True:
-            response = self._call("receive_message", QueueUrl=self.dead_url, MaxNumberOfMessages=10,
-                                  VisibilityTimeout=30, WaitTimeSeconds=0)  # fmt: skip
+            response = self._call(
+                "receive_message",
+                QueueUrl=self.dead_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=30,
+                WaitTimeSeconds=0,
+            )
             messages = response.get("Messages", [])
             if not messages:
                 return moved

@@ -48,10 +48,13 @@ class TaskPlan:
         return [
             _axis_starts(a, e, s, None if clip is None else c0, None if clip is None else c1)
             for a, e, s, c0, c1 in zip(
-                self.roi.start, self.roi.stop, self.size,
-                (0, 0, 0) if clip is None else clip.start, (0, 0, 0) if clip is None else clip.stop,
+                self.roi.start,
+                self.roi.stop,
+                self.size,
+                (0, 0, 0) if clip is None else clip.start,
+                (0, 0, 0) if clip is None else clip.stop,
             )
-        ]  # fmt: skip
+        ]
 
     def count(self) -> int:
         """How many boxes (any size: ``len()`` is limited to ``sys.maxsize``)."""

@@ -117,9 +117,13 @@ def agglomerate(
         given = np.array(fragments.array, dtype=np.uint64, order="C")  # waterz relabels it in place
     with quiet_stdout():
         (labels,) = waterz.agglomerate(
-            array, [threshold], fragments=given, aff_threshold_low=aff_threshold_low,
-            aff_threshold_high=aff_threshold_high, scoring_function=scoring_function(scoring),
-        )  # fmt: skip
+            array,
+            [threshold],
+            fragments=given,
+            aff_threshold_low=aff_threshold_low,
+            aff_threshold_high=aff_threshold_high,
+            scoring_function=scoring_function(scoring),
+        )
     return Chunk(_smallest_uint(np.asarray(labels)), affs.voxel_offset, affs.voxel_size, "segmentation")
 
 
@@ -168,9 +172,13 @@ def waterz_buffers(
             raise IncompatibleChunkError(f"fragments at {fragments.bbox} do not match affinities at {affs.bbox}")
         given = np.array(fragments.array, dtype=np.uint64, order="C")
     results = waterz.agglomerate(
-        as_affinities(affs), ordered, fragments=given, aff_threshold_low=aff_threshold_low,
-        aff_threshold_high=aff_threshold_high, scoring_function=scoring_function(scoring),
-    )  # fmt: skip
+        as_affinities(affs),
+        ordered,
+        fragments=given,
+        aff_threshold_low=aff_threshold_low,
+        aff_threshold_high=aff_threshold_high,
+        scoring_function=scoring_function(scoring),
+    )
     for threshold in ordered:
         with quiet_stdout():  # only around waterz's own work, so the caller may print between thresholds
             labels = np.asarray(next(results))

@@ -34,7 +34,9 @@ def foreground(chunk: Chunk, threshold: float | None) -> np.ndarray:
     array = _spatial(chunk)
     if chunk.is_segmentation or (threshold is None and array.dtype.kind in "ub"):
         if array.dtype.kind == "f":
-            raise IncompatibleChunkError(f"segmentation chunk {chunk.bbox} is float ({array.dtype}); labels must be integers")
+            raise IncompatibleChunkError(
+                f"segmentation chunk {chunk.bbox} is float ({array.dtype}); labels must be integers"
+            )
         return np.ascontiguousarray(array)
     if threshold is None:
         raise InvalidParameterError(f"chunk {chunk.bbox} is a {chunk.layer_type} ({array.dtype}); pass --threshold")

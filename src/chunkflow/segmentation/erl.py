@@ -114,8 +114,13 @@ class ERLResult:
         writer = csv.DictWriter(out, columns, lineterminator="\n")
         writer.writeheader()
         for row in self.objects:
-            writer.writerow({**row, "merged_into": " ".join(map(str, row["merged_into"])),  # type: ignore[call-overload]
-                             "merged_with": " ".join(map(str, row["merged_with"]))})  # type: ignore[call-overload]  # fmt: skip
+            writer.writerow(
+                {
+                    **row,
+                    "merged_into": " ".join(map(str, row["merged_into"])),  # type: ignore[call-overload]
+                    "merged_with": " ".join(map(str, row["merged_with"])),
+                }
+            )  # type: ignore[call-overload]
         return out.getvalue()
 
 
@@ -186,20 +191,44 @@ def expected_run_length(skeletons: Skeletons, segmentation: Chunk, merge_thresho
     total = float(path.sum())
     erl = float((path * skel_erl).sum() / total) if total else 0.0
     gt_erl = float((path * path).sum() / total) if total else 0.0
-    rows = _rows(skeletons, path, skel_erl, inside, edge_owner, split_edge, zero, segments_per_skel,
-                 (pair_skel[merged_pair], seg_ids[pair_seg[merged_pair]]))  # fmt: skip
+    rows = _rows(
+        skeletons,
+        path,
+        skel_erl,
+        inside,
+        edge_owner,
+        split_edge,
+        zero,
+        segments_per_skel,
+        (pair_skel[merged_pair], seg_ids[pair_seg[merged_pair]]),
+    )
     return ERLResult(
-        erl=erl, gt_erl=gt_erl, normalized_erl=erl / gt_erl if gt_erl else 0.0, total_path_length=total,
-        skeletons=int((path > 0).sum()), splits=int(np.maximum(segments_per_skel - 1, 0).sum()),
-        merges=int((skels_per_seg[merging] - 1).sum()), split_edges=int(split_edge.sum()),
-        omitted_edges=int(zero.sum()), merged_skeletons=int(merged.sum()), dropped_nodes=int((~inside).sum()),
+        erl=erl,
+        gt_erl=gt_erl,
+        normalized_erl=erl / gt_erl if gt_erl else 0.0,
+        total_path_length=total,
+        skeletons=int((path > 0).sum()),
+        splits=int(np.maximum(segments_per_skel - 1, 0).sum()),
+        merges=int((skels_per_seg[merging] - 1).sum()),
+        split_edges=int(split_edge.sum()),
+        omitted_edges=int(zero.sum()),
+        merged_skeletons=int(merged.sum()),
+        dropped_nodes=int((~inside).sum()),
         objects=rows,
-    )  # fmt: skip
+    )
 
 
-def _rows(skeletons: Skeletons, path: np.ndarray, skel_erl: np.ndarray, inside: np.ndarray, edge_owner: np.ndarray,
-          split_edge: np.ndarray, zero: np.ndarray, segments_per_skel: np.ndarray,
-          merged_pairs: tuple[np.ndarray, np.ndarray]) -> list[dict[str, object]]:  # fmt: skip
+def _rows(
+    skeletons: Skeletons,
+    path: np.ndarray,
+    skel_erl: np.ndarray,
+    inside: np.ndarray,
+    edge_owner: np.ndarray,
+    split_edge: np.ndarray,
+    zero: np.ndarray,
+    segments_per_skel: np.ndarray,
+    merged_pairs: tuple[np.ndarray, np.ndarray],
+) -> list[dict[str, object]]:
     k = len(skeletons.ids)
     nodes = np.bincount(skeletons.owner[inside], minlength=k)
     n_edges = np.bincount(edge_owner, minlength=k)
@@ -215,10 +244,19 @@ def _rows(skeletons: Skeletons, path: np.ndarray, skel_erl: np.ndarray, inside: 
         mine = int(skeletons.ids[i])
         segs = sorted(into.get(int(i), []))
         others = sorted({o for s in segs for o in members[s] if o != mine})
-        rows.append({
-            "object_id": mine, "path_length": float(path[i]), "erl": float(skel_erl[i]), "nodes": int(nodes[i]),
-            "edges": int(n_edges[i]), "segments": int(segments_per_skel[i]),
-            "splits": max(int(segments_per_skel[i]) - 1, 0), "split_edges": int(n_split[i]),
-            "omitted_edges": int(n_zero[i]), "merged_into": segs, "merged_with": others,
-        })  # fmt: skip
+        rows.append(
+            {
+                "object_id": mine,
+                "path_length": float(path[i]),
+                "erl": float(skel_erl[i]),
+                "nodes": int(nodes[i]),
+                "edges": int(n_edges[i]),
+                "segments": int(segments_per_skel[i]),
+                "splits": max(int(segments_per_skel[i]) - 1, 0),
+                "split_edges": int(n_split[i]),
+                "omitted_edges": int(n_zero[i]),
+                "merged_into": segs,
+                "merged_with": others,
+            }
+        )
     return rows

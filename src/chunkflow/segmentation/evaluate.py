@@ -190,8 +190,9 @@ def _largest_object_errors(
     return splits, merges
 
 
-def evaluate_segmentation(segmentation: Chunk, ground_truth: Chunk,
-                          prepared: RenumberedLabels | None = None) -> SegmentationScores:  # fmt: skip
+def evaluate_segmentation(
+    segmentation: Chunk, ground_truth: Chunk, prepared: RenumberedLabels | None = None
+) -> SegmentationScores:
     """Rand index, adapted Rand error (+ precision, recall), VI (split, merge) of ``segmentation``.
 
     ``prepared`` is ``RenumberedLabels.of(ground_truth.array)``, to skip renumbering the ground

@@ -217,7 +217,9 @@ def linear_index(grid_shape: tuple[int, ...], g: tuple[int, int, int]) -> int:
 
 
 def neighbour_contacts(
-    grid_shape: tuple[int, ...], contacts: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]], g: tuple[int, int, int]
+    grid_shape: tuple[int, ...],
+    contacts: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]],
+    g: tuple[int, int, int],
 ) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """The contact lists of the owners within one block of ``g`` (the only ones that can list its ids)."""
     found = []
@@ -258,7 +260,9 @@ def hierarchical_tables(
             merged[(level, g)] = merge_node([merged[(level - 1, c)].summary for c in children(grid_shape, level, g)])
     if len(merged[(height, (0, 0, 0))].summary.keys):
         raise ValueError("some contacts name a block or id that no contact list of the other end has")
-    down: dict[tuple[int, tuple[int, int, int]], tuple[int, np.ndarray]] = {(height, (0, 0, 0)): (0, np.zeros(1, np.int64))}
+    down: dict[tuple[int, tuple[int, int, int]], tuple[int, np.ndarray]] = {
+        (height, (0, 0, 0)): (0, np.zeros(1, np.int64))
+    }
     for level in range(height, 0, -1):
         for g in nodes(grid_shape, level):
             offset, open_global = down.pop((level, g))

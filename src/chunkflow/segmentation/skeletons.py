@@ -69,13 +69,17 @@ def _read_precomputed(directory: Path, info: dict) -> list[tuple[int, np.ndarray
         if not np.isfinite(transform).all() or not isinstance(attributes, list):
             raise ValueError
     except (TypeError, ValueError):
-        raise _corrupt(directory / "info", "has no valid 'transform' (12 numbers) or 'vertex_attributes' (a list)") from None
+        raise _corrupt(
+            directory / "info", "has no valid 'transform' (12 numbers) or 'vertex_attributes' (a list)"
+        ) from None
     parts = []
     for file in sorted(directory.iterdir(), key=lambda p: p.name):
         if not file.is_file() or not file.name.isdigit():
             continue  # info, fragments/, spatial index files
         try:
-            skeleton = Skeleton.from_precomputed(files.read_bytes(file), segid=int(file.name), vertex_attributes=attributes)
+            skeleton = Skeleton.from_precomputed(
+                files.read_bytes(file), segid=int(file.name), vertex_attributes=attributes
+            )
         except Exception as exc:  # noqa: BLE001 - cloud-volume raises many kinds for truncated or foreign bytes
             raise _corrupt(file, f"is not a precomputed skeleton ({type(exc).__name__})") from None
         xyz = skeleton.vertices.astype(np.float64) @ transform[:, :3].T + transform[:, 3]
@@ -137,8 +141,12 @@ def parse_swc(text: str, name: str = "<swc>") -> SwcNodes:
             raise _corrupt(name, f"node {ids[i]} has parent {parent}, which is not a node of the file")
         edges.append((index[parent], i))
     table = np.asarray(rows, np.float64).reshape(-1, 5)
-    return SwcNodes(table[:, :3].copy(), np.asarray(edges, np.int64).reshape(-1, 2), table[:, 3].copy(),
-                    table[:, 4].astype(np.int64))  # fmt: skip
+    return SwcNodes(
+        table[:, :3].copy(),
+        np.asarray(edges, np.int64).reshape(-1, 2),
+        table[:, 3].copy(),
+        table[:, 4].astype(np.int64),
+    )
 
 
 def _read_swc(paths: list[Path]) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -150,8 +158,9 @@ def _read_swc(paths: list[Path]) -> list[tuple[int, np.ndarray, np.ndarray]]:
     return parts
 
 
-def load_skeletons(path: str | Path, units: str = "nm",
-                   voxel_size: tuple[float, float, float] | None = None) -> Skeletons:  # fmt: skip
+def load_skeletons(
+    path: str | Path, units: str = "nm", voxel_size: tuple[float, float, float] | None = None
+) -> Skeletons:
     """Read skeletons from a precomputed skeleton directory (or a precomputed volume whose info
     names one), one ``.swc`` file, or a directory of ``.swc`` files (object id = file stem when
     it is a number).
@@ -181,8 +190,9 @@ def load_skeletons(path: str | Path, units: str = "nm",
     return Skeletons.from_parts([(obj, _to_zyx_nm(xyz, units, voxel_size), edges) for obj, xyz, edges in parts])
 
 
-def skeletons_from_labels(labels: Chunk, dust_threshold: int = 1000, scale: float = 4.0,
-                          const: float = 500.0) -> Skeletons:  # fmt: skip
+def skeletons_from_labels(
+    labels: Chunk, dust_threshold: int = 1000, scale: float = 4.0, const: float = 500.0
+) -> Skeletons:
     """kimimaro TEASAR skeletons of every ground-truth object larger than ``dust_threshold`` voxels
     (same parameters as the ``skeletonize`` operator); vertices in global nanometres."""
     import kimimaro
@@ -190,9 +200,13 @@ def skeletons_from_labels(labels: Chunk, dust_threshold: int = 1000, scale: floa
     if labels.ndim != 3 or labels.dtype.kind not in "ui":
         raise IncompatibleChunkError(f"skeletons need 3D integer labels; got {labels.dtype} with shape {labels.shape}")
     skeletons = kimimaro.skeletonize(
-        np.asfortranarray(labels.array.T), teasar_params={"scale": scale, "const": const},
-        anisotropy=labels.voxel_size.xyz, dust_threshold=dust_threshold, progress=False, parallel=1,
-    )  # fmt: skip
+        np.asfortranarray(labels.array.T),
+        teasar_params={"scale": scale, "const": const},
+        anisotropy=labels.voxel_size.xyz,
+        dust_threshold=dust_threshold,
+        progress=False,
+        parallel=1,
+    )
     offset_nm = np.asarray(labels.voxel_offset, np.float64) * np.asarray(labels.voxel_size, np.float64)
     parts = [
         (int(obj), s.vertices[:, ::-1].astype(np.float64) + offset_nm, s.edges) for obj, s in sorted(skeletons.items())

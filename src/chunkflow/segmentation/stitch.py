@@ -161,8 +161,10 @@ def chunked_agglomerate(
     bbox = affs.bbox
     cores = bbox.split(core_size)
     index = {core.start: k for k, core in enumerate(cores)}
-    blocks = [agglomerate_block(affs.cutout(core.grow(m).intersection(bbox)), core, threshold, **agglomerate_options)
-              for core in cores]  # fmt: skip
+    blocks = [
+        agglomerate_block(affs.cutout(core.grow(m).intersection(bbox)), core, threshold, **agglomerate_options)
+        for core in cores
+    ]
     grid_shape = tuple(bbox.size.ceildiv(Vec3.of(core_size)))
     grid = [_triple((core.start - bbox.start) // Vec3.of(core_size)) for core in cores]
     contacts = {}
@@ -173,7 +175,12 @@ def chunked_agglomerate(
             step[axis] = core.size[axis]
             j = index.get(core.start + Vec3.of(step))
             if j is not None:
-                found.append((linear_index(grid_shape, grid[j]), match_faces(blocks[k].faces[(axis, 1)], blocks[j].faces[(axis, -1)], min_contact)))
+                found.append(
+                    (
+                        linear_index(grid_shape, grid[j]),
+                        match_faces(blocks[k].faces[(axis, 1)], blocks[j].faces[(axis, -1)], min_contact),
+                    )
+                )
         contacts[grid[k]] = block_contacts(linear_index(grid_shape, grid[k]), found)
     tables = hierarchical_tables(grid_shape, {grid[k]: b.count for k, b in enumerate(blocks)}, contacts)
     n = max((int(t.max()) for t in tables.values() if len(t)), default=0)

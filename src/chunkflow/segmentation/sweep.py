@@ -108,8 +108,14 @@ def plot_sweep(result: SweepResult, path: str | Path, title: str = "") -> None:
     right.set_ylabel("variation of information (bits)")
     best = result.best()
     left.axvline(best["threshold"], color="gray", linestyle=":")
-    left.plot([best["threshold"]], [best["adapted_rand_error"]], "*", color="black", markersize=16,
-              label=f"best {best['threshold']:g} (ARE {best['adapted_rand_error']:.4f})")  # fmt: skip
+    left.plot(
+        [best["threshold"]],
+        [best["adapted_rand_error"]],
+        "*",
+        color="black",
+        markersize=16,
+        label=f"best {best['threshold']:g} (ARE {best['adapted_rand_error']:.4f})",
+    )
     handles = left.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
     left.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small")
     left.set_title(title or "threshold sweep")

@@ -163,8 +163,11 @@ def test_partial_read_is_the_cutout(backend: Backend, tmp_path: Path) -> None:
     inner = BoundingBox.from_size(volume.bbox.start + (3, 5, 7), (9, 13, 17))  # not block aligned
     got = volume.read(inner)
     assert got.bbox == inner
-    want = sample(backend, volume.bbox).cutout(inner) if backend.stores_placement else chunk.cutout(
-        BoundingBox.from_size(chunk.voxel_offset + (3, 5, 7), (9, 13, 17)))  # fmt: skip
+    want = (
+        sample(backend, volume.bbox).cutout(inner)
+        if backend.stores_placement
+        else chunk.cutout(BoundingBox.from_size(chunk.voxel_offset + (3, 5, 7), (9, 13, 17)))
+    )
     assert_same(backend, got, want)
 
 

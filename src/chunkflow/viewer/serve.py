@@ -110,7 +110,7 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int] | str | None:
     (no header, or a form we do not serve piecewise); ``"unsatisfiable"`` past the end (HTTP 416)."""
     if not header or not header.startswith("bytes=") or "," in header:
         return None
-    first, _, last = header[len("bytes="):].strip().partition("-")
+    first, _, last = header[len("bytes=") :].strip().partition("-")
     try:
         if first == "":
             count = int(last)
@@ -137,8 +137,13 @@ class DataServer:
     a list that may be filled after the server starts.
     """
 
-    def __new__(cls, directories: dict[str, str], bind_address: str = "127.0.0.1", port: int = 0,
-                origins: list[str] | None = None):  # fmt: skip
+    def __new__(
+        cls,
+        directories: dict[str, str],
+        bind_address: str = "127.0.0.1",
+        port: int = 0,
+        origins: list[str] | None = None,
+    ):
         origins = [] if origins is None else origins
         import tornado.httpserver
         import tornado.netutil
@@ -151,8 +156,10 @@ class DataServer:
                 super().__init__(daemon=True)
 
             def _attempt_to_start_server(self) -> None:
-                routes = [(rf"/{name}/(.*)", handler, {"root": path, "origins": origins})
-                          for name, path in directories.items()]  # fmt: skip
+                routes = [
+                    (rf"/{name}/(.*)", handler, {"root": path, "origins": origins})
+                    for name, path in directories.items()
+                ]
                 self.http_server = tornado.httpserver.HTTPServer(tornado.web.Application(routes))
                 sockets = tornado.netutil.bind_sockets(port=port, address=bind_address)
                 self.http_server.add_sockets(sockets)
@@ -199,7 +206,9 @@ def _local_dir(url: str) -> Path:
 
     path = Path(strip_scheme(url)).expanduser().resolve()
     if not (path / "info").is_file():
-        raise VolumeNotFoundError(f"no precomputed volume at {url} (no {path / 'info'}); pass a directory with an info file")
+        raise VolumeNotFoundError(
+            f"no precomputed volume at {url} (no {path / 'info'}); pass a directory with an info file"
+        )
     return path
 
 
@@ -237,8 +246,16 @@ def check_origin(origin: str) -> str:
         parts.port  # noqa: B018 - raises on a bad port
     except ValueError:
         parts = parts._replace(netloc="")
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment \
-            or " " in origin or parts.username or parts.password:
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or " " in origin
+        or parts.username
+        or parts.password
+    ):
         raise InvalidParameterError(
             f"{origin!r} is not a web origin; give scheme://host[:port] (e.g. https://neuroglancer-demo.appspot.com) "
             "or * for any page"
@@ -254,7 +271,10 @@ def largest_meshed_segments(path: Path, count: int = 20, info: dict[str, Any] | 
         return []
     from chunkflow.postprocess._layout import MESH_FRAGMENT, fragments_by_id
 
-    sizes = {int(obj): sum(e.stat().st_size for e in entries) for obj, entries in fragments_by_id(mesh, MESH_FRAGMENT).items()}
+    sizes = {
+        int(obj): sum(e.stat().st_size for e in entries)
+        for obj, entries in fragments_by_id(mesh, MESH_FRAGMENT).items()
+    }
     return sorted(sizes, key=lambda k: -sizes[k])[:count]
 
 
@@ -282,7 +302,10 @@ def _frame(state: Any, infos: list[dict[str, Any]]) -> None:
 
 
 def view_volumes(
-    urls: Iterable[str], port: int = 0, bind_address: str = "127.0.0.1", segments: Sequence[int] | None = None,
+    urls: Iterable[str],
+    port: int = 0,
+    bind_address: str = "127.0.0.1",
+    segments: Sequence[int] | None = None,
     cors_origins: Sequence[str] = (),
 ) -> ViewerSession:
     """Serve precomputed volumes (local paths or ``file://``; ``gs://``, ``s3://``, ``http(s)://``
@@ -306,7 +329,9 @@ def view_volumes(
     sources: list[tuple[str, str, dict[str, Any], list[int]]] = []
     for i, url in enumerate(urls):
         if url.startswith(_REMOTE):
-            sources.append((url.rstrip("/").rsplit("/", 1)[-1] or f"layer{i}", f"precomputed://{url}", {}, list(segments or ())))
+            sources.append(
+                (url.rstrip("/").rsplit("/", 1)[-1] or f"layer{i}", f"precomputed://{url}", {}, list(segments or ()))
+            )
             continue
         path = _local_dir(url)
         name = path.name if path.name not in local else f"{path.name}{i}"

@@ -58,8 +58,10 @@ class ArrayFileVolume(Volume):
         check_dtype(chunk.dtype, cls.dtypes, url)
         path = strip_scheme(url)
         if not cls.is_directory and os.path.isdir(path):  # else the rename over it fails after the whole write
-            raise InvalidParameterError(f"{url} is a directory, not a file; give a file name (a name ending in / "
-                                        "writes <bbox> files into a directory where the operator supports it)")  # fmt: skip
+            raise InvalidParameterError(
+                f"{url} is a directory, not a file; give a file name (a name ending in / "
+                "writes <bbox> files into a directory where the operator supports it)"
+            )
         cls._save(path, chunk)
 
     @classmethod

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
-from chunkflow.chunk.base import Chunk
+from chunkflow.chunk.base import Chunk, plain
 from chunkflow.errors import IncompatibleChunkError, VolumeFormatError
 from chunkflow.files import atomic_path, local_path, locked, require_exists, sweep_debris, write_atomic
 from chunkflow.geometry import BoundingBox, Vec3
@@ -82,6 +82,7 @@ class Volume(ABC):
 
     def write(self, chunk: Chunk) -> None:
         """Write ``chunk`` at its global offset; it must lie inside the volume and match its dtype."""
+        chunk = plain(chunk)
         check_dtype(chunk.dtype, self.dtypes, self.url)
         if not self.bbox.contains(chunk.bbox):
             raise IncompatibleChunkError(
@@ -122,10 +123,5 @@ class Volume(ABC):
 def check_dtype(dtype: np.dtype, allowed: tuple[str, ...] | None, where: str) -> None:
     if allowed is not None and np.dtype(dtype).name not in allowed:
         raise VolumeFormatError(
-            f"dtype {np.dtype(dtype).name} cannot be stored in {where}; "
-            f"convert to one of {', '.join(allowed)} first"
+            f"dtype {np.dtype(dtype).name} cannot be stored in {where}; convert to one of {', '.join(allowed)} first"
         )
-
-
-
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from chunkflow.chunk.base import Chunk
+from chunkflow.chunk.base import Chunk, plain
 from chunkflow.errors import IncompatibleChunkError
 from chunkflow.geometry import BoundingBox
 from chunkflow.volumes.base import Volume
@@ -18,6 +18,7 @@ class BlockVolume(Volume):
 
     def write(self, chunk: Chunk) -> None:
         """Write ``chunk``; its faces must lie on the block grid or on the volume's upper edge."""
+        chunk = plain(chunk)
         if self.bbox.contains(chunk.bbox):
             self.check_aligned(chunk.bbox)
         super().write(chunk)

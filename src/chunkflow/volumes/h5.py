@@ -47,8 +47,7 @@ class H5Volume(ArrayFileVolume):
                 if dataset_path not in f:
                     have = ", ".join(k for k in f.keys()) or "nothing"
                     raise VolumeFormatError(
-                        f"HDF5 file {str(path)!r} has no dataset {dataset_path!r} (it has: {have}); "
-                        "pass --dataset-path"
+                        f"HDF5 file {str(path)!r} has no dataset {dataset_path!r} (it has: {have}); pass --dataset-path"
                     )
                 dset = f[dataset_path]
                 shape, dtype = dset.shape, dset.dtype

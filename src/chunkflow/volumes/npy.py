@@ -30,7 +30,9 @@ class NpyVolume(ArrayFileVolume):
         try:
             array = np.load(path, mmap_mode="r", allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:  # EOFError: an empty or truncated file
-            raise VolumeFormatError(f"cannot read NPY file {str(path)!r} ({type(exc).__name__}: {exc}); the file is truncated or not NPY") from None
+            raise VolumeFormatError(
+                f"cannot read NPY file {str(path)!r} ({type(exc).__name__}: {exc}); the file is truncated or not NPY"
+            ) from None
         if array.ndim not in (3, 4):
             raise VolumeFormatError(f"NPY file {str(path)!r} has shape {array.shape}; expected 3D or 4D")
         return cls(

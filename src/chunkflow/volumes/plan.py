@@ -27,9 +27,15 @@ class TaskLayout:
     note: str = ""
 
     def as_dict(self) -> dict[str, object]:
-        return {"job": self.job, "task_shape": list(self.task_shape), "task_count": self.task_count,
-                "bytes_per_task": self.bytes_per_task, "mips": list(self.mips),
-                "files_per_mip": {str(k): v for k, v in self.files_per_mip.items()}, "note": self.note}  # fmt: skip
+        return {
+            "job": self.job,
+            "task_shape": list(self.task_shape),
+            "task_count": self.task_count,
+            "bytes_per_task": self.bytes_per_task,
+            "mips": list(self.mips),
+            "files_per_mip": {str(k): v for k, v in self.files_per_mip.items()},
+            "note": self.note,
+        }
 
 
 def _lcm(a: Vec3, b: Vec3) -> Vec3:
@@ -59,8 +65,9 @@ def _files(volume, tasks: list[BoundingBox]) -> int:
     return len(volume.bbox.aligned_to(volume.block_size, volume.bbox.start).split(volume.block_size))
 
 
-def plan_volume(url: str, chunk_mip: int = 0, stop_mip: int = 3, factor: Vec3Like = (1, 2, 2),
-                memory_target: int = 2**30) -> list[TaskLayout]:  # fmt: skip
+def plan_volume(
+    url: str, chunk_mip: int = 0, stop_mip: int = 3, factor: Vec3Like = (1, 2, 2), memory_target: int = 2**30
+) -> list[TaskLayout]:
     """The transfer layout at ``chunk_mip`` and the one-pass pyramid layout for mips
     ``chunk_mip+1 .. stop_mip`` (inclusive; scales the info lacks are planned, not written).
 
@@ -94,9 +101,11 @@ def plan_volume(url: str, chunk_mip: int = 0, stop_mip: int = 3, factor: Vec3Lik
         covered = base.bbox.size.ceildiv(base.shard_shape) * base.shard_shape
         shape = need.minimum(covered)
         per_task = (shape // base.shard_shape).prod()
-        note = "" if per_task == 1 else (
-            f"a task holds {per_task} shards of mip {chunk_mip}: the smallest box of whole shards at every mip"
-        )  # fmt: skip
+        note = (
+            ""
+            if per_task == 1
+            else (f"a task holds {per_task} shards of mip {chunk_mip}: the smallest box of whole shards at every mip")
+        )
     else:
         shape = _grow(need, base.bbox.size, voxel_bytes * (1 + pyramid_bytes), memory_target)
         note = ""

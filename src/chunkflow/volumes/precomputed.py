@@ -105,7 +105,9 @@ def create_info(
         raise VolumeFormatError(f"{encoding} encoding stores uint8, not {dtype.name}; use raw encoding")
     size, block = Vec3.of(volume_size), Vec3.of(block_size)
     if any(s <= 0 for s in (*size, *block)) or num_channels <= 0:
-        raise InvalidParameterError(f"volume size {tuple(size)}, block size {tuple(block)} and channels must be positive")
+        raise InvalidParameterError(
+            f"volume size {tuple(size)}, block size {tuple(block)} and channels must be positive"
+        )
     cv_layer = "segmentation" if layer_type == "segmentation" else "image"
     CloudVolume = _cloudvolume()
     info = CloudVolume.create_new_info(
@@ -179,7 +181,9 @@ def _cannot_open(url: str, exc: BaseException) -> VolumeFormatError | StorageErr
     if files.is_remote(url) and not isinstance(exc, (ValueError, TypeError, KeyError, IndexError, AttributeError)):
         return files.storage_error(url, exc)  # the store's own failure: no bucket, no credentials, no answer
     if "JSONDecode" in name or isinstance(exc, (ValueError, TypeError, KeyError, IndexError, AttributeError)):
-        what = f"its info file is not valid precomputed metadata ({name}: {exc}); fix it, or recreate it with create-info"
+        what = (
+            f"its info file is not valid precomputed metadata ({name}: {exc}); fix it, or recreate it with create-info"
+        )
     elif "Credential" in name or "Auth" in name:
         what = f"no usable credentials ({name}: {exc}); set up access to this bucket first"
     else:
@@ -194,7 +198,9 @@ def check_info(info: Any, url: str) -> None:
     """Refuse metadata that would fail later deep inside cloud-volume (or read wrong data)."""
 
     def bad(why: str) -> VolumeFormatError:
-        return VolumeFormatError(f"the info file of {redact(url)} is invalid: {why}; fix it, or recreate it with create-info")
+        return VolumeFormatError(
+            f"the info file of {redact(url)} is invalid: {why}; fix it, or recreate it with create-info"
+        )
 
     if not isinstance(info, dict):
         raise bad(f"a JSON {type(info).__name__}, not an object")
@@ -220,9 +226,14 @@ def check_info(info: Any, url: str) -> None:
             if any((positive and v <= 0) or abs(v) > _LIMIT for v in value):
                 raise bad(f"scale {i} {key} {value} is out of range (positive where a size, below 2**31)")
         chunks = scale.get("chunk_sizes")
-        if not (isinstance(chunks, list) and chunks and all(
-            isinstance(c, list) and len(c) == 3 and all(isinstance(v, int) and 0 < v <= _LIMIT for v in c) for c in chunks
-        )):  # fmt: skip
+        if not (
+            isinstance(chunks, list)
+            and chunks
+            and all(
+                isinstance(c, list) and len(c) == 3 and all(isinstance(v, int) and 0 < v <= _LIMIT for v in c)
+                for c in chunks
+            )
+        ):
             raise bad(f"scale {i} chunk_sizes {chunks!r} is not a list of three positive integers")
 
 
@@ -267,7 +278,7 @@ class PrecomputedVolume(BlockVolume):
     @classmethod
     def create(cls, url: str, like: Chunk | None = None, **options: Any) -> PrecomputedVolume:
         if like is not None:
-            options.setdefault("volume_size", like.bbox.size)
+            options.setdefault("volume_size", Vec3.of(like.shape[-3:]))
             options.setdefault("voxel_offset", like.voxel_offset)
             options.setdefault("voxel_size", like.voxel_size)
             options.setdefault("num_channels", like.num_channels)

@@ -69,10 +69,14 @@ BUILTIN_FORMATS: dict[str, VolumeFormat] = {
         VolumeFormat("tif", "chunkflow.volumes.tiff:TiffVolume", suffixes=(".tif", ".tiff")),
         VolumeFormat("npy", "chunkflow.volumes.npy:NpyVolume", suffixes=(".npy",)),
         VolumeFormat("png", "chunkflow.volumes.png:PngVolume", ("png://",)),
-        VolumeFormat("precomputed", "chunkflow.volumes.precomputed:PrecomputedVolume", ("precomputed://",),
-                     storage_schemes=STORAGE_SCHEMES),
+        VolumeFormat(
+            "precomputed",
+            "chunkflow.volumes.precomputed:PrecomputedVolume",
+            ("precomputed://",),
+            storage_schemes=STORAGE_SCHEMES,
+        ),
     )
-}  # fmt: skip
+}
 
 
 def _as_format(name: str, obj: Any) -> VolumeFormat:

@@ -55,8 +55,13 @@ def _clean(spec: Any) -> dict[str, Any]:
     return {k: (int(v) if isinstance(v, (int, np.integer)) else v) for k, v in raw.items()}
 
 
-def shard_spec(volume_size: Vec3Like, block_size: Vec3Like, dtype: Any, encoding: str = "raw",
-               shard_bytes: int = DEFAULT_SHARD_BYTES) -> dict[str, Any]:  # fmt: skip
+def shard_spec(
+    volume_size: Vec3Like,
+    block_size: Vec3Like,
+    dtype: Any,
+    encoding: str = "raw",
+    shard_bytes: int = DEFAULT_SHARD_BYTES,
+) -> dict[str, Any]:
     """igneous's recommended spec for a scale of ``volume_size`` in ``block_size`` blocks (ZYX)."""
     size, block = Vec3.of(volume_size), Vec3.of(block_size)
     if shard_bytes < block.prod() * np.dtype(dtype).itemsize:
@@ -86,9 +91,16 @@ def _fits(inner: Vec3, factor: Vec3, outer: Vec3, outer_volume: Vec3) -> bool:
     return all(o >= v or o % (i * f) == 0 for i, f, o, v in zip(inner, factor, outer, outer_volume))
 
 
-def nested_shard_spec(volume_size: Vec3Like, block_size: Vec3Like, dtype: Any, encoding: str, factor: Vec3Like,
-                      outer_shape: Vec3Like, outer_volume_size: Vec3Like,
-                      shard_bytes: int = DEFAULT_SHARD_BYTES) -> dict[str, Any] | None:  # fmt: skip
+def nested_shard_spec(
+    volume_size: Vec3Like,
+    block_size: Vec3Like,
+    dtype: Any,
+    encoding: str,
+    factor: Vec3Like,
+    outer_shape: Vec3Like,
+    outer_volume_size: Vec3Like,
+    shard_bytes: int = DEFAULT_SHARD_BYTES,
+) -> dict[str, Any] | None:
     """The largest igneous-style spec for a scale ``factor`` coarser than one with shards of
     ``outer_shape`` whose every shard lies inside one of those; ``None`` when none does."""
     size, block, f = Vec3.of(volume_size), Vec3.of(block_size), Vec3.of(factor)
@@ -115,8 +127,9 @@ def shard_scales(url: str, mips: range | list[int] | None = None, shard_bytes: i
     cv.commit_info()
 
 
-def shard_info(info: dict[str, Any], mips: range | list[int] | None = None,
-               shard_bytes: int = DEFAULT_SHARD_BYTES) -> None:  # fmt: skip
+def shard_info(
+    info: dict[str, Any], mips: range | list[int] | None = None, shard_bytes: int = DEFAULT_SHARD_BYTES
+) -> None:
     """Add shard specs to the scales ``mips`` (default: all) of a precomputed ``info`` dict, in place.
 
     A scale whose scale below is sharded gets the largest spec nested in it (each of its shards inside
@@ -168,8 +181,10 @@ class ShardedPrecomputedVolume(PrecomputedVolume):
         super().__init__(url, cv, mip)
         self.spec = dict(cv.info["scales"][mip]["sharding"])
         if self.spec.get("@type") != "neuroglancer_uint64_sharded_v1":
-            raise VolumeFormatError(f"{url} mip {mip} has sharding {self.spec.get('@type')!r}; chunkflow writes "
-                                    "neuroglancer_uint64_sharded_v1")  # fmt: skip
+            raise VolumeFormatError(
+                f"{url} mip {mip} has sharding {self.spec.get('@type')!r}; chunkflow writes "
+                "neuroglancer_uint64_sharded_v1"
+            )
         self.shard_shape = shard_shape(self.spec, self.bbox.size, self.block_size)
 
     def shard_boxes(self, region: BoundingBox | None = None) -> list[BoundingBox]:
@@ -214,11 +229,12 @@ class ShardedPrecomputedVolume(PrecomputedVolume):
             )
 
 
-def create_sharded(url: str, like: Chunk | None = None, shard_bytes: int = DEFAULT_SHARD_BYTES,
-                   **options: Any) -> ShardedPrecomputedVolume:  # fmt: skip
+def create_sharded(
+    url: str, like: Chunk | None = None, shard_bytes: int = DEFAULT_SHARD_BYTES, **options: Any
+) -> ShardedPrecomputedVolume:
     """Create a precomputed volume (options as :func:`~chunkflow.volumes.precomputed.create_info`)
     whose every scale is sharded; a spec that cannot fit is refused before anything is written."""
-    size = Vec3.of(options.get("volume_size", like.bbox.size if like is not None else 0))
+    size = Vec3.of(options.get("volume_size", Vec3.of(like.shape[-3:]) if like is not None else 0))
     block = Vec3.of(options.get("block_size", 64)).minimum(size) if size.prod() else Vec3.of(1)
     dtype = options.get("dtype", like.dtype if like is not None else "uint8")
     encoding = options.get("encoding", "raw")

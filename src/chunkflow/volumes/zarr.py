@@ -123,7 +123,12 @@ def ome_attributes(multiscales: list[dict[str, Any]], zarr_format: int) -> dict[
     """Group attributes holding ``multiscales``: OME-NGFF 0.5 (under ``ome``) for Zarr v3 groups,
     0.4 (a ``version`` in each multiscale) for Zarr v2."""
     if zarr_format == 3:
-        return {"ome": {"version": "0.5", "multiscales": [{k: v for k, v in m.items() if k != "version"} for m in multiscales]}}
+        return {
+            "ome": {
+                "version": "0.5",
+                "multiscales": [{k: v for k, v in m.items() if k != "version"} for m in multiscales],
+            }
+        }
     return {"multiscales": [{"version": "0.4", **{k: v for k, v in m.items() if k != "version"}} for m in multiscales]}
 
 
@@ -158,7 +163,9 @@ class ZarrVolume(BlockVolume):
 
         path = strip_scheme(url)
         if not _exists(path):
-            raise VolumeNotFoundError(f"no zarr array at {path!r}; create it first (save-zarr creates it from the chunk)")
+            raise VolumeNotFoundError(
+                f"no zarr array at {path!r}; create it first (save-zarr creates it from the chunk)"
+            )
         try:
             node = zarr.open(_store(path), mode="r+")
         except Exception as exc:  # zarr raises several unrelated types for unreadable stores
@@ -173,7 +180,9 @@ class ZarrVolume(BlockVolume):
             node = node[datasets[mip]["path"]]
             return cls(url, node, _sub(path, datasets[mip]["path"]))
         if mip != 0:
-            raise InvalidParameterError(f"zarr array {path!r} is a single scale (not an OME-Zarr group); mip {mip} does not exist")
+            raise InvalidParameterError(
+                f"zarr array {path!r} is a single scale (not an OME-Zarr group); mip {mip} does not exist"
+            )
         return cls(url, node, path)
 
     @classmethod
@@ -195,7 +204,7 @@ class ZarrVolume(BlockVolume):
     ) -> ZarrVolume:
 
         if like is not None:
-            volume_size = like.bbox.size if volume_size is None else volume_size
+            volume_size = Vec3.of(like.shape[-3:]) if volume_size is None else volume_size
             voxel_offset = like.voxel_offset if voxel_offset is None else voxel_offset
             voxel_size = like.voxel_size if voxel_size is None else voxel_size
             num_channels = like.num_channels if num_channels is None else num_channels
@@ -230,9 +239,20 @@ class ZarrVolume(BlockVolume):
             raise
 
     @classmethod
-    def _create_array(cls, url: str, path: str, shape: tuple[int, ...], chunks: tuple[int, ...], dtype: Any,
-                      version: Literal[2, 3], attrs: dict[str, Any], ome: bool, offset: Vec3, vsize: Vec3,
-                      channels: int) -> ZarrVolume:  # fmt: skip
+    def _create_array(
+        cls,
+        url: str,
+        path: str,
+        shape: tuple[int, ...],
+        chunks: tuple[int, ...],
+        dtype: Any,
+        version: Literal[2, 3],
+        attrs: dict[str, Any],
+        ome: bool,
+        offset: Vec3,
+        vsize: Vec3,
+        channels: int,
+    ) -> ZarrVolume:
         import zarr
 
         zarr_format = version
@@ -243,9 +263,15 @@ class ZarrVolume(BlockVolume):
             return cls(url, array, _sub(path, "0"))
         else:
             array = zarr.create_array(
-                _store(path), shape=shape, chunks=chunks, dtype=dtype, fill_value=0, zarr_format=version,
-                attributes=attrs, overwrite=True,
-            )  # fmt: skip
+                _store(path),
+                shape=shape,
+                chunks=chunks,
+                dtype=dtype,
+                fill_value=0,
+                zarr_format=version,
+                attributes=attrs,
+                overwrite=True,
+            )
         return cls(url, array, path)
 
     def _tensorstore(self) -> Any:
@@ -288,7 +314,9 @@ class ZarrVolume(BlockVolume):
                 out[(..., *part.slices(bbox))] = self._read_now(part)
             except Exception as exc:  # noqa: BLE001 - truncated, garbled, wrong codec
                 if not fill_missing:
-                    index = ".".join(str((a - o) // b) for a, o, b in zip(block.start, self.bbox.start, self.block_size))
+                    index = ".".join(
+                        str((a - o) // b) for a, o, b in zip(block.start, self.bbox.start, self.block_size)
+                    )
                     raise VolumeFormatError(
                         f"block {index} (voxels {block}) of zarr array {self._path or self.url} is corrupt "
                         f"({type(exc).__name__}: {str(exc)[:200]}); rerun the task that writes it, or pass "
@@ -321,7 +349,9 @@ class _PendingLevel(BlockVolume):
         raise AssertionError("a pending OME-Zarr level is never written")
 
 
-def ome_pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Like) -> tuple[list[Vec3], dict[int, Any], Any]:
+def ome_pyramid_volumes(
+    url: str, start_mip: int, stop_mip: int, factor: Vec3Like
+) -> tuple[list[Vec3], dict[int, Any], Any]:
     """Levels ``start_mip+1 .. stop_mip`` of an OME-Zarr group (as in :func:`chunkflow.volumes.sharded.pyramid_volumes`):
     missing levels are planned ``factor`` apart (same block size as level 0), and ``commit`` creates
     them and rewrites the group's ``multiscales`` (0.5 for Zarr v3, 0.4 for v2)."""
@@ -337,7 +367,9 @@ def ome_pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Lik
         raise VolumeFormatError(f"zarr group {path!r} has no OME multiscales metadata; create it with save-zarr --ome")
     datasets = list(multiscales[0]["datasets"])
     if start_mip >= len(datasets):
-        raise InvalidParameterError(f"OME-Zarr {path!r} has {len(datasets)} levels; the chunk's mip {start_mip} is not one")
+        raise InvalidParameterError(
+            f"OME-Zarr {path!r} has {len(datasets)} levels; the chunk's mip {start_mip} is not one"
+        )
     levels = [ZarrVolume(url, group[d["path"]], _sub(path, d["path"])) for d in datasets]
     base, step = levels[0], Vec3.of(factor)
     planned: list[tuple[str, BoundingBox, Vec3]] = []
@@ -354,8 +386,9 @@ def ome_pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Lik
         if mip < len(levels):
             volumes[mip] = levels[mip]
         else:
-            volumes[mip] = _PendingLevel(url, boxes[mip][0], base.block_size.minimum(boxes[mip][0].size),
-                                         base.num_channels, base.dtype)  # fmt: skip
+            volumes[mip] = _PendingLevel(
+                url, boxes[mip][0], base.block_size.minimum(boxes[mip][0].size), base.num_channels, base.dtype
+            )
 
     def commit(chosen: dict[int, Any]) -> dict[int, Any]:
         """Create the planned levels the group still lacks and list them, under a lock beside the group
@@ -381,8 +414,9 @@ def ome_pyramid_volumes(url: str, start_mip: int, stop_mip: int, factor: Vec3Lik
                     chunks = chunks if base.num_channels == 1 else (base.num_channels, *chunks)
                     attrs: dict[str, Any] = {"chunkflow": {"voxel_offset": list(box.start), "voxel_size": list(size),
                                                            "layer_type": base.layer_type}}  # fmt: skip
-                    fresh.create_array(name, shape=shape, chunks=chunks, dtype=base.dtype, fill_value=0,
-                                       attributes=attrs)  # fmt: skip
+                    fresh.create_array(
+                        name, shape=shape, chunks=chunks, dtype=base.dtype, fill_value=0, attributes=attrs
+                    )
                 listed.append(_ome_dataset(name, box.start, size, ndim))
             current[0] = {**current[0], "datasets": listed}
             fresh.attrs.update(ome_attributes(current, fresh.metadata.zarr_format))

@@ -12,9 +12,11 @@ from torch import nn
 
 def block(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv3d(cin, cout, (1, 3, 3), padding=(0, 1, 1)), nn.ReLU(inplace=True),
-        nn.Conv3d(cout, cout, (3, 3, 3), padding=(1, 1, 1)), nn.ReLU(inplace=True),
-    )  # fmt: skip
+        nn.Conv3d(cin, cout, (1, 3, 3), padding=(0, 1, 1)),
+        nn.ReLU(inplace=True),
+        nn.Conv3d(cout, cout, (3, 3, 3), padding=(1, 1, 1)),
+        nn.ReLU(inplace=True),
+    )
 
 
 class UNet3D(nn.Module):
