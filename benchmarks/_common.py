@@ -26,8 +26,13 @@ _WRAPPER = (
 
 def run_process(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
     """Wall seconds and peak RSS (MiB) of one whole process."""
-    out = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], capture_output=True, text=True,
-                         env={**os.environ, **(env or {})}, check=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *cmd],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=True,
+    )
     result = json.loads(out.stdout)
     if result["rc"] != 0:
         raise RuntimeError(f"{cmd} failed: {result['stderr']}")
@@ -71,7 +76,11 @@ def paired_ratio(ours: Callable[[], Any], bare: Callable[[], Any], repeat: int =
         t_ours.append(b - a)
         t_bare.append(c - b)
         ratios.append((b - a) / (c - b))
-    return {"ours_s": statistics.median(t_ours), "bare_s": statistics.median(t_bare), "ratio": statistics.median(ratios)}
+    return {
+        "ours_s": statistics.median(t_ours),
+        "bare_s": statistics.median(t_bare),
+        "ratio": statistics.median(ratios),
+    }
 
 
 def emit(**record: Any) -> None:

@@ -23,7 +23,9 @@ def main() -> None:
     in_place = FileInterface.put_file
     precomputed._atomic_local_writes()
     atomic = FileInterface.put_file
-    chunk = Chunk(np.random.default_rng(0).integers(0, 255, (64, 256, 256), dtype=np.uint8), (0, 0, 0), (40, 4, 4), "image")
+    chunk = Chunk(
+        np.random.default_rng(0).integers(0, 255, (64, 256, 256), dtype=np.uint8), (0, 0, 0), (40, 4, 4), "image"
+    )
     ratios, times = [], {"in_place": [], "atomic": []}
     with tempfile.TemporaryDirectory() as tmp:
         create_volume(f"file://{tmp}/v", like=chunk, block_size=(16, 64, 64))  # 64 block files per write
@@ -38,9 +40,13 @@ def main() -> None:
                 times[name].append(pair[name])
             ratios.append(pair["atomic"] / pair["in_place"])
         FileInterface.put_file = atomic
-    emit(benchmark="atomic_writes", what="precomputed 64x256x256 uint8, 64 blocks of 16x64x64, gzip",
-         in_place_s=round(statistics.median(times["in_place"]), 3), atomic_s=round(statistics.median(times["atomic"]), 3),
-         atomic_over_in_place=round(statistics.median(ratios), 3))  # fmt: skip
+    emit(
+        benchmark="atomic_writes",
+        what="precomputed 64x256x256 uint8, 64 blocks of 16x64x64, gzip",
+        in_place_s=round(statistics.median(times["in_place"]), 3),
+        atomic_s=round(statistics.median(times["atomic"]), 3),
+        atomic_over_in_place=round(statistics.median(ratios), 3),
+    )
 
 
 if __name__ == "__main__":

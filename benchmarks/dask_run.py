@@ -40,8 +40,10 @@ def bench_cpu_bound(tasks: int, rounds: int) -> None:
     tmp = tempfile.mkdtemp()
     plugin = os.path.join(tmp, "work.py")
     with open(plugin, "w") as f:
-        f.write("import numpy as np\nfrom scipy.ndimage import gaussian_filter\n"
-                "def execute(chunk):\n    gaussian_filter(chunk.array.astype('float32'), 2.0)\n")  # fmt: skip
+        f.write(
+            "import numpy as np\nfrom scipy.ndimage import gaussian_filter\n"
+            "def execute(chunk):\n    gaussian_filter(chunk.array.astype('float32'), 2.0)\n"
+        )
     work = ["create-chunk", "-p", "random", "plugin", "-f", plugin, "-i", "chunk"]
 
     def source(n: int) -> list[str]:
@@ -50,8 +52,24 @@ def bench_cpu_bound(tasks: int, rounds: int) -> None:
     def worker_p2(n: int) -> float:
         queue = f"file://{tempfile.mkdtemp(dir=tmp)}/q"
         open_queue(queue).send([f"0-64_0-256_{x}-{x + 256}" for x in range(0, n * 256, 256)])
-        return wall([sys.executable, "-m", "chunkflow", "worker", "-p", "2", "--", "fetch-task", "-q", queue, "-r", "0",
-                     *work, "delete-task-in-queue"])  # fmt: skip
+        return wall(
+            [
+                sys.executable,
+                "-m",
+                "chunkflow",
+                "worker",
+                "-p",
+                "2",
+                "--",
+                "fetch-task",
+                "-q",
+                queue,
+                "-r",
+                "0",
+                *work,
+                "delete-task-in-queue",
+            ]
+        )
 
     configs = {
         "one_process": lambda n: wall([sys.executable, "-m", "chunkflow", *source(n), *work]),
@@ -68,12 +86,21 @@ def bench_cpu_bound(tasks: int, rounds: int) -> None:
                 best[name] = min(best.get(name, float("inf")), configs[name](tasks))
                 startup[name] = min(startup.get(name, float("inf")), configs[name](1))
         after = {k: best[k] - startup[k] for k in best}
-        emit(benchmark="dask_run_cpu_bound", tasks=tasks, rounds=rounds, best_s=best, one_box_s=startup,
-             speedup_vs_one_process=best["one_process"] / best["dask_2_workers"], target_speedup_min=1.8,
-             dask_vs_worker_p2=best["dask_2_workers"] / best["worker_p2_file_queue"], target_ratio_max=1.1,
-             speedup_after_startup=after["one_process"] / after["dask_2_workers"],
-             dask_vs_worker_p2_after_startup=after["dask_2_workers"] / after["worker_p2_file_queue"],
-             cpu_cores=os.cpu_count(), load_average=os.getloadavg())  # fmt: skip
+        emit(
+            benchmark="dask_run_cpu_bound",
+            tasks=tasks,
+            rounds=rounds,
+            best_s=best,
+            one_box_s=startup,
+            speedup_vs_one_process=best["one_process"] / best["dask_2_workers"],
+            target_speedup_min=1.8,
+            dask_vs_worker_p2=best["dask_2_workers"] / best["worker_p2_file_queue"],
+            target_ratio_max=1.1,
+            speedup_after_startup=after["one_process"] / after["dask_2_workers"],
+            dask_vs_worker_p2_after_startup=after["dask_2_workers"] / after["worker_p2_file_queue"],
+            cpu_cores=os.cpu_count(),
+            load_average=os.getloadavg(),
+        )
     finally:
         shutil.rmtree(tmp)
 
@@ -86,8 +113,15 @@ def bench_overhead(tasks: int) -> None:
     small = ["generate-tasks", "-b", "0-1_0-1_0-1", "-c", "1", "1", "1"]
     startup = min(wall([*RUN, "--workers", "2", "--", *small]) for _ in range(2))
     total = wall([*RUN, "--workers", "2", "--", *big])
-    emit(benchmark="dask_run_overhead", tasks=tasks, total_s=total, startup_s=startup, load_average=os.getloadavg(),
-         overhead_ms_per_task=(total - startup) / (tasks - 1) * 1000, target_ms_max=5.0)  # fmt: skip
+    emit(
+        benchmark="dask_run_overhead",
+        tasks=tasks,
+        total_s=total,
+        startup_s=startup,
+        load_average=os.getloadavg(),
+        overhead_ms_per_task=(total - startup) / (tasks - 1) * 1000,
+        target_ms_max=5.0,
+    )
 
 
 if __name__ == "__main__":

@@ -47,13 +47,24 @@ def _cached_skeletons(labels: Chunk, cache: Path, stride: int = 1):  # type: ign
         start = time.perf_counter()
         sampled = labels.array[:, ::stride, ::stride]
         z, y, x = labels.voxel_size
-        made = kimimaro.skeletonize(np.asfortranarray(sampled.T), teasar_params={"scale": 4, "const": 500},
-                                    anisotropy=(x * stride, y * stride, z), dust_threshold=5000 // stride**2,
-                                    fix_branching=False, progress=False, parallel=2)  # fmt: skip
-        skeletons = Skeletons.from_parts([(int(k), s.vertices[:, ::-1].astype(np.float64), s.edges)
-                                          for k, s in sorted(made.items())])  # fmt: skip
-        emit(benchmark="erl_skeletonize_512", seconds=time.perf_counter() - start, skeletons=len(skeletons.ids),
-             stride=stride)  # fmt: skip
+        made = kimimaro.skeletonize(
+            np.asfortranarray(sampled.T),
+            teasar_params={"scale": 4, "const": 500},
+            anisotropy=(x * stride, y * stride, z),
+            dust_threshold=5000 // stride**2,
+            fix_branching=False,
+            progress=False,
+            parallel=2,
+        )
+        skeletons = Skeletons.from_parts(
+            [(int(k), s.vertices[:, ::-1].astype(np.float64), s.edges) for k, s in sorted(made.items())]
+        )
+        emit(
+            benchmark="erl_skeletonize_512",
+            seconds=time.perf_counter() - start,
+            skeletons=len(skeletons.ids),
+            stride=stride,
+        )
         directory = skeleton_dir(str(cache))
         for i, obj in enumerate(skeletons.ids):
             index = np.flatnonzero(skeletons.owner == i)
@@ -62,8 +73,12 @@ def _cached_skeletons(labels: Chunk, cache: Path, stride: int = 1):  # type: ign
             (directory / str(obj)).write_bytes(Skeleton(xyz, edges, segid=int(obj)).to_precomputed())
     start = time.perf_counter()
     skeletons = load_skeletons(f"file://{cache}")
-    emit(benchmark="erl_load_skeletons_512", seconds=time.perf_counter() - start, skeletons=len(skeletons.ids),
-         nodes=len(skeletons.vertices))  # fmt: skip
+    emit(
+        benchmark="erl_load_skeletons_512",
+        seconds=time.perf_counter() - start,
+        skeletons=len(skeletons.ids),
+        nodes=len(skeletons.vertices),
+    )
     return skeletons
 
 
@@ -78,9 +93,16 @@ def bench_erl(cache: Path, stride: int) -> None:
         perfect = expected_run_length(skeletons, labels)
         times.append(time.perf_counter() - start)
     lengths = skeletons.path_lengths()
-    emit(benchmark="erl_512_perfect", seconds=statistics.median(times), target_s=5.0, erl_nm=perfect.erl,
-         gt_erl_nm=perfect.gt_erl, length_weighted_mean_nm=float((lengths**2).sum() / lengths.sum()),
-         splits=perfect.splits, merges=perfect.merges)  # fmt: skip
+    emit(
+        benchmark="erl_512_perfect",
+        seconds=statistics.median(times),
+        target_s=5.0,
+        erl_nm=perfect.erl,
+        gt_erl_nm=perfect.gt_erl,
+        length_weighted_mean_nm=float((lengths**2).sum() / lengths.sum()),
+        splits=perfect.splits,
+        merges=perfect.merges,
+    )
     seg = labels.array.copy()
     order = np.argsort(lengths)[::-1]
     section = np.rint(skeletons.vertices[:, 0] / labels.voxel_size[0]).astype(int)
@@ -95,9 +117,16 @@ def bench_erl(cache: Path, stride: int) -> None:
     broken = labels.with_array(seg)
     start = time.perf_counter()
     result = expected_run_length(skeletons, broken)
-    emit(benchmark="erl_512_injected", seconds=time.perf_counter() - start, erl_nm=result.erl,
-         normalized_erl=result.normalized_erl, splits=result.splits, merges=result.merges,
-         injected_splits=10, injected_merges=5)  # fmt: skip
+    emit(
+        benchmark="erl_512_injected",
+        seconds=time.perf_counter() - start,
+        erl_nm=result.erl,
+        normalized_erl=result.normalized_erl,
+        splits=result.splits,
+        merges=result.merges,
+        injected_splits=10,
+        injected_merges=5,
+    )
 
 
 def bench_sweep() -> None:
@@ -105,8 +134,7 @@ def bench_sweep() -> None:
     from chunkflow.segmentation.sweep import sweep_thresholds
 
     labels = pinky40_labels()
-    affs = Chunk(noisy_affinities(labels.array, seed=0), labels.voxel_offset,
-                 labels.voxel_size, "affinity_map")  # fmt: skip
+    affs = Chunk(noisy_affinities(labels.array, seed=0), labels.voxel_offset, labels.voxel_size, "affinity_map")
     thresholds = [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
     agglomerate(affs, 0.8)  # warm up (waterz compiles nothing for mean, but the first call pays page faults)
     one, swept, ratios = [], [], []
@@ -121,10 +149,16 @@ def bench_sweep() -> None:
         swept.append(c - b)
         ratios.append((c - b) / (b - a))
     assert result is not None
-    emit(benchmark="sweep_6_thresholds", crop=list(labels.shape), one_agglomeration_s=statistics.median(one),
-         sweep_s=statistics.median(swept), ratio=statistics.median(ratios), target_ratio=1.5,
-         best_threshold=result.best_threshold,
-         are=[round(r["adapted_rand_error"], 4) for r in result.rows])  # fmt: skip
+    emit(
+        benchmark="sweep_6_thresholds",
+        crop=list(labels.shape),
+        one_agglomeration_s=statistics.median(one),
+        sweep_s=statistics.median(swept),
+        ratio=statistics.median(ratios),
+        target_ratio=1.5,
+        best_threshold=result.best_threshold,
+        are=[round(r["adapted_rand_error"], 4) for r in result.rows],
+    )
 
 
 def bench_contrast() -> None:

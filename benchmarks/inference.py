@@ -23,10 +23,13 @@ def small_net():  # type: ignore[no-untyped-def]
 
     torch.manual_seed(0)
     return torch.nn.Sequential(
-        torch.nn.Conv3d(1, 8, 3, padding=1), torch.nn.ReLU(),
-        torch.nn.Conv3d(8, 8, 3, padding=1), torch.nn.ReLU(),
-        torch.nn.Conv3d(8, 3, 3, padding=1), torch.nn.Sigmoid(),
-    ).eval()  # fmt: skip
+        torch.nn.Conv3d(1, 8, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Conv3d(8, 8, 3, padding=1),
+        torch.nn.ReLU(),
+        torch.nn.Conv3d(8, 3, 3, padding=1),
+        torch.nn.Sigmoid(),
+    ).eval()
 
 
 def bench_overhead() -> None:
@@ -44,14 +47,25 @@ def bench_overhead() -> None:
         engine = TorchEngine(path, device="cpu")
     chunk = Chunk(np.random.default_rng(0).random((64, 512, 512), dtype=np.float32))
     patch, overlap, batch = (16, 128, 128), (4, 32, 32), 2
-    inferencer = Inferencer(engine, patch, output_patch_overlap=overlap, num_output_channels=3, batch_size=batch,
-                            output_crop_margin=(0, 0, 0), progress=False)  # fmt: skip
+    inferencer = Inferencer(
+        engine,
+        patch,
+        output_patch_overlap=overlap,
+        num_output_channels=3,
+        batch_size=batch,
+        output_crop_margin=(0, 0, 0),
+        progress=False,
+    )
     grid = inferencer.grid(chunk.spatial_shape)
     starts = list(grid)
     batches = [
-        torch.from_numpy(np.stack([chunk.array[None, s.z : s.z + 16, s.y : s.y + 128, s.x : s.x + 128] for s in starts[i : i + batch]]))
+        torch.from_numpy(
+            np.stack(
+                [chunk.array[None, s.z : s.z + 16, s.y : s.y + 128, s.x : s.x + 128] for s in starts[i : i + batch]]
+            )
+        )
         for i in range(0, len(starts), batch)
-    ]  # fmt: skip
+    ]
 
     def bare() -> None:
         with torch.inference_mode():
@@ -59,8 +73,16 @@ def bench_overhead() -> None:
                 engine.model(b)
 
     result = paired_ratio(lambda: inferencer(chunk), bare, repeat=3)
-    emit(benchmark="inference_overhead", chunk=[64, 512, 512], patch=list(patch), overlap=list(overlap),
-         patches=len(starts), batch_size=batch, target_ratio_max=1.10, **result)  # fmt: skip
+    emit(
+        benchmark="inference_overhead",
+        chunk=[64, 512, 512],
+        patch=list(patch),
+        overlap=list(overlap),
+        patches=len(starts),
+        batch_size=batch,
+        target_ratio_max=1.10,
+        **result,
+    )
 
 
 def bench_chunkflow_workload() -> None:
@@ -91,15 +113,32 @@ def bench_memory() -> None:
     )
     import subprocess
 
-    base = float(subprocess.run([sys.executable, "-c", code, "16", "128", "128", "1"], capture_output=True, text=True,
-                                check=True).stdout)  # fmt: skip
+    base = float(
+        subprocess.run(
+            [sys.executable, "-c", code, "16", "128", "128", "1"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     for shape, channels in [((64, 512, 512), 3), ((128, 512, 512), 3), ((128, 1024, 1024), 3)]:
-        peak = float(subprocess.run([sys.executable, "-c", code, *map(str, shape), str(channels)], capture_output=True,
-                                    text=True, check=True).stdout)  # fmt: skip
+        peak = float(
+            subprocess.run(
+                [sys.executable, "-c", code, *map(str, shape), str(channels)],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
         data = np.prod(shape) * 4 * (1 + channels) / 2**20
-        emit(benchmark="inference_peak_rss", chunk=list(shape), output_channels=channels, input_plus_output_mib=data,
-             peak_mib=peak, interpreter_baseline_mib=base, ratio=peak / data, ratio_above_baseline=(peak - base) / data,
-             target_ratio_max=2.5)  # fmt: skip
+        emit(
+            benchmark="inference_peak_rss",
+            chunk=list(shape),
+            output_channels=channels,
+            input_plus_output_mib=data,
+            peak_mib=peak,
+            interpreter_baseline_mib=base,
+            ratio=peak / data,
+            ratio_above_baseline=(peak - base) / data,
+            target_ratio_max=2.5,
+        )
 
 
 def bench_memmap() -> None:
@@ -126,9 +165,14 @@ def bench_memmap() -> None:
                 out = subprocess.run([sys.executable, "-c", code, *extra], capture_output=True, text=True, check=True)
                 runs[mode].append(tuple(map(float, out.stdout.split())))
     med = {m: sorted(r)[1] for m, r in runs.items()}
-    emit(benchmark="inference_memmap_output", chunk=[64, 512, 512], output_mib=64 * 512 * 512 * 3 * 4 / 2**20,
-         wall_s={m: v[0] for m, v in med.items()}, anon_rss_mib={m: v[1] for m, v in med.items()},
-         memmap_over_memory_time=med["memmap"][0] / med["memory"][0])  # fmt: skip
+    emit(
+        benchmark="inference_memmap_output",
+        chunk=[64, 512, 512],
+        output_mib=64 * 512 * 512 * 3 * 4 / 2**20,
+        wall_s={m: v[0] for m, v in med.items()},
+        anon_rss_mib={m: v[1] for m, v in med.items()},
+        memmap_over_memory_time=med["memmap"][0] / med["memory"][0],
+    )
 
 
 if __name__ == "__main__":

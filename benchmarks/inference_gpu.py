@@ -82,7 +82,7 @@ class RSUNet(nn.Module):
 InstantiatedModel = RSUNet()
 '''
 
-ORIGINAL = r'''
+ORIGINAL = r"""
 import json, sys, time, numpy as np, torch
 torch.cuda.get_device_name = lambda *a, **k: "cpu"  # 1.2.0 asks for a CUDA name even on the CPU
 from chunkflow.chunk import Chunk
@@ -98,7 +98,7 @@ for _ in range(repeat + 1):
     times.append(time.perf_counter() - t); cpu.append(time.process_time() - c)
 np.save(sys.argv[7], np.asarray(out.array, dtype=np.float32))
 print(json.dumps({"times": times[1:], "cpu": cpu[1:], "threads": torch.get_num_threads()}))
-'''
+"""
 
 
 def make_model(tmp: str, torch):  # type: ignore[no-untyped-def]
@@ -178,17 +178,25 @@ def main() -> None:
         reference = None
         for precision in precisions:
             for batch in batch_sizes:
-                for channels_last in ([False, True] if cuda else [False]):
-                    engine = make_engine("pytorch", model_path, weight_path, 3, device, precision,
-                                         channels_last=channels_last)  # fmt: skip
+                for channels_last in [False, True] if cuda else [False]:
+                    engine = make_engine(
+                        "pytorch", model_path, weight_path, 3, device, precision, channels_last=channels_last
+                    )
                     kw = dict(output_patch_overlap=overlap, output_crop_margin=(0, 0, 0), num_output_channels=3,
                               batch_size=batch, progress=False)  # fmt: skip
                     ours = Inferencer(engine, patch, device_path=True, **kw)
                     host = Inferencer(engine, patch, device_path=False, **kw)
                     plan = ours.plan(chunk)
                     starts = [p.input_start for p in plan.placements]
-                    batches = [np.stack([array[None, s.z : s.z + patch[0], s.y : s.y + patch[1], s.x : s.x + patch[2]]
-                                         for s in starts[i : i + batch]]) for i in range(0, len(starts), batch)]  # fmt: skip
+                    batches = [
+                        np.stack(
+                            [
+                                array[None, s.z : s.z + patch[0], s.y : s.y + patch[1], s.x : s.x + patch[2]]
+                                for s in starts[i : i + batch]
+                            ]
+                        )
+                        for i in range(0, len(starts), batch)
+                    ]
                     on_device = [torch.from_numpy(b).to(engine.torch_device) for b in batches]
 
                     def bare(batches=batches, engine=engine) -> None:  # type: ignore[no-untyped-def]
@@ -199,7 +207,11 @@ def main() -> None:
                         for b in on_device:
                             engine.forward(b)
 
-                    fns = {"ours": lambda ours=ours: ours(chunk), "host_path": lambda host=host: host(chunk), "bare": bare}
+                    fns = {
+                        "ours": lambda ours=ours: ours(chunk),
+                        "host_path": lambda host=host: host(chunk),
+                        "bare": bare,
+                    }
                     if cuda:
                         fns["model_alone"] = alone
                     result = measure(fns, args.repeat, sync)
@@ -211,18 +223,33 @@ def main() -> None:
                         agreement["device_vs_host_path_max_abs"] = float(np.abs(out - host_out).max())
                     elif reference is not None:
                         agreement["vs_fp32_max_abs"] = float(np.abs(out - reference).max())
-                    emit(benchmark="inference_gpu", precision=precision, batch_size=batch, channels_last=channels_last,
-                         patches=len(starts), ours_over_bare=result["ours_s"] / result["bare_s"],
-                         ours_over_bare_cpu=result["ours_cpu_s"] / result["bare_cpu_s"],
-                         **({"ours_over_model_alone": result["ours_s"] / result["model_alone_s"]} if cuda else {}),
-                         **result, **agreement, **common)  # fmt: skip
+                    emit(
+                        benchmark="inference_gpu",
+                        precision=precision,
+                        batch_size=batch,
+                        channels_last=channels_last,
+                        patches=len(starts),
+                        ours_over_bare=result["ours_s"] / result["bare_s"],
+                        ours_over_bare_cpu=result["ours_cpu_s"] / result["bare_cpu_s"],
+                        **({"ours_over_model_alone": result["ours_s"] / result["model_alone_s"]} if cuda else {}),
+                        **result,
+                        **agreement,
+                        **common,
+                    )
         if cuda:  # device vs CPU agreement on a crop (the CPU is slow)
             crop = Chunk(array[: patch[0] + 4, : patch[1] * 2, : patch[2] * 2].copy())
             kw = dict(output_patch_overlap=overlap, output_crop_margin=(0, 0, 0), num_output_channels=3, progress=False)
             cpu = Inferencer(make_engine("pytorch", model_path, weight_path, 3, "cpu"), patch, **kw)(crop).array
             for precision in precisions:
-                gpu = Inferencer(make_engine("pytorch", model_path, weight_path, 3, device, precision), patch, **kw)(crop).array
-                emit(benchmark="inference_gpu_vs_cpu", precision=precision, max_abs=float(np.abs(gpu - cpu).max()), **common)
+                gpu = Inferencer(make_engine("pytorch", model_path, weight_path, 3, device, precision), patch, **kw)(
+                    crop
+                ).array
+                emit(
+                    benchmark="inference_gpu_vs_cpu",
+                    precision=precision,
+                    max_abs=float(np.abs(gpu - cpu).max()),
+                    **common,
+                )
         else:
             bench_onnx(torch, model_path, weight_path, chunk, patch, overlap, args.repeat, common)
             bench_original(model_path, weight_path, array, patch, overlap, args.repeat, common, tmp)
@@ -239,34 +266,61 @@ def bench_onnx(torch, model_path, weight_path, chunk, patch, overlap, repeat, co
     example = torch.zeros(1, 1, *patch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(engine.model, (example,), onnx_path, input_names=["input"], output_names=["output"],
-                          dynamic_axes={"input": {0: "n"}, "output": {0: "n"}}, dynamo=False)  # fmt: skip
+        torch.onnx.export(
+            engine.model,
+            (example,),
+            onnx_path,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "n"}, "output": {0: "n"}},
+            dynamo=False,
+        )
     kw = dict(output_patch_overlap=overlap, output_crop_margin=(0, 0, 0), num_output_channels=3, progress=False)
     ours = Inferencer(engine, patch, **kw)
     onnx = Inferencer(make_engine("onnx", onnx_path, device="cpu"), patch, **kw)
     r = measure({"torch": lambda: ours(chunk), "onnxruntime": lambda: onnx(chunk)}, repeat)
     diff = float(np.abs(ours(chunk).array - onnx(chunk).array).max())
-    emit(benchmark="inference_onnxruntime_cpu", **r, onnx_over_torch=r["onnxruntime_s"] / r["torch_s"],
-         onnx_over_torch_cpu=r["onnxruntime_cpu_s"] / r["torch_cpu_s"], max_abs_diff=diff, **common)  # fmt: skip
+    emit(
+        benchmark="inference_onnxruntime_cpu",
+        **r,
+        onnx_over_torch=r["onnxruntime_s"] / r["torch_s"],
+        onnx_over_torch_cpu=r["onnxruntime_cpu_s"] / r["torch_cpu_s"],
+        max_abs_diff=diff,
+        **common,
+    )
 
 
 def bench_original(model_path, weight_path, array, patch, overlap, repeat, common, tmp) -> None:  # type: ignore[no-untyped-def]
     """chunkflow 1.2.0 (its own Python, ``CHUNKFLOW_1_2_PYTHON``) against ours at batch 1, alternating runs."""
     python = os.environ.get("CHUNKFLOW_1_2_PYTHON")
     if not python:
-        emit(benchmark="inference_vs_chunkflow_1_2", skipped="set CHUNKFLOW_1_2_PYTHON to a Python with chunkflow 1.2.0")
+        emit(
+            benchmark="inference_vs_chunkflow_1_2", skipped="set CHUNKFLOW_1_2_PYTHON to a Python with chunkflow 1.2.0"
+        )
         return
     from chunkflow import Chunk
     from chunkflow.inference import Inferencer, make_engine
 
     np.save(f"{tmp}/in.npy", array)
     # 1.2.0 without --mask-output-chunk insists on cropping at least the overlap: both crop exactly that
-    ours = Inferencer(make_engine("pytorch", model_path, weight_path, 3, "cpu"), patch, output_patch_overlap=overlap,
-                      output_crop_margin=overlap, num_output_channels=3, progress=False)  # fmt: skip
+    ours = Inferencer(
+        make_engine("pytorch", model_path, weight_path, 3, "cpu"),
+        patch,
+        output_patch_overlap=overlap,
+        output_crop_margin=overlap,
+        num_output_channels=3,
+        progress=False,
+    )
     from chunkflow.inference.engines import torch_to_onnx
 
-    via_onnx = Inferencer(torch_to_onnx(ours.engine, patch, 1, tmp), patch, output_patch_overlap=overlap,  # type: ignore[arg-type]
-                          output_crop_margin=overlap, num_output_channels=3, progress=False)  # fmt: skip
+    via_onnx = Inferencer(
+        torch_to_onnx(ours.engine, patch, 1, tmp),
+        patch,
+        output_patch_overlap=overlap,  # type: ignore[arg-type]
+        output_crop_margin=overlap,
+        num_output_channels=3,
+        progress=False,
+    )
     chunk = Chunk(array)
     t_ours, t_theirs, c_ours, c_theirs, t_onnx, c_onnx = [], [], [], [], [], []
     ours(chunk)
@@ -280,9 +334,23 @@ def bench_original(model_path, weight_path, array, patch, overlap, repeat, commo
         via_onnx(chunk)
         t_onnx.append(time.perf_counter() - w)
         c_onnx.append(time.process_time() - c)
-        out = subprocess.run([python, "-c", ORIGINAL, model_path, weight_path, json.dumps(list(patch)),
-                              json.dumps(list(overlap)), "1", f"{tmp}/in.npy", f"{tmp}/theirs.npy"],
-                             capture_output=True, text=True, cwd=tmp)  # fmt: skip
+        out = subprocess.run(
+            [
+                python,
+                "-c",
+                ORIGINAL,
+                model_path,
+                weight_path,
+                json.dumps(list(patch)),
+                json.dumps(list(overlap)),
+                "1",
+                f"{tmp}/in.npy",
+                f"{tmp}/theirs.npy",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp,
+        )
         if out.returncode != 0:
             emit(benchmark="inference_vs_chunkflow_1_2", error=out.stderr[-400:])
             return
@@ -290,14 +358,26 @@ def bench_original(model_path, weight_path, array, patch, overlap, repeat, commo
         t_theirs += theirs["times"]
         c_theirs += theirs["cpu"]
     diff = np.abs(np.load(f"{tmp}/theirs.npy") - ours(chunk).array)
-    emit(benchmark="inference_vs_chunkflow_1_2", batch_size=1, ours_s=median(t_ours), chunkflow_1_2_s=median(t_theirs),
-         speedup=median(t_theirs) / median(t_ours), ours_cpu_s=median(c_ours), chunkflow_1_2_cpu_s=median(c_theirs),
-         speedup_cpu=median(c_theirs) / median(c_ours), ours_via_onnx_s=median(t_onnx), ours_via_onnx_cpu_s=median(c_onnx),
-         speedup_via_onnx_cpu=median(c_theirs) / median(c_onnx), max_abs_diff=float(diff.max()), mean_abs_diff=float(diff.mean()),
-         target_speedup_min=1.2, **common)  # fmt: skip
+    emit(
+        benchmark="inference_vs_chunkflow_1_2",
+        batch_size=1,
+        ours_s=median(t_ours),
+        chunkflow_1_2_s=median(t_theirs),
+        speedup=median(t_theirs) / median(t_ours),
+        ours_cpu_s=median(c_ours),
+        chunkflow_1_2_cpu_s=median(c_theirs),
+        speedup_cpu=median(c_theirs) / median(c_ours),
+        ours_via_onnx_s=median(t_onnx),
+        ours_via_onnx_cpu_s=median(c_onnx),
+        speedup_via_onnx_cpu=median(c_theirs) / median(c_onnx),
+        max_abs_diff=float(diff.max()),
+        mean_abs_diff=float(diff.mean()),
+        target_speedup_min=1.2,
+        **common,
+    )
 
 
-PEAK = r'''
+PEAK = r"""
 import sys, json, numpy as np, torch
 def hwm():  # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent across exec
     return int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) / 1024
@@ -313,7 +393,7 @@ chunk = Chunk(np.random.default_rng(0).random((64, 512, 512), dtype=np.float32))
 out = Inferencer(engine, (16, 128, 128), **kw)(chunk)
 peak = hwm()
 print(json.dumps({"baseline_mib": base, "peak_mib": peak, "data_mib": (chunk.array.nbytes + out.array.nbytes) / 2**20}))
-'''
+"""
 
 POINTWISE = """
 import torch
@@ -329,11 +409,19 @@ def bench_peak_rss(device, common, tmp) -> None:  # type: ignore[no-untyped-def]
     with open(path, "w") as f:
         f.write(POINTWISE)
     for blend_on in ("device", "host"):
-        out = subprocess.run([sys.executable, "-c", PEAK, path, device, blend_on], capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", PEAK, path, device, blend_on], capture_output=True, text=True, check=True
+        )
         r = json.loads(out.stdout)
-        emit(benchmark="inference_gpu_peak_rss", blend_on=blend_on, chunk=[64, 512, 512], **r,
-             ratio_above_baseline=(r["peak_mib"] - r["baseline_mib"]) / r["data_mib"], target_ratio_max=1.3,
-             **{k: v for k, v in common.items() if k != "chunk"})  # fmt: skip
+        emit(
+            benchmark="inference_gpu_peak_rss",
+            blend_on=blend_on,
+            chunk=[64, 512, 512],
+            **r,
+            ratio_above_baseline=(r["peak_mib"] - r["baseline_mib"]) / r["data_mib"],
+            target_ratio_max=1.3,
+            **{k: v for k, v in common.items() if k != "chunk"},
+        )
 
 
 if __name__ == "__main__":

@@ -99,10 +99,17 @@ def main() -> None:
         only = closure("chunkflow", {extra})
         extras[extra] = sum(v for k, v in only.items() if k not in core) / 2**20
     biggest = sorted(((v, k) for k, v in everything.items() if k not in core), reverse=True)[:5]
-    emit(benchmark="install_size", core_mib=sum(core.values()) / 2**20, all_mib=sum(everything.values()) / 2**20,
-         core_fraction=sum(core.values()) / sum(everything.values()), target_fraction_max=0.25,
-         core_distributions=len(core), all_distributions=len(everything), extra_adds_mib=extras,
-         largest_in_all_not_core={k: round(v / 2**20, 1) for v, k in biggest})  # fmt: skip
+    emit(
+        benchmark="install_size",
+        core_mib=sum(core.values()) / 2**20,
+        all_mib=sum(everything.values()) / 2**20,
+        core_fraction=sum(core.values()) / sum(everything.values()),
+        target_fraction_max=0.25,
+        core_distributions=len(core),
+        all_distributions=len(everything),
+        extra_adds_mib=extras,
+        largest_in_all_not_core={k: round(v / 2**20, 1) for v, k in biggest},
+    )
 
 
 if __name__ == "__main__":

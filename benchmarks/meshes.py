@@ -107,15 +107,24 @@ def main() -> None:
         if not Path(args.igneous_python).exists():
             emit(bench="meshes_igneous", skipped=f"{args.igneous_python} not found")
             return
-        out = subprocess.run([args.igneous_python, "-c", IGNEOUS, urls["igneous"], str(args.workers)],
-                             capture_output=True, text=True, check=True)  # fmt: skip
+        out = subprocess.run(
+            [args.igneous_python, "-c", IGNEOUS, urls["igneous"], str(args.workers)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         ign = json.loads(out.stdout.strip().splitlines()[-1])
         info = json.loads((root / "igneous" / "info").read_text())
         files, size = _files(root / "igneous" / info["mesh"])
         ign.update(total_s=ign["forge_s"] + ign["merge_s"], files=files, mib=size / 2**20)
         emit(bench="meshes_igneous", **ign)
-        emit(bench="meshes_ratio", total=ours["total_s"] / ign["total_s"], forge=ours["forge_s"] / ign["forge_s"],
-             merge=ours["merge_s"] / ign["merge_s"], files=ours["files"] / ign["files"])  # fmt: skip
+        emit(
+            bench="meshes_ratio",
+            total=ours["total_s"] / ign["total_s"],
+            forge=ours["forge_s"] / ign["forge_s"],
+            merge=ours["merge_s"] / ign["merge_s"],
+            files=ours["files"] / ign["files"],
+        )
 
         sys.path.insert(0, str(ROOT / "tests" / "postprocess"))
         from _meshdist import vertex_to_surface
@@ -126,9 +135,16 @@ def main() -> None:
             x, y = a.mesh.get(obj, lod=0)[obj], b.mesh.get(obj, lod=0)[obj]
             d_xy = vertex_to_surface(x.vertices, y.vertices, y.faces, k=200)
             d_yx = vertex_to_surface(y.vertices, x.vertices, x.faces, k=200)
-            emit(bench="meshes_lod0_agreement", obj=obj, vertices_ours=len(x.vertices), vertices_igneous=len(y.vertices),
-                 ours_to_igneous_p99_nm=float(np.percentile(d_xy, 99)), ours_to_igneous_max_nm=float(d_xy.max()),
-                 igneous_to_ours_p99_nm=float(np.percentile(d_yx, 99)), igneous_to_ours_max_nm=float(d_yx.max()))  # fmt: skip
+            emit(
+                bench="meshes_lod0_agreement",
+                obj=obj,
+                vertices_ours=len(x.vertices),
+                vertices_igneous=len(y.vertices),
+                ours_to_igneous_p99_nm=float(np.percentile(d_xy, 99)),
+                ours_to_igneous_max_nm=float(d_xy.max()),
+                igneous_to_ours_p99_nm=float(np.percentile(d_yx, 99)),
+                igneous_to_ours_max_nm=float(d_yx.max()),
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -32,8 +32,10 @@ def _chain(url: str, seam_free: bool) -> float:
 
     load = ["load-precomputed", "-v", url] + (["-e", "1", "1", "1", "--fill-missing"] if seam_free else [])
     start = time.perf_counter()
-    for argv in (["generate-tasks", "-v", url, "-c", "32", "128", "128", *load, "mesh", "-o", url],
-                 ["mesh-manifest", "-v", url]):  # fmt: skip
+    for argv in (
+        ["generate-tasks", "-v", url, "-c", "32", "128", "128", *load, "mesh", "-o", url],
+        ["mesh-manifest", "-v", url],
+    ):
         if main(argv) != 0:
             raise RuntimeError(f"chunkflow {' '.join(argv)} failed")
     return time.perf_counter() - start
@@ -58,8 +60,15 @@ def main() -> None:
         port = s.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    os.environ.update({"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "", "AWS_DEFAULT_REGION": "us-east-1"})  # fmt: skip
+    os.environ.update(
+        {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+    )
     root = Path(tempfile.mkdtemp(prefix="chunkflow-mesh-s3-"))
     labels = load_pinky40_512()
     seg = labels.with_array(np.ascontiguousarray(labels.array[:32, :256, :256]))
@@ -77,8 +86,15 @@ def main() -> None:
                     save_chunk(url, seg, block_size=(32, 128, 128))
                     times[side].append(_chain(url, seam_free))
             local, s3 = min(times["local"]), min(times["s3"])
-            emit(bench="meshes_storage", mode="seam-free" if seam_free else "as-1.2.0", shape=list(seg.shape),
-                 tasks=4, local_s=round(local, 2), s3_s=round(s3, 2), ratio=round(s3 / local, 2))  # fmt: skip
+            emit(
+                bench="meshes_storage",
+                mode="seam-free" if seam_free else "as-1.2.0",
+                shape=list(seg.shape),
+                tasks=4,
+                local_s=round(local, 2),
+                s3_s=round(s3, 2),
+                ratio=round(s3 / local, 2),
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
         server.stop()

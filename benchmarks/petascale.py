@@ -82,11 +82,49 @@ def ours(src: str, dst: Path) -> dict[str, float]:
     chunkflow = [str(Path(sys.executable).parent / "chunkflow")]
     url = f"file://{dst}"
     start = time.perf_counter()
-    subprocess.run([*chunkflow, "create-info", "-v", url, "-z", *map(str, SIZE), "-s", "40", "4", "4", "-b",
-                    *map(str, BLOCK), "-d", "uint8", "--max-mip", str(MIPS), "--sharded"], check=True)  # fmt: skip
-    subprocess.run([*chunkflow, "generate-tasks", "-v", url, "load-precomputed", "-v", src, "save-precomputed",
-                    "-v", url, "downsample-upload", "-v", url, "-p", str(MIPS + 1)], check=True,
-                   stderr=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [
+            *chunkflow,
+            "create-info",
+            "-v",
+            url,
+            "-z",
+            *map(str, SIZE),
+            "-s",
+            "40",
+            "4",
+            "4",
+            "-b",
+            *map(str, BLOCK),
+            "-d",
+            "uint8",
+            "--max-mip",
+            str(MIPS),
+            "--sharded",
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [
+            *chunkflow,
+            "generate-tasks",
+            "-v",
+            url,
+            "load-precomputed",
+            "-v",
+            src,
+            "save-precomputed",
+            "-v",
+            url,
+            "downsample-upload",
+            "-v",
+            url,
+            "-p",
+            str(MIPS + 1),
+        ],
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
     return {"total_s": time.perf_counter() - start}
 
 
@@ -94,8 +132,9 @@ def igneous(src: str, dst: Path, python: str) -> dict[str, float]:
     import json
 
     start = time.perf_counter()
-    out = subprocess.run([python, "-c", IGNEOUS_JOB, src, f"file://{dst}", str(MIPS)], check=True,
-                         capture_output=True, text=True)  # fmt: skip
+    out = subprocess.run(
+        [python, "-c", IGNEOUS_JOB, src, f"file://{dst}", str(MIPS)], check=True, capture_output=True, text=True
+    )
     record = json.loads(out.stdout.strip().splitlines()[-1])
     record["total_s"] = time.perf_counter() - start
     return record
@@ -172,13 +211,20 @@ def main() -> None:
             diffs = [
                 int(np.abs(_read_ts(ig, m).astype(int) - _read_ts(cf, m).astype(int)).max()) for m in range(MIPS + 1)
             ]
-            emit(bench="sharded_transfer_plus_3_mip_downsample", shape=list(SIZE), block=list(BLOCK), processes=2,
-                 igneous_total_s=min(r["total_s"] for r in runs["igneous"]),
-                 igneous_transfer_s=min(r["transfer_s"] for r in runs["igneous"]),
-                 igneous_downsample_s=[min(r["downsample_s"][m] for r in runs["igneous"]) for m in range(MIPS)],
-                 chunkflow_total_s=min(r["total_s"] for r in runs["chunkflow"]),
-                 ratio=min(r["total_s"] for r in runs["chunkflow"]) / min(r["total_s"] for r in runs["igneous"]),
-                 max_abs_voxel_diff_per_mip=diffs, igneous_files=_files(ig), chunkflow_files=_files(cf))  # fmt: skip
+            emit(
+                bench="sharded_transfer_plus_3_mip_downsample",
+                shape=list(SIZE),
+                block=list(BLOCK),
+                processes=2,
+                igneous_total_s=min(r["total_s"] for r in runs["igneous"]),
+                igneous_transfer_s=min(r["transfer_s"] for r in runs["igneous"]),
+                igneous_downsample_s=[min(r["downsample_s"][m] for r in runs["igneous"]) for m in range(MIPS)],
+                chunkflow_total_s=min(r["total_s"] for r in runs["chunkflow"]),
+                ratio=min(r["total_s"] for r in runs["chunkflow"]) / min(r["total_s"] for r in runs["igneous"]),
+                max_abs_voxel_diff_per_mip=diffs,
+                igneous_files=_files(ig),
+                chunkflow_files=_files(cf),
+            )
         else:
             emit(bench="sharded_transfer_plus_3_mip_downsample", skipped=f"no igneous at {python}")
         writer_choice(root, array)

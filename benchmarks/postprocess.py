@@ -30,15 +30,22 @@ def main() -> None:
 
     seg, image = pinky40_labels(), sample_image()
     mvox = seg.array.size / 1e6
-    r = paired_ratio(lambda: downsample(image, (1, 2, 2), 3),
-                     lambda: tinybrain.downsample_with_averaging(image.array.T, (2, 2, 1), num_mips=3), repeat=5)  # fmt: skip
+    r = paired_ratio(
+        lambda: downsample(image, (1, 2, 2), 3),
+        lambda: tinybrain.downsample_with_averaging(image.array.T, (2, 2, 1), num_mips=3),
+        repeat=5,
+    )
     emit(bench="downsample_image", mvox=mvox, **r)
-    r = paired_ratio(lambda: downsample(seg, (1, 2, 2), 3),
-                     lambda: tinybrain.downsample_segmentation(seg.array.T, (2, 2, 1), num_mips=3), repeat=5)  # fmt: skip
+    r = paired_ratio(
+        lambda: downsample(seg, (1, 2, 2), 3),
+        lambda: tinybrain.downsample_segmentation(seg.array.T, (2, 2, 1), num_mips=3),
+        repeat=5,
+    )
     emit(bench="downsample_segmentation", mvox=mvox, **r)
 
     root = tempfile.mkdtemp(prefix="chunkflow-bench-")
     try:
+
         def bare_mesh() -> int:
             mesher = zmesh.Mesher(seg.voxel_size.xyz)
             mesher.mesh(seg.array)
@@ -57,8 +64,14 @@ def main() -> None:
         params = {"scale": 4.0, "const": 500.0}
 
         def bare_skeleton() -> dict:
-            return kimimaro.skeletonize(np.asfortranarray(seg.array.T), teasar_params=params, anisotropy=seg.voxel_size.xyz,
-                                        dust_threshold=1000, progress=False, parallel=1)  # fmt: skip
+            return kimimaro.skeletonize(
+                np.asfortranarray(seg.array.T),
+                teasar_params=params,
+                anisotropy=seg.voxel_size.xyz,
+                dust_threshold=1000,
+                progress=False,
+                parallel=1,
+            )
 
         objects = len(skeletonize_chunk(seg, f"file://{os.path.join(root, 's')}"))
         r = paired_ratio(lambda: skeletonize_chunk(seg, f"file://{os.path.join(root, 's')}"), bare_skeleton, repeat=3)

@@ -43,8 +43,14 @@ def bench_file_queue() -> None:
         start = time.perf_counter()
         for _ in range(1000):
             q.receive(60).delete()
-        emit(benchmark="file_queue", inserts_per_s=insert, inserts_per_s_min=min(rates), inserts_per_s_max=max(rates), target_inserts_per_s=3000,
-             fetch_delete_per_s=1000 / (time.perf_counter() - start))  # fmt: skip
+        emit(
+            benchmark="file_queue",
+            inserts_per_s=insert,
+            inserts_per_s_min=min(rates),
+            inserts_per_s_max=max(rates),
+            target_inserts_per_s=3000,
+            fetch_delete_per_s=1000 / (time.perf_counter() - start),
+        )
     finally:
         shutil.rmtree(tmp)
 
@@ -62,8 +68,12 @@ def bench_sqs() -> None:
         port = s.getsockname()[1]
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
-                      AWS_DEFAULT_REGION="us-east-1")  # fmt: skip
+    os.environ.update(
+        AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}",
+        AWS_ACCESS_KEY_ID="x",
+        AWS_SECRET_ACCESS_KEY="x",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
     try:
         client = boto3.client("sqs")
         msgs = bodies(500)
@@ -76,7 +86,10 @@ def bench_sqs() -> None:
             t_ours = time.perf_counter() - start
             start = time.perf_counter()
             for i in range(0, len(msgs), 10):  # bare: the straightforward sequential batch loop
-                client.send_message_batch(QueueUrl=bare_url, Entries=[{"Id": str(j), "MessageBody": b} for j, b in enumerate(msgs[i:i + 10])])
+                client.send_message_batch(
+                    QueueUrl=bare_url,
+                    Entries=[{"Id": str(j), "MessageBody": b} for j, b in enumerate(msgs[i : i + 10])],
+                )
             t_bare = time.perf_counter() - start
             ratios.append(t_bare / t_ours)
         ratios.sort()
@@ -85,9 +98,14 @@ def bench_sqs() -> None:
         start = time.perf_counter()
         for _ in range(100):
             ours.receive(60).delete()
-        emit(benchmark="sqs_queue", inserts_per_s=len(msgs) / t_ours, bare_boto3_inserts_per_s=len(msgs) / t_bare,
-             throughput_ratio_vs_bare=ratios[1], target_ratio_min=0.9,
-             fetch_delete_per_s=100 / (time.perf_counter() - start))  # fmt: skip
+        emit(
+            benchmark="sqs_queue",
+            inserts_per_s=len(msgs) / t_ours,
+            bare_boto3_inserts_per_s=len(msgs) / t_bare,
+            throughput_ratio_vs_bare=ratios[1],
+            target_ratio_min=0.9,
+            fetch_delete_per_s=100 / (time.perf_counter() - start),
+        )
     finally:
         server.stop()
 
@@ -98,8 +116,10 @@ def bench_workers(tasks: int = 48) -> None:
     tmp = tempfile.mkdtemp()
     plugin = os.path.join(tmp, "work.py")
     with open(plugin, "w") as f:
-        f.write("import numpy as np\nfrom scipy.ndimage import gaussian_filter\n"
-                "def execute(chunk):\n    gaussian_filter(chunk.array.astype('float32'), 2.0)\n")  # fmt: skip
+        f.write(
+            "import numpy as np\nfrom scipy.ndimage import gaussian_filter\n"
+            "def execute(chunk):\n    gaussian_filter(chunk.array.astype('float32'), 2.0)\n"
+        )
 
     def run(workers: int, n: int, name: str) -> float:
         queue = f"file://{tmp}/{name}"
@@ -107,18 +127,50 @@ def bench_workers(tasks: int = 48) -> None:
         if n:
             q.send([f"0-64_0-256_{x}-{x + 256}" for x in range(0, n * 256, 256)])
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "chunkflow", "worker", "-p", str(workers), "--", "fetch-task", "-q", queue,
-                        "-r", "0", "create-chunk", "-p", "random", "plugin", "-f", plugin, "-i", "chunk",
-                        "delete-task-in-queue"], check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "chunkflow",
+                "worker",
+                "-p",
+                str(workers),
+                "--",
+                "fetch-task",
+                "-q",
+                queue,
+                "-r",
+                "0",
+                "create-chunk",
+                "-p",
+                "random",
+                "plugin",
+                "-f",
+                plugin,
+                "-i",
+                "chunk",
+                "delete-task-in-queue",
+            ],
+            check=True,
+            capture_output=True,
+        )
         return time.perf_counter() - start
 
     try:
         startup = {w: min(run(w, 0, f"empty{w}-{i}") for i in range(3)) for w in (1, 2)}
         times = {w: run(w, tasks, f"q{w}") for w in (1, 2)}
         work = {w: times[w] - startup[w] for w in (1, 2)}
-        emit(benchmark="local_workers", tasks=tasks, one_worker_s=times[1], two_workers_s=times[2],
-             speedup=times[1] / times[2], startup_s=startup, speedup_after_startup=work[1] / work[2],
-             target_speedup_min=1.8, cpu_cores=os.cpu_count())  # fmt: skip
+        emit(
+            benchmark="local_workers",
+            tasks=tasks,
+            one_worker_s=times[1],
+            two_workers_s=times[2],
+            speedup=times[1] / times[2],
+            startup_s=startup,
+            speedup_after_startup=work[1] / work[2],
+            target_speedup_min=1.8,
+            cpu_cores=os.cpu_count(),
+        )
     finally:
         shutil.rmtree(tmp)
 

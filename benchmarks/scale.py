@@ -53,10 +53,16 @@ def synthetic_tables(shape: tuple[int, int, int], seed: int = 0, fragments: int 
             j = linear_index(shape, tuple(h))
             n = rng.poisson(per_face)
             owner_ends[k].append(np.tile(np.array([k, j], np.int64), (n, 1)))
-            owner_ids[k].append(np.stack([rng.integers(1, counts_array[k] + 1, n), rng.integers(1, counts_array[j] + 1, n)], 1))
-    contacts = {tuple(map(int, g)): (np.concatenate(owner_ends[k] or [np.zeros((0, 2), np.int64)]),
-                                     np.concatenate(owner_ids[k] or [np.zeros((0, 2), np.int64)]).astype(np.int64))
-                for k, g in enumerate(grid)}  # fmt: skip
+            owner_ids[k].append(
+                np.stack([rng.integers(1, counts_array[k] + 1, n), rng.integers(1, counts_array[j] + 1, n)], 1)
+            )
+    contacts = {
+        tuple(map(int, g)): (
+            np.concatenate(owner_ends[k] or [np.zeros((0, 2), np.int64)]),
+            np.concatenate(owner_ids[k] or [np.zeros((0, 2), np.int64)]).astype(np.int64),
+        )
+        for k, g in enumerate(grid)
+    }
     return counts, contacts
 
 
@@ -91,7 +97,7 @@ def simulate_merge(shape: tuple[int, int, int]) -> dict[str, Any]:
         merge_node,
         neighbour_contacts,
         nodes,
-    )  # fmt: skip
+    )
     from chunkflow.segmentation.stitch import merge_blocks
 
     counts, contacts = synthetic_tables(shape)
@@ -219,7 +225,9 @@ def run_measured(job: Any, workers: int = 2) -> dict[str, Any]:
         for stage in job._stages():
             t = time.perf_counter()
             items = ["all" if box is None else str(box) for box in job.missing(stage.name)]
-            results = list(pool.map(measured_task, *zip(*[(job.work_dir, job_target(type(job)), stage.name, i) for i in items])))
+            results = list(
+                pool.map(measured_task, *zip(*[(job.work_dir, job_target(type(job)), stage.name, i) for i in items]))
+            )
             stages[stage.name] = {"tasks": len(results), "s": round(time.perf_counter() - t, 3),
                                   "peak_rss_mib": round(max(r[1] for r in results), 1),
                                   "peak_above_start_mib": round(max(r[1] - r[2] for r in results), 1),
@@ -291,13 +299,22 @@ def bench_volume() -> None:
             for name, job, labels_of in jobs:
                 result = run_measured(job)
                 voxels = int(np.prod(shape))
-                emit(benchmark="scale_volume", job=name, factor=factor, shape=list(shape), block=list(BLOCK),
-                     blocks=len(job.blocks()), levels=job.height, wall_s=round(result["wall_s"], 2),
-                     us_per_voxel=round(result["wall_s"] / voxels * 1e6, 4),
-                     scratch_bytes_per_voxel=round(result["scratch_bytes"] / voxels, 4),
-                     peak_task_rss_mib=max(s["peak_rss_mib"] for s in result["stages"].values()),
-                     count=job.finish()["count"], same_partition_as_single_merge=single_merge_partition_matches(job, labels_of),
-                     stages=result["stages"])  # fmt: skip
+                emit(
+                    benchmark="scale_volume",
+                    job=name,
+                    factor=factor,
+                    shape=list(shape),
+                    block=list(BLOCK),
+                    blocks=len(job.blocks()),
+                    levels=job.height,
+                    wall_s=round(result["wall_s"], 2),
+                    us_per_voxel=round(result["wall_s"] / voxels * 1e6, 4),
+                    scratch_bytes_per_voxel=round(result["scratch_bytes"] / voxels, 4),
+                    peak_task_rss_mib=max(s["peak_rss_mib"] for s in result["stages"].values()),
+                    count=job.finish()["count"],
+                    same_partition_as_single_merge=single_merge_partition_matches(job, labels_of),
+                    stages=result["stages"],
+                )
         finally:
             shutil.rmtree(tmp)
 
@@ -343,18 +360,45 @@ def bench_cc(repeat: int = 3) -> None:
             seconds = run_job(job, workers=1)
             assert job.count() == expected
             stage_runs.append(seconds)
-            commands.append(run_process([str(BIN / "chunkflow"), "global-connected-components", "-v", src, "-o",
-                                         f"zarr://{tmp}/cmd{k}", "-b", "128", "256", "256", "-t", "100", "-c", "26"]))  # fmt: skip
+            commands.append(
+                run_process(
+                    [
+                        str(BIN / "chunkflow"),
+                        "global-connected-components",
+                        "-v",
+                        src,
+                        "-o",
+                        f"zarr://{tmp}/cmd{k}",
+                        "-b",
+                        "128",
+                        "256",
+                        "256",
+                        "-t",
+                        "100",
+                        "-c",
+                        "26",
+                    ]
+                )
+            )
             scripts.append(run_process([sys.executable, "-c", CC_SCRIPT, src, f"zarr://{tmp}/script{k}"]))
         stage_total = [sum(s.values()) for s in stage_runs]
-        emit(benchmark="global_cc_vs_cc3d", volume=list(image.shape), block=[128, 256, 256], components=expected,
-             whole_cc3d_s=[round(x, 3) for x in whole], stages_s=[round(x, 3) for x in stage_total],
-             stages_vs_cc3d=round(statistics.median(a / b for a, b in zip(stage_total, whole)), 2), target_stages_max=4,
-             per_stage_s={k: round(statistics.median(s[k] for s in stage_runs), 3) for k in stage_runs[0]},
-             command_s=[round(c["wall_s"], 3) for c in commands], script_s=[round(c["wall_s"], 3) for c in scripts],
-             command_vs_script=round(statistics.median(c["wall_s"] / s["wall_s"] for c, s in zip(commands, scripts)), 2),
-             target_command_max=2, command_peak_mib=max(c["peak_mib"] for c in commands),
-             script_peak_mib=max(c["peak_mib"] for c in scripts))  # fmt: skip
+        emit(
+            benchmark="global_cc_vs_cc3d",
+            volume=list(image.shape),
+            block=[128, 256, 256],
+            components=expected,
+            whole_cc3d_s=[round(x, 3) for x in whole],
+            stages_s=[round(x, 3) for x in stage_total],
+            stages_vs_cc3d=round(statistics.median(a / b for a, b in zip(stage_total, whole)), 2),
+            target_stages_max=4,
+            per_stage_s={k: round(statistics.median(s[k] for s in stage_runs), 3) for k in stage_runs[0]},
+            command_s=[round(c["wall_s"], 3) for c in commands],
+            script_s=[round(c["wall_s"], 3) for c in scripts],
+            command_vs_script=round(statistics.median(c["wall_s"] / s["wall_s"] for c, s in zip(commands, scripts)), 2),
+            target_command_max=2,
+            command_peak_mib=max(c["peak_mib"] for c in commands),
+            script_peak_mib=max(c["peak_mib"] for c in scripts),
+        )
     finally:
         shutil.rmtree(tmp)
 

@@ -49,13 +49,53 @@ def run_staged(tmp: str, affs: Chunk, workers: int = 2) -> dict[str, object]:
     create_volume(affs_url, like=affs, block_size=(48, 128, 128)).write(affs)
     open_queue(queue)
     chunkflow = [sys.executable, "-m", "chunkflow"]
-    procs = [subprocess.Popen([sys.executable, "-c", _WRAPPER, *chunkflow, "fetch-task", "-q", queue, "-r", "100",
-                               "--retry-interval", "0.2", "staged-task", "--job", work, "delete-task-in-queue"],
-                              stdout=subprocess.PIPE, text=True) for _ in range(workers)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _WRAPPER,
+                *chunkflow,
+                "fetch-task",
+                "-q",
+                queue,
+                "-r",
+                "100",
+                "--retry-interval",
+                "0.2",
+                "staged-task",
+                "--job",
+                work,
+                "delete-task-in-queue",
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(workers)
+    ]
     start = time.perf_counter()
-    front = subprocess.run([*chunkflow, "agglomerate-volume", "-v", affs_url, "-o", seg_url, "-b", *map(str, BLOCK),
-                            "-m", *map(str, MARGIN), "-t", str(THRESHOLD), "-q", queue, "--work-dir", work],
-                           capture_output=True, text=True)  # fmt: skip
+    front = subprocess.run(
+        [
+            *chunkflow,
+            "agglomerate-volume",
+            "-v",
+            affs_url,
+            "-o",
+            seg_url,
+            "-b",
+            *map(str, BLOCK),
+            "-m",
+            *map(str, MARGIN),
+            "-t",
+            str(THRESHOLD),
+            "-q",
+            queue,
+            "--work-dir",
+            work,
+        ],
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - start
     if front.returncode != 0:
         raise RuntimeError(front.stderr[-2000:])
@@ -68,8 +108,13 @@ def run_staged(tmp: str, affs: Chunk, workers: int = 2) -> dict[str, object]:
     for part in summary.split(";")[-1].rstrip(")").split(","):
         name, seconds, _ = part.split()
         stages[name] = float(seconds)
-    return {"wall_s": round(wall, 2), "stage_s": stages, "worker_peak_mib": peaks, "seg_url": seg_url,
-            "tasks_per_stage": int(np.prod([-(-s // b) for s, b in zip(affs.shape[1:], BLOCK)]))}  # fmt: skip
+    return {
+        "wall_s": round(wall, 2),
+        "stage_s": stages,
+        "worker_peak_mib": peaks,
+        "seg_url": seg_url,
+        "tasks_per_stage": int(np.prod([-(-s // b) for s, b in zip(affs.shape[1:], BLOCK)])),
+    }
 
 
 def _border_vs_interior_splits(seg: np.ndarray, gt: np.ndarray) -> dict[str, list[int]]:
@@ -119,10 +164,13 @@ def main() -> None:
                 whole, seconds = single_chunk(affs)
                 vs_whole = evaluate_segmentation(seg, whole)
                 whole_gt = evaluate_segmentation(whole, labels)
-                record.update(single_chunk_s=round(seconds, 2),
-                              are_vs_single=round(vs_whole.adapted_rand_error, 4),
-                              vi_vs_single=round(vs_whole.variation_of_information, 4),
-                              single_are_vs_gt=round(whole_gt.adapted_rand_error, 4), target_are_vs_single_max=0.005)  # fmt: skip
+                record.update(
+                    single_chunk_s=round(seconds, 2),
+                    are_vs_single=round(vs_whole.adapted_rand_error, 4),
+                    vi_vs_single=round(vs_whole.variation_of_information, 4),
+                    single_are_vs_gt=round(whole_gt.adapted_rand_error, 4),
+                    target_are_vs_single_max=0.005,
+                )
             emit(**record)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

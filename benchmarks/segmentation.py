@@ -40,8 +40,13 @@ def bench_operators() -> None:
     affs = Chunk(noisy_affinities(labels.array, seed=0), labels.voxel_offset, labels.voxel_size, "affinity_map")
     seg = agglomerate(affs, 0.7)
     scores = evaluate_segmentation(seg, labels)
-    emit(benchmark="agglomerate_quality", crop=list(labels.shape), threshold=0.7,
-         adapted_rand_error=scores.adapted_rand_error, voi=scores.variation_of_information)  # fmt: skip
+    emit(
+        benchmark="agglomerate_quality",
+        crop=list(labels.shape),
+        threshold=0.7,
+        adapted_rand_error=scores.adapted_rand_error,
+        voi=scores.variation_of_information,
+    )
 
     def bare_agglomerate() -> None:
         with quiet_stdout():
@@ -51,11 +56,26 @@ def bench_operators() -> None:
         with quiet_stdout():
             list(waterz.agglomerate(affs.array, [0.0]))
 
-    emit(benchmark="agglomerate_vs_waterz", target_ratio_max=1.2, **paired_ratio(lambda: agglomerate(affs, 0.7), bare_agglomerate, 3))
-    emit(benchmark="watershed_vs_waterz", target_ratio_max=1.2, **paired_ratio(lambda: watershed(affs), bare_watershed, 3))
+    emit(
+        benchmark="agglomerate_vs_waterz",
+        target_ratio_max=1.2,
+        **paired_ratio(lambda: agglomerate(affs, 0.7), bare_agglomerate, 3),
+    )
+    emit(
+        benchmark="watershed_vs_waterz",
+        target_ratio_max=1.2,
+        **paired_ratio(lambda: watershed(affs), bare_watershed, 3),
+    )
     prob = labels.with_array(((labels.array % 5 == 0) * 0.8 + 0.1).astype(np.float32), layer_type="probability_map")
-    emit(benchmark="connected_components_vs_cc3d", target_ratio_max=1.2,
-         **paired_ratio(lambda: connected_components(prob, 0.5, 26), lambda: cc3d.connected_components(prob.array > 0.5, connectivity=26), 5))  # fmt: skip
+    emit(
+        benchmark="connected_components_vs_cc3d",
+        target_ratio_max=1.2,
+        **paired_ratio(
+            lambda: connected_components(prob, 0.5, 26),
+            lambda: cc3d.connected_components(prob.array > 0.5, connectivity=26),
+            5,
+        ),
+    )
 
 
 def bench_evaluation() -> None:
@@ -75,9 +95,17 @@ def bench_evaluation() -> None:
     start = time.perf_counter()
     vi = variation_of_information(gt.array, seg, ignore_labels=(0,))
     t_vi = time.perf_counter() - start
-    emit(benchmark="evaluate_512_vs_skimage", ours_s=t_ours, skimage_are_s=t_are, skimage_vi_s=t_vi,
-         speedup=(t_are + t_vi) / t_ours, target_speedup_min=5,
-         max_abs_difference=max(abs(ours.adapted_rand_error - are[0]), abs(ours.voi_split - vi[0]), abs(ours.voi_merge - vi[1])))  # fmt: skip
+    emit(
+        benchmark="evaluate_512_vs_skimage",
+        ours_s=t_ours,
+        skimage_are_s=t_are,
+        skimage_vi_s=t_vi,
+        speedup=(t_are + t_vi) / t_ours,
+        target_speedup_min=5,
+        max_abs_difference=max(
+            abs(ours.adapted_rand_error - are[0]), abs(ours.voi_split - vi[0]), abs(ours.voi_merge - vi[1])
+        ),
+    )
 
 
 def bench_global_cc() -> None:
@@ -100,8 +128,16 @@ def bench_global_cc() -> None:
                   "components": int(whole.max()), "whole_cc3d_s": t_whole, "target_ratio_1_worker_max": 4,
                   "target_speedup_2_vs_1_min": 1.6}  # fmt: skip
         for workers in (1, 2):
-            job = GlobalCCJob({"input_url": f"zarr://{tmp}/in", "output_url": f"zarr://{tmp}/out{workers}",
-                               "block_size": [128, 256, 256], "threshold": 100, "connectivity": 26}, f"{tmp}/work{workers}")  # fmt: skip
+            job = GlobalCCJob(
+                {
+                    "input_url": f"zarr://{tmp}/in",
+                    "output_url": f"zarr://{tmp}/out{workers}",
+                    "block_size": [128, 256, 256],
+                    "threshold": 100,
+                    "connectivity": 26,
+                },
+                f"{tmp}/work{workers}",
+            )
             start = time.perf_counter()
             stages = run_job(job, workers)
             record[f"workers_{workers}_s"] = time.perf_counter() - start
@@ -130,10 +166,16 @@ def bench_stitching() -> None:
     for core, margin in [((64, 128, 128), (8, 16, 16)), ((32, 96, 96), (8, 16, 16))]:
         start = time.perf_counter()
         stitched = chunked_agglomerate(affs, core, margin, 0.7)
-        emit(benchmark="stitched_agglomeration", crop=list(labels.shape), core=list(core), margin=list(margin),
-             seconds=time.perf_counter() - start,
-             adapted_rand_error_vs_whole=evaluate_segmentation(stitched, whole).adapted_rand_error,
-             adapted_rand_error_vs_gt=evaluate_segmentation(stitched, labels).adapted_rand_error, target_max=0.01)  # fmt: skip
+        emit(
+            benchmark="stitched_agglomeration",
+            crop=list(labels.shape),
+            core=list(core),
+            margin=list(margin),
+            seconds=time.perf_counter() - start,
+            adapted_rand_error_vs_whole=evaluate_segmentation(stitched, whole).adapted_rand_error,
+            adapted_rand_error_vs_gt=evaluate_segmentation(stitched, labels).adapted_rand_error,
+            target_max=0.01,
+        )
 
 
 if __name__ == "__main__":

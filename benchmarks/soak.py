@@ -46,19 +46,59 @@ def volume_size(tasks: int) -> tuple[int, int, int]:
 
 
 def worker_cmd(queue: str, url: str, visibility: float) -> list[str]:
-    return [sys.executable, "-m", "chunkflow", "fetch-task", "-q", queue, "-v", str(visibility), "-r", "5",
-            "--retry-interval", "0.2", "create-chunk", "--pattern", "sin", "-d", "uint8",
-            "save-precomputed", "-v", url, "delete-task-in-queue"]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "chunkflow",
+        "fetch-task",
+        "-q",
+        queue,
+        "-v",
+        str(visibility),
+        "-r",
+        "5",
+        "--retry-interval",
+        "0.2",
+        "create-chunk",
+        "--pattern",
+        "sin",
+        "-d",
+        "uint8",
+        "save-precomputed",
+        "-v",
+        url,
+        "delete-task-in-queue",
+    ]
 
 
-def run(root: Path, name: str, tasks: int, workers: int, kill_every: float | None, visibility: float,
-        seed: int = 0) -> dict:  # fmt: skip
+def run(
+    root: Path, name: str, tasks: int, workers: int, kill_every: float | None, visibility: float, seed: int = 0
+) -> dict:
     size = volume_size(tasks)
     url, queue = f"file://{root}/{name}", f"file://{root}/{name}-queue"
     create_info(url, volume_size=size, block_size=TASK, dtype="uint8")
-    subprocess.run([sys.executable, "-m", "chunkflow", "generate-tasks", "-s", "0", "0", "0", "-r", *map(str, size),
-                    "-c", *map(str, TASK), "-q", queue, "--max-receive-count", "1000"],
-                   check=True, capture_output=True)  # fmt: skip  (kills are not poison: never dead-letter here)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chunkflow",
+            "generate-tasks",
+            "-s",
+            "0",
+            "0",
+            "0",
+            "-r",
+            *map(str, size),
+            "-c",
+            *map(str, TASK),
+            "-q",
+            queue,
+            "--max-receive-count",
+            "1000",
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip  (kills are not poison: never dead-letter here)
     logs = root / f"{name}-logs"
     logs.mkdir()
     rng, serial = random.Random(seed), 0
@@ -66,8 +106,9 @@ def run(root: Path, name: str, tasks: int, workers: int, kill_every: float | Non
     def start() -> subprocess.Popen:
         nonlocal serial
         serial += 1
-        return subprocess.Popen(worker_cmd(queue, url, visibility), stdout=subprocess.DEVNULL,
-                                stderr=open(logs / f"{serial}.log", "w"))  # fmt: skip
+        return subprocess.Popen(
+            worker_cmd(queue, url, visibility), stdout=subprocess.DEVNULL, stderr=open(logs / f"{serial}.log", "w")
+        )
 
     begin = time.perf_counter()
     procs = [start() for _ in range(workers)]
@@ -90,8 +131,18 @@ def run(root: Path, name: str, tasks: int, workers: int, kill_every: float | Non
     # write but before the delete adds one; so this counts runs approximately
     runs = sum(line.count(" done in ") for log in logs.iterdir() for line in log.read_text().splitlines())
     codes = [p.returncode for p in procs]
-    return {"name": name, "url": url, "wall_s": wall, "tasks_per_s": tasks / wall, "kills": kills, "task_runs": runs,
-            "waiting": counts.waiting, "in_flight": counts.in_flight, "dead": counts.dead, "exit_codes": codes}  # fmt: skip
+    return {
+        "name": name,
+        "url": url,
+        "wall_s": wall,
+        "tasks_per_s": tasks / wall,
+        "kills": kills,
+        "task_runs": runs,
+        "waiting": counts.waiting,
+        "in_flight": counts.in_flight,
+        "dead": counts.dead,
+        "exit_codes": codes,
+    }
 
 
 def main() -> None:
@@ -114,13 +165,28 @@ def main() -> None:
         identical = bool(np.array_equal(a, b)) and files_ref == files_soak and len(files_ref) == args.tasks
         missing = sorted(set(files_ref) - set(files_soak))
         for r in (ref, soak):
-            emit(benchmark="soak", run=r["name"], tasks=args.tasks, workers=args.workers, wall_s=round(r["wall_s"], 2),
-                 tasks_per_s=round(r["tasks_per_s"], 1), kills=r["kills"], task_runs_logged=r["task_runs"],
-                 reruns_logged=max(0, r["task_runs"] - args.tasks), queue_left=[r["waiting"], r["in_flight"], r["dead"]],
-                 worker_exit_codes=sorted(set(r["exit_codes"])))  # fmt: skip
-        emit(benchmark="soak", result="output identical to the run without kills" if identical else "OUTPUT DIFFERS",
-             identical=identical, block_files=len(files_soak), missing_blocks=missing[:10], debris_files=len(debris),
-             throughput_ratio_soak_vs_reference=round(soak["tasks_per_s"] / ref["tasks_per_s"], 2))  # fmt: skip
+            emit(
+                benchmark="soak",
+                run=r["name"],
+                tasks=args.tasks,
+                workers=args.workers,
+                wall_s=round(r["wall_s"], 2),
+                tasks_per_s=round(r["tasks_per_s"], 1),
+                kills=r["kills"],
+                task_runs_logged=r["task_runs"],
+                reruns_logged=max(0, r["task_runs"] - args.tasks),
+                queue_left=[r["waiting"], r["in_flight"], r["dead"]],
+                worker_exit_codes=sorted(set(r["exit_codes"])),
+            )
+        emit(
+            benchmark="soak",
+            result="output identical to the run without kills" if identical else "OUTPUT DIFFERS",
+            identical=identical,
+            block_files=len(files_soak),
+            missing_blocks=missing[:10],
+            debris_files=len(debris),
+            throughput_ratio_soak_vs_reference=round(soak["tasks_per_s"] / ref["tasks_per_s"], 2),
+        )
         if not identical or soak["dead"] or soak["waiting"] or soak["in_flight"]:
             raise SystemExit(1)
 

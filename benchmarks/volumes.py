@@ -29,7 +29,9 @@ BLOCK = (64, 64, 64)
 def _data(seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     smooth = rng.integers(90, 160, size=(CHUNK.shape[0], CHUNK.shape[1] // 8, CHUNK.shape[2] // 8), dtype=np.uint8)
-    return np.ascontiguousarray(np.repeat(np.repeat(smooth, 8, axis=1), 8, axis=2) + rng.integers(0, 8, CHUNK.shape, dtype=np.uint8))
+    return np.ascontiguousarray(
+        np.repeat(np.repeat(smooth, 8, axis=1), 8, axis=2) + rng.integers(0, 8, CHUNK.shape, dtype=np.uint8)
+    )
 
 
 def bench_zarr(root: str) -> None:
@@ -61,10 +63,14 @@ def bench_zarr(root: str) -> None:
     w = paired_ratio(ts_write, zp_write, repeat=7)
     r = paired_ratio(ts_read, zp_read, repeat=7)
     mib = data.nbytes / 2**20
-    emit(bench="zarr_library_choice", chunk=list(CHUNK.shape), block=list(BLOCK),
-         write_mib_s={"tensorstore": mib / w["ours_s"], "zarr_python": mib / w["bare_s"]},
-         read_mib_s={"tensorstore": mib / r["ours_s"], "zarr_python": mib / r["bare_s"]},
-         tensorstore_over_zarr_python_time={"write": w["ratio"], "read": r["ratio"]})  # fmt: skip
+    emit(
+        bench="zarr_library_choice",
+        chunk=list(CHUNK.shape),
+        block=list(BLOCK),
+        write_mib_s={"tensorstore": mib / w["ours_s"], "zarr_python": mib / w["bare_s"]},
+        read_mib_s={"tensorstore": mib / r["ours_s"], "zarr_python": mib / r["bare_s"]},
+        tensorstore_over_zarr_python_time={"write": w["ratio"], "read": r["ratio"]},
+    )
     # ours (tensorstore underneath, chosen by the figures above) vs the bare tensorstore call
     wo = paired_ratio(lambda: volume.write(chunk), ts_write, repeat=7)
     ro = paired_ratio(lambda: volume.read(CHUNK), ts_read, repeat=7)
@@ -92,8 +98,14 @@ def bench_precomputed(root: str) -> None:
     wo = paired_ratio(lambda: volume.write(chunk), bare_write, repeat=5)
     ro = paired_ratio(lambda: volume.read(CHUNK), bare_read, repeat=5)
     assert np.array_equal(volume.read(CHUNK).array, data)
-    emit(bench="precomputed_ours_vs_cloudvolume", chunk=list(CHUNK.shape), write=wo, read=ro,
-         write_mib_s=data.nbytes / 2**20 / wo["ours_s"], read_mib_s=data.nbytes / 2**20 / ro["ours_s"])  # fmt: skip
+    emit(
+        bench="precomputed_ours_vs_cloudvolume",
+        chunk=list(CHUNK.shape),
+        write=wo,
+        read=ro,
+        write_mib_s=data.nbytes / 2**20 / wo["ours_s"],
+        read_mib_s=data.nbytes / 2**20 / ro["ours_s"],
+    )
 
 
 def main() -> None:

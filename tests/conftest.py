@@ -49,9 +49,13 @@ def run_cli():
     def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300):
         exe = shutil.which("chunkflow", path=str(Path(sys.executable).parent)) or "chunkflow"
         return subprocess.run(
-            [exe, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
+            [exe, *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             env={**os.environ, **(env or {})},
-        )  # fmt: skip
+        )
 
     return run
 

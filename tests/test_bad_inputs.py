@@ -188,7 +188,11 @@ CASES: list[tuple[str, int, str]] = [
     ("create-chunk -o c neuroglancer -i nope", 1, "no chunk named"),
     # ---- task planning ---------------------------------------------------------------------------------------
     ("generate-tasks -b 0-100000000_0-100000000_0-100000000 -c 1 1 1", 1, "max-tasks"),
-    ("generate-tasks -b 0-100000000_0-100000000_0-100000000 -c 1 1 1 -q file://{out}/q", 1, "1,000,000,000,000,000,000,000"),
+    (
+        "generate-tasks -b 0-100000000_0-100000000_0-100000000 -c 1 1 1 -q file://{out}/q",
+        1,
+        "1,000,000,000,000,000,000,000",
+    ),
     ("generate-tasks -s 0 0 0 -r 100 100 100 -c 1 1 1 --max-tasks 10 -f {out}/tasks.txt", 1, "1,000,000"),
     ("generate-tasks -s 0 0 0 -r 4 4 4 -c 0 2 2", 2, "0"),
     ("generate-tasks -s 0 0 0 -c 2 2 2", 1, "--roi-stop"),
@@ -207,7 +211,11 @@ CASES: list[tuple[str, int, str]] = [
     ("fetch-task -q file://{d}/nonexistent_queue -r 0", 1, "no file queue"),
     ("fetch-task -q redis://x -r 0", 1, "unknown scheme"),
     ("fetch-task -q sqs://a/b -r 0", 1, "not an sqs queue name"),
-    ("generate-tasks -s 0 0 0 -r 4 4 4 -c 2 2 2 skip-task-by-file -p redis://bucket/done/", 1, "redis:// is not supported"),
+    (
+        "generate-tasks -s 0 0 0 -r 4 4 4 -c 2 2 2 skip-task-by-file -p redis://bucket/done/",
+        1,
+        "redis:// is not supported",
+    ),
     ("queue status file://{d}/nonexistent_queue", 1, "no file queue"),
     ("queue purge redis://x", 1, "unknown scheme"),
     ("queue requeue-dead file://{d}/nonexistent_queue", 1, "no file queue"),
@@ -221,8 +229,13 @@ CASES: list[tuple[str, int, str]] = [
 ]
 
 # every flag value a type checker rejects, for several operators at once
-for op in ("load-h5 -f {d}/img.h5 -o x -t", "load-precomputed -v file://{d}/pre -o x -s", "create-chunk -s",
-           "generate-tasks -c", "crop-margin -m"):  # fmt: skip
+for op in (
+    "load-h5 -f {d}/img.h5 -o x -t",
+    "load-precomputed -v file://{d}/pre -o x -s",
+    "create-chunk -s",
+    "generate-tasks -c",
+    "crop-margin -m",
+):
     CASES.append((f"{op} 1 x 2", 2, "integer"))
     CASES.append((f"{op} 1.5 2 2", 2, "integer"))
 

@@ -167,9 +167,14 @@ def d(tmp_path_factory):
     chain(IMG + " save-precomputed -i img -v file://{d}/pre_img -b 8 16 16")
     chain(SEG + " save-precomputed -i seg -v file://{d}/pre_seg -b 8 16 16")
     shutil.copytree(root / "pre_seg", root / "pre_multires")
-    chain(TASKS + " load-precomputed -v file://{d}/pre_seg -e 1 1 1 --fill-missing -o seg mesh -i seg -o file://{d}/pre_seg")
-    chain(TASKS + " load-precomputed -v file://{d}/pre_multires -e 1 1 1 --fill-missing -o seg "
-          "mesh -i seg -o file://{d}/pre_multires --multires")  # fmt: skip
+    chain(
+        TASKS
+        + " load-precomputed -v file://{d}/pre_seg -e 1 1 1 --fill-missing -o seg mesh -i seg -o file://{d}/pre_seg"
+    )
+    chain(
+        TASKS + " load-precomputed -v file://{d}/pre_multires -e 1 1 1 --fill-missing -o seg "
+        "mesh -i seg -o file://{d}/pre_multires --multires"
+    )
     chain("mesh-manifest -v file://{d}/pre_seg")
     shutil.copytree(root / "pre_seg", root / "pre_seg_garbage")
     shutil.copytree(root / "pre_seg", root / "pre_seg_badgzip")
@@ -316,22 +321,33 @@ def test_constant_images_pass_contrast_normalization_unchanged(tmp_path, capsys)
     save_chunk(str(tmp_path / "in.h5"), Chunk(original, (0, 0, 0), (40, 4, 4), "image"))
     _ok("load-h5 -f {t}/in.h5 -o img compute-luminance-levels -i img -p {t}/levels", capsys, t=tmp_path)
     _ok("aggregate-luminance-levels -p {t}/levels", capsys, t=tmp_path)
-    _ok("load-h5 -f {t}/in.h5 -o img normalize-contrast -i img -o own save-h5 -i own -f {t}/own.h5 "
-        "normalize-contrast -i img -o lev --levels-path {t}/levels save-h5 -i lev -f {t}/lev.h5", capsys, t=tmp_path)  # fmt: skip
+    _ok(
+        "load-h5 -f {t}/in.h5 -o img normalize-contrast -i img -o own save-h5 -i own -f {t}/own.h5 "
+        "normalize-contrast -i img -o lev --levels-path {t}/levels save-h5 -i lev -f {t}/lev.h5",
+        capsys,
+        t=tmp_path,
+    )
     assert np.array_equal(_h5(tmp_path / "own.h5"), original)
     assert np.array_equal(_h5(tmp_path / "lev.h5"), original)
     levels = json.loads((tmp_path / "levels" / "0").read_text())["levels"]
     assert levels[77] == 16 * 16 and sum(levels) == 16 * 16
     for section in range(4):  # all black: zero counts everywhere
         (tmp_path / "levels" / str(section)).write_text(json.dumps({"levels": [0] * 256}))
-    _ok("load-h5 -f {t}/in.h5 -o img normalize-contrast -i img --levels-path {t}/levels save-h5 -i img -f {t}/black.h5",
-        capsys, t=tmp_path)  # fmt: skip
+    _ok(
+        "load-h5 -f {t}/in.h5 -o img normalize-contrast -i img --levels-path {t}/levels save-h5 -i img -f {t}/black.h5",
+        capsys,
+        t=tmp_path,
+    )
     assert np.array_equal(_h5(tmp_path / "black.h5"), original)
 
 
 def test_duplicate_thresholds_sweep_once_each(d, capsys):
-    out = _ok(AFF + " load-h5 -f {d}/seg.h5 -o gt agglomerate -i aff --thresholds 0.3 0.3,0.5 "
-              "--groundtruth-chunk-name gt -o seg", capsys, d=d)  # fmt: skip
+    out = _ok(
+        AFF + " load-h5 -f {d}/seg.h5 -o gt agglomerate -i aff --thresholds 0.3 0.3,0.5 "
+        "--groundtruth-chunk-name gt -o seg",
+        capsys,
+        d=d,
+    )
     rows = [line.split()[0] for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert rows == ["0.300", "0.500"]
 
@@ -339,8 +355,12 @@ def test_duplicate_thresholds_sweep_once_each(d, capsys):
 def test_erl_of_an_empty_segmentation_is_zero(tmp_path, capsys):
     swc = tmp_path / "tabs.swc"  # tabs, several spaces, comments, a parent listed after its child
     swc.write_text("# x y z in nm\n2\t0\t80 80 200\t1 1\n1  0  40 40 40  1  -1  # root\n3 0 120 120 400 1 2\n")
-    out = _ok("create-chunk -s 16 32 32 -e 40 4 4 -d uint32 --pattern zero --layer-type segmentation -o seg "
-              "evaluate-segmentation -s seg --skeletons {t}/tabs.swc -o {t}/erl.json", capsys, t=tmp_path)  # fmt: skip
+    out = _ok(
+        "create-chunk -s 16 32 32 -e 40 4 4 -d uint32 --pattern zero --layer-type segmentation -o seg "
+        "evaluate-segmentation -s seg --skeletons {t}/tabs.swc -o {t}/erl.json",
+        capsys,
+        t=tmp_path,
+    )
     erl = json.loads((tmp_path / "erl.json").read_text())["erl"]
     assert erl["erl"] == 0.0 and erl["gt_erl"] > 0 and erl["skeletons"] == 1
     assert "expected run length" in out
@@ -398,5 +418,10 @@ def test_view_origins_and_addresses():
 
 
 def test_gaussian_filter_plugin_with_zero_sigma_is_the_identity(d, tmp_path, capsys):
-    _ok(IMG + " plugin -f gaussian_filter -i img -o out -a sigma=0 save-h5 -i out -f {t}/same.h5", capsys, d=d, t=tmp_path)
+    _ok(
+        IMG + " plugin -f gaussian_filter -i img -o out -a sigma=0 save-h5 -i out -f {t}/same.h5",
+        capsys,
+        d=d,
+        t=tmp_path,
+    )
     assert np.array_equal(_h5(tmp_path / "same.h5"), _h5(d / "img.h5"))

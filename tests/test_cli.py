@@ -28,14 +28,68 @@ def test_round_trip_h5_tif_precomputed_h5(run_cli, tmp_path):
     from cloudvolume import CloudVolume
 
     r = run_cli(
-        "create-chunk", "-s", "20", "64", "48", "-t", "3", "4", "5", "-e", "40", "4", "4", "-p", "random",
-        "save-h5", "-f", "a.h5",
-        "load-h5", "-f", "a.h5", "-o", "x", "save-tif", "-i", "x", "-f", "a.tif",
-        "load-tif", "-f", "a.tif", "-o", "y", "save-precomputed", "-i", "y", "-v", f"file://{tmp_path}/pc", "-b", "8", "32", "16",
-        "load-precomputed", "-v", f"file://{tmp_path}/pc", "-s", "3", "4", "5", "-z", "20", "64", "48", "-o", "z",
-        "save-h5", "-i", "z", "-f", "b.h5",
+        "create-chunk",
+        "-s",
+        "20",
+        "64",
+        "48",
+        "-t",
+        "3",
+        "4",
+        "5",
+        "-e",
+        "40",
+        "4",
+        "4",
+        "-p",
+        "random",
+        "save-h5",
+        "-f",
+        "a.h5",
+        "load-h5",
+        "-f",
+        "a.h5",
+        "-o",
+        "x",
+        "save-tif",
+        "-i",
+        "x",
+        "-f",
+        "a.tif",
+        "load-tif",
+        "-f",
+        "a.tif",
+        "-o",
+        "y",
+        "save-precomputed",
+        "-i",
+        "y",
+        "-v",
+        f"file://{tmp_path}/pc",
+        "-b",
+        "8",
+        "32",
+        "16",
+        "load-precomputed",
+        "-v",
+        f"file://{tmp_path}/pc",
+        "-s",
+        "3",
+        "4",
+        "5",
+        "-z",
+        "20",
+        "64",
+        "48",
+        "-o",
+        "z",
+        "save-h5",
+        "-i",
+        "z",
+        "-f",
+        "b.h5",
         cwd=tmp_path,
-    )  # fmt: skip
+    )
     assert r.returncode == 0, r.stderr
     with h5py.File(tmp_path / "a.h5") as a, h5py.File(tmp_path / "b.h5") as b:
         np.testing.assert_array_equal(a["main"][()], b["main"][()])
@@ -70,12 +124,46 @@ def test_save_h5_directory_names_file_by_bbox(tmp_path):
 
 def test_cutout_and_crop_threshold_normalize(tmp_path):
     assert main(["create-chunk", "-s", "10", "20", "20", "save-h5", "-f", f"{tmp_path}/a.h5"]) == 0
-    code = main([
-        "load-h5", "-f", f"{tmp_path}/a.h5", "--cutout-start", "2", "2", "2", "--cutout-size", "6", "10", "10",
-        "crop-margin", "-m", "1", "1", "1", "normalize-intensity", "-o", "norm",
-        "threshold", "-i", "norm", "-t", "0", "-o", "mask", "save-h5", "-i", "mask", "-f", f"{tmp_path}/m.h5",
-        "save-h5", "-i", "norm", "-f", f"{tmp_path}/n.h5",
-    ])  # fmt: skip
+    code = main(
+        [
+            "load-h5",
+            "-f",
+            f"{tmp_path}/a.h5",
+            "--cutout-start",
+            "2",
+            "2",
+            "2",
+            "--cutout-size",
+            "6",
+            "10",
+            "10",
+            "crop-margin",
+            "-m",
+            "1",
+            "1",
+            "1",
+            "normalize-intensity",
+            "-o",
+            "norm",
+            "threshold",
+            "-i",
+            "norm",
+            "-t",
+            "0",
+            "-o",
+            "mask",
+            "save-h5",
+            "-i",
+            "mask",
+            "-f",
+            f"{tmp_path}/m.h5",
+            "save-h5",
+            "-i",
+            "norm",
+            "-f",
+            f"{tmp_path}/n.h5",
+        ]
+    )
     assert code == 0
     with h5py.File(tmp_path / "m.h5") as m, h5py.File(tmp_path / "n.h5") as n, h5py.File(tmp_path / "a.h5") as a:
         assert m["main"].shape == (4, 8, 8) and list(m["voxel_offset"][()]) == [3, 3, 3]
@@ -85,39 +173,134 @@ def test_cutout_and_crop_threshold_normalize(tmp_path):
 
 
 def test_copy_and_delete_var(tmp_path, capsys):
-    code = main(["create-chunk", "copy-var", "-f", "chunk", "-t", "b", "delete-var", "-v", "chunk",
-                 "save-h5", "-i", "chunk", "-f", f"{tmp_path}/x.h5"])  # fmt: skip
+    code = main(
+        [
+            "create-chunk",
+            "copy-var",
+            "-f",
+            "chunk",
+            "-t",
+            "b",
+            "delete-var",
+            "-v",
+            "chunk",
+            "save-h5",
+            "-i",
+            "chunk",
+            "-f",
+            f"{tmp_path}/x.h5",
+        ]
+    )
     assert code == 1
     assert "no chunk named 'chunk'" in capsys.readouterr().err
     assert not (tmp_path / "x.h5").exists()
 
 
 def test_npy_png_zarr_chains(tmp_path):
-    assert main(["create-chunk", "-s", "5", "16", "16", "-t", "7", "0", "0", "save-npy", "-f", f"{tmp_path}/a.npy",
-                 "save-pngs", "-o", f"{tmp_path}/pngs", "save-zarr", "-s", f"{tmp_path}/a.zarr", "--ome"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "create-chunk",
+                "-s",
+                "5",
+                "16",
+                "16",
+                "-t",
+                "7",
+                "0",
+                "0",
+                "save-npy",
+                "-f",
+                f"{tmp_path}/a.npy",
+                "save-pngs",
+                "-o",
+                f"{tmp_path}/pngs",
+                "save-zarr",
+                "-s",
+                f"{tmp_path}/a.zarr",
+                "--ome",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in (tmp_path / "pngs").iterdir())[0] == "00007.png"
-    assert main(["load-png", "-p", f"{tmp_path}/pngs", "-o", "p", "load-npy", "-f", f"{tmp_path}/a.npy", "-t", "7", "0", "0",
-                 "-o", "n", "load-zarr", "-f", f"{tmp_path}/a.zarr", "-o", "z", "plugin", "-f", str(_write_equal_plugin(tmp_path)),
-                 "-i", "p,n,z"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "load-png",
+                "-p",
+                f"{tmp_path}/pngs",
+                "-o",
+                "p",
+                "load-npy",
+                "-f",
+                f"{tmp_path}/a.npy",
+                "-t",
+                "7",
+                "0",
+                "0",
+                "-o",
+                "n",
+                "load-zarr",
+                "-f",
+                f"{tmp_path}/a.zarr",
+                "-o",
+                "z",
+                "plugin",
+                "-f",
+                str(_write_equal_plugin(tmp_path)),
+                "-i",
+                "p,n,z",
+            ]
+        )
+        == 0
+    )
 
 
 def _write_equal_plugin(tmp_path):
     path = tmp_path / "check_equal.py"
-    path.write_text(textwrap.dedent("""
+    path.write_text(
+        textwrap.dedent("""
         import numpy as np
         def execute(a, b, c):
             assert a.bbox == b.bbox == c.bbox, (a.bbox, b.bbox, c.bbox)
             assert np.array_equal(a.array, b.array) and np.array_equal(a.array, c.array)
-    """))
+    """)
+    )
     return path
 
 
 def test_plugin_outputs_and_args(tmp_path):
     plugin = tmp_path / "scale.py"
     plugin.write_text("def execute(chunk, factor=1, shift=0):\n    return chunk.array * factor + shift\n")
-    code = main(["create-chunk", "-d", "float32", "-s", "4", "4", "4", "plugin", "-f", str(plugin), "-i", "chunk",
-                 "-o", "scaled", "-a", "factor=2;shift=1", "save-h5", "-i", "scaled", "-f", f"{tmp_path}/s.h5",
-                 "save-h5", "-f", f"{tmp_path}/c.h5"])  # fmt: skip
+    code = main(
+        [
+            "create-chunk",
+            "-d",
+            "float32",
+            "-s",
+            "4",
+            "4",
+            "4",
+            "plugin",
+            "-f",
+            str(plugin),
+            "-i",
+            "chunk",
+            "-o",
+            "scaled",
+            "-a",
+            "factor=2;shift=1",
+            "save-h5",
+            "-i",
+            "scaled",
+            "-f",
+            f"{tmp_path}/s.h5",
+            "save-h5",
+            "-f",
+            f"{tmp_path}/c.h5",
+        ]
+    )
     assert code == 0
     with h5py.File(tmp_path / "s.h5") as s, h5py.File(tmp_path / "c.h5") as c:
         np.testing.assert_allclose(s["main"][()], c["main"][()] * 2 + 1)
@@ -203,8 +386,28 @@ def test_save_synapses_json_is_written_aside_and_renamed(tmp_path, monkeypatch):
     renames = []
     real = os.replace
     monkeypatch.setattr(os, "replace", lambda src, dst: (renames.append((str(src), str(dst))), real(src, dst))[1])
-    assert main(["create-bbox", "-s", "0", "0", "0", "-z", "8", "8", "8", "load-synapses", "-f", f"{tmp_path}/s.h5",
-                 "save-synapses", "-f", f"{tmp_path}/kept.json"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "create-bbox",
+                "-s",
+                "0",
+                "0",
+                "0",
+                "-z",
+                "8",
+                "8",
+                "8",
+                "load-synapses",
+                "-f",
+                f"{tmp_path}/s.h5",
+                "save-synapses",
+                "-f",
+                f"{tmp_path}/kept.json",
+            ]
+        )
+        == 0
+    )
     assert [Path(dst).name for _, dst in renames] == ["kept.json"]
     assert re.fullmatch(r"\.kept\.json\..*\.part", Path(renames[0][0]).name), renames
     assert json.loads((tmp_path / "kept.json").read_text())["pre"] == [[1, 2, 3]]
@@ -228,7 +431,8 @@ def test_help_does_not_import_heavy_libraries():
 def test_third_party_operator_from_entry_point(tmp_path):
     pkg = tmp_path / "site"
     (pkg / "myops").mkdir(parents=True)
-    (pkg / "myops" / "__init__.py").write_text(textwrap.dedent("""
+    (pkg / "myops" / "__init__.py").write_text(
+        textwrap.dedent("""
         import click
         from chunkflow.pipeline import Stage
 
@@ -241,14 +445,17 @@ def test_third_party_operator_from_entry_point(tmp_path):
             return Stage("say-hello", apply)
 
         SAY_HELLO = Operator(say_hello, section="Greetings")
-    """))
+    """)
+    )
     dist = pkg / "myops-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myops\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(
         "[chunkflow.operators]\nsay-hello = myops:SAY_HELLO\nsay-hello-bare = myops:say_hello\n"
     )
-    env_code = f"import sys; sys.path.insert(0, {str(pkg)!r}); from chunkflow.cli import main; sys.exit(main(sys.argv[1:]))"
+    env_code = (
+        f"import sys; sys.path.insert(0, {str(pkg)!r}); from chunkflow.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
     r = subprocess.run([sys.executable, "-c", env_code, "create-chunk", "say-hello"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "HELLO FROM PLUGIN" in r.stdout
@@ -259,19 +466,61 @@ def test_third_party_operator_from_entry_point(tmp_path):
 
 @pytest.mark.subprocess
 def test_python_dash_m_and_log_level(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "chunkflow", "--log-level", "debug", "create-chunk", "-s", "2", "2", "2"],
-                       capture_output=True, text=True)  # fmt: skip
+    r = subprocess.run(
+        [sys.executable, "-m", "chunkflow", "--log-level", "debug", "create-chunk", "-s", "2", "2", "2"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
 
 
 def test_crop_margin_takes_three_or_six_values(tmp_path):
     """``-m Z Y X`` crops every side; 1.2.0's ``-m -z -y -x +z +y +x`` crops each side on its own."""
     assert main(["create-chunk", "-s", "10", "20", "30", "save-h5", "-f", f"{tmp_path}/a.h5"]) == 0
-    assert main(["load-h5", "-f", f"{tmp_path}/a.h5", "crop-margin", "-m", "1", "2", "3", "4", "5", "6",
-                 "save-h5", "-f", f"{tmp_path}/six.h5"]) == 0  # fmt: skip
-    assert main(["load-h5", "-f", f"{tmp_path}/a.h5", "crop-margin", "-m", "1", "2", "3",
-                 "save-h5", "-f", f"{tmp_path}/three.h5"]) == 0  # fmt: skip
-    with h5py.File(tmp_path / "a.h5") as a, h5py.File(tmp_path / "six.h5") as six, h5py.File(tmp_path / "three.h5") as three:
+    assert (
+        main(
+            [
+                "load-h5",
+                "-f",
+                f"{tmp_path}/a.h5",
+                "crop-margin",
+                "-m",
+                "1",
+                "2",
+                "3",
+                "4",
+                "5",
+                "6",
+                "save-h5",
+                "-f",
+                f"{tmp_path}/six.h5",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "load-h5",
+                "-f",
+                f"{tmp_path}/a.h5",
+                "crop-margin",
+                "-m",
+                "1",
+                "2",
+                "3",
+                "save-h5",
+                "-f",
+                f"{tmp_path}/three.h5",
+            ]
+        )
+        == 0
+    )
+    with (
+        h5py.File(tmp_path / "a.h5") as a,
+        h5py.File(tmp_path / "six.h5") as six,
+        h5py.File(tmp_path / "three.h5") as three,
+    ):
         np.testing.assert_array_equal(six["main"][()], a["main"][1:6, 2:15, 3:24])
         assert list(six["voxel_offset"][()]) == [1, 2, 3]
         np.testing.assert_array_equal(three["main"][()], a["main"][1:9, 2:18, 3:27])

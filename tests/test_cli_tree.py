@@ -51,8 +51,24 @@ def test_unknown_command_is_a_usage_error(capsys):
 
 
 def test_non_terminal_run_logs_one_line_per_task_with_timing(tmp_path, capsys):
-    assert main(["generate-tasks", "-b", "0-4_0-8_0-16", "-c", "4", "8", "8",
-                 "create-chunk", "save-h5", "-f", f"{tmp_path}/"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "generate-tasks",
+                "-b",
+                "0-4_0-8_0-16",
+                "-c",
+                "4",
+                "8",
+                "8",
+                "create-chunk",
+                "save-h5",
+                "-f",
+                f"{tmp_path}/",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if "chunkflow.progress: task" in line]
     assert len(lines) == 2, err
@@ -62,8 +78,26 @@ def test_non_terminal_run_logs_one_line_per_task_with_timing(tmp_path, capsys):
 
 
 def test_log_format_json_is_one_object_per_line(tmp_path, capsys):
-    assert main(["--log-format", "json", "generate-tasks", "-b", "0-4_0-8_0-16", "-c", "4", "8", "8",
-                 "create-chunk", "save-h5", "-f", f"{tmp_path}/"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--log-format",
+                "json",
+                "generate-tasks",
+                "-b",
+                "0-4_0-8_0-16",
+                "-c",
+                "4",
+                "8",
+                "8",
+                "create-chunk",
+                "save-h5",
+                "-f",
+                f"{tmp_path}/",
+            ]
+        )
+        == 0
+    )
     records = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
     tasks = [r for r in records if r.get("status") == "done"]
     assert [r["task"] for r in tasks] == ["0-4_0-8_0-8", "0-4_0-8_8-16"]
@@ -77,7 +111,9 @@ def test_every_builtin_command_declares_a_known_section_and_extra():
     from chunkflow import _extras
     from chunkflow.operators.registry import SECTION_TITLES
 
-    builtins = {n: OPERATORS.load(n) for n in OPERATORS.names() if str(OPERATORS.load(n).command).startswith("chunkflow.")}
+    builtins = {
+        n: OPERATORS.load(n) for n in OPERATORS.names() if str(OPERATORS.load(n).command).startswith("chunkflow.")
+    }
     assert len(builtins) >= 77
     for name, operator in builtins.items():
         assert operator.section in SECTION_TITLES, (name, operator.section)
@@ -90,12 +126,69 @@ def test_every_builtin_command_declares_a_known_section_and_extra():
 def test_non_terminal_mesh_and_skeleton_chain_logs_its_timing(tmp_path, capsys):
     """The README's postprocessing chain (one task, no task source) logs one line with seconds per operator."""
     seg = f"file://{tmp_path}/seg"
-    assert main(["create-chunk", "-s", "16", "64", "64", "-e", "40", "4", "4", "--pattern", "sin",
-                 "connected-components", "-t", "128", "-o", "seg", "save-precomputed", "-i", "seg", "-v", seg]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "create-chunk",
+                "-s",
+                "16",
+                "64",
+                "64",
+                "-e",
+                "40",
+                "4",
+                "4",
+                "--pattern",
+                "sin",
+                "connected-components",
+                "-t",
+                "128",
+                "-o",
+                "seg",
+                "save-precomputed",
+                "-i",
+                "seg",
+                "-v",
+                seg,
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert main(["load-precomputed", "-v", seg, "-o", "seg", "downsample", "-i", "seg", "-o", "small", "-f", "1", "2", "2",
-                 "skeletonize", "-i", "seg", "-v", seg, "--dust-threshold", "50", "--aggregate",
-                 "mesh", "-i", "seg", "-o", seg]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "load-precomputed",
+                "-v",
+                seg,
+                "-o",
+                "seg",
+                "downsample",
+                "-i",
+                "seg",
+                "-o",
+                "small",
+                "-f",
+                "1",
+                "2",
+                "2",
+                "skeletonize",
+                "-i",
+                "seg",
+                "-v",
+                seg,
+                "--dust-threshold",
+                "50",
+                "--aggregate",
+                "mesh",
+                "-i",
+                "seg",
+                "-o",
+                seg,
+            ]
+        )
+        == 0
+    )
     lines = [line for line in capsys.readouterr().err.splitlines() if "chunkflow.progress: task" in line]
     assert len(lines) == 1, lines
     for operator in ("load-precomputed", "downsample", "skeletonize", "mesh"):

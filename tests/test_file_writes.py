@@ -66,7 +66,9 @@ def direct_writes(path: Path) -> list[str]:
             continue
         func = node.func
         if isinstance(func, ast.Name) and func.id == "open":
-            mode = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
+            mode = (
+                node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "mode"), None)
+            )
             target = _root_name(node.args[0]) if node.args else ""
             if node.args and isinstance(node.args[0], ast.Constant) and str(node.args[0].value).startswith("/proc/"):
                 continue  # the kernel's counters (/proc/self/clear_refs), not a file
@@ -90,10 +92,13 @@ MODULES = sorted(p for p in SRC.rglob("*.py") if str(p.relative_to(SRC)) not in 
 
 def test_the_rule_sees_a_write(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("import os\nfrom pathlib import Path\nPath('x').write_text('y')\nopen('z', 'wb')\nos.replace('a', 'b')\n")
+    bad.write_text(
+        "import os\nfrom pathlib import Path\nPath('x').write_text('y')\nopen('z', 'wb')\nos.replace('a', 'b')\n"
+    )
     good = tmp_path / "good.py"
-    good.write_text("from chunkflow.files import atomic_path\nwith atomic_path('x') as tmp:\n    tmp.write_text('y')\n"
-                    "open('r')\n")  # fmt: skip
+    good.write_text(
+        "from chunkflow.files import atomic_path\nwith atomic_path('x') as tmp:\n    tmp.write_text('y')\nopen('r')\n"
+    )
     assert len(direct_writes(bad)) == 3 and direct_writes(good) == []
 
 

@@ -47,8 +47,10 @@ def test_aligned_to_contains_and_is_on_grid(box, block, grid_offset):
     assert all(a - s < b for a, s, b in zip(box.start, aligned.start, block))
 
 
-@given(st.builds(BoundingBox.from_size, vecs, st.builds(Vec3, *(st.integers(1, 30),) * 3)),
-       st.builds(Vec3, *(st.integers(1, 12),) * 3))
+@given(
+    st.builds(BoundingBox.from_size, vecs, st.builds(Vec3, *(st.integers(1, 30),) * 3)),
+    st.builds(Vec3, *(st.integers(1, 12),) * 3),
+)
 def test_split_tiles_the_box_exactly(box, block):
     parts = box.split(block)
     assert sum(p.volume for p in parts) == box.volume

@@ -68,7 +68,11 @@ STARTS_PROCESSES = {"worker", "run"}
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(n, marks=pytest.mark.subprocess) if n in STARTS_PROCESSES else n for n in commands() if n not in NOT_RUNNABLE],
+    [
+        pytest.param(n, marks=pytest.mark.subprocess) if n in STARTS_PROCESSES else n
+        for n in commands()
+        if n not in NOT_RUNNABLE
+    ],
 )
 def test_example_runs_as_printed(name, tmp_path, monkeypatch, capsys):
     lines = example_lines(name)

@@ -89,6 +89,7 @@ class Cluster:
     tmp: Path
     env: dict[str, str]
     workers: list[Worker] = field(default_factory=list)
+    started: list[Worker] = field(default_factory=list)  # every worker, for the clean-up of a failed test
     stage: int = -1
 
     def frontend(self, command: str) -> None:
@@ -105,10 +106,17 @@ class Cluster:
         line = f"chunkflow worker -p 1 -- {chain}" if role == "workstation" else f"chunkflow {chain}"
         with open(machine / "worker.log", "w") as log:
             proc = subprocess.Popen(["bash", "-c", f"exec {line}"], cwd=machine / "cwd", env=env, stdout=log,
-                                    stderr=subprocess.STDOUT)  # fmt: skip
+                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
         worker = Worker(role, proc, machine)
         self.workers.append(worker)
+        self.started.append(worker)
         return worker
+
+    def stop_all(self) -> None:
+        for worker in self.started:  # each in a process group of its own: `worker -p 1` and its child
+            if worker.proc.poll() is None:
+                os.killpg(worker.proc.pid, signal.SIGKILL)
+                worker.proc.wait(timeout=30)
 
     def wait(self, timeout: float = 600) -> list[Worker]:
         deadline = time.monotonic() + timeout
@@ -203,7 +211,7 @@ def test_readme_block_is_found_and_is_on_buckets():
 
 @pytest.mark.slow
 @pytest.mark.subprocess
-def test_hybrid_cloud_run_as_in_the_readme(moto_server, tmp_path):
+def test_hybrid_cloud_run_as_in_the_readme(moto_server, tmp_path, request):
     from chunkflow.demo import write_sample
     from chunkflow.queues.preemption import PREEMPTED_EXIT_CODE
     from chunkflow.volumes import open_volume
@@ -222,7 +230,8 @@ def test_hybrid_cloud_run_as_in_the_readme(moto_server, tmp_path):
                   queues=f"file://{local}/q")  # fmt: skip
     with open(tmp_path / "local.log", "w") as log:
         reference = subprocess.Popen(["bash", "-c", "set -euo pipefail\n" + block], cwd=ROOT, env=base_env, stdout=log,
-                                     stderr=subprocess.STDOUT, text=True)  # fmt: skip
+                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    request.addfinalizer(lambda: reference.poll() is None and os.killpg(reference.pid, signal.SIGKILL))
 
     # on the bucket and SQS: workers on "machines" of their own; a spot notice mid-inference, a vanished machine
     block = adapt(readme_block(), endpoint, name, sample)
@@ -234,6 +243,7 @@ def test_hybrid_cloud_run_as_in_the_readme(moto_server, tmp_path):
     assert env["AWS_ENDPOINT_URL"] == endpoint and "AWS_SESSION_TOKEN" not in env  # plain keys, as a lab has them
     cluster = Cluster(tmp_path / "machines", env)
     cluster.tmp.mkdir()
+    request.addfinalizer(cluster.stop_all)
     bucket = f"s3://{name}"
     stages: list[tuple[str, list[Worker]]] = []
     measured: dict[str, float] = {}

@@ -38,7 +38,10 @@ def toy_operator():
 
 def test_toy_operator_runs_in_a_chain_and_is_listed_under_its_section(toy_operator, tmp_path, capsys):
     chain = ["create-chunk", "-s", "2", "4", "4", "-p", "random", "-d", "uint16"]
-    assert main([*chain, "save-h5", "-f", f"{tmp_path}/once.h5", "toy-double", "save-h5", "-f", f"{tmp_path}/twice.h5"]) == 0
+    assert (
+        main([*chain, "save-h5", "-f", f"{tmp_path}/once.h5", "toy-double", "save-h5", "-f", f"{tmp_path}/twice.h5"])
+        == 0
+    )
     with h5py.File(tmp_path / "once.h5") as once, h5py.File(tmp_path / "twice.h5") as twice:
         assert once["main"][()].any()
         np.testing.assert_array_equal(twice["main"][()], once["main"][()] * 2)
@@ -71,12 +74,16 @@ def test_help_reads_builtin_commands_without_importing_their_modules():
 @pytest.mark.parametrize(
     ("chain", "expected"),
     [
-        (["-q", "file://{d}/q", "create-chunk", "save-h5", "-f", "{d}/out/"],
-         "operators after generate-tasks (create-chunk save-h5) would never run: -q sends the tasks to file://{d}/q"),
-        (["-f", "{d}/tasks.txt", "create-chunk"],
-         "operators after generate-tasks (create-chunk) would never run: -f writes the task boxes"),
+        (
+            ["-q", "file://{d}/q", "create-chunk", "save-h5", "-f", "{d}/out/"],
+            "operators after generate-tasks (create-chunk save-h5) would never run: -q sends the tasks to file://{d}/q",
+        ),
+        (
+            ["-f", "{d}/tasks.txt", "create-chunk"],
+            "operators after generate-tasks (create-chunk) would never run: -f writes the task boxes",
+        ),
     ],
-)  # fmt: skip
+)
 def test_generate_tasks_that_send_their_tasks_away_end_the_chain(tmp_path, capsys, chain, expected):
     argv = ["generate-tasks", "-b", "0-4_0-8_0-8", "-c", "4", "4", "4", *(a.format(d=tmp_path) for a in chain)]
     assert main(argv) == 2

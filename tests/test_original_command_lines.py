@@ -41,8 +41,12 @@ def test_h5_connected_components_tif(tmp_path, capsys):
     import cc3d
     import tifffile
 
-    run("create-chunk save-h5 --file-name={tmp}/img.h5 connected-components --threshold 128 "
-        "save-tif --file-name={tmp}/seg.tif", tmp_path, capsys)  # fmt: skip
+    run(
+        "create-chunk save-h5 --file-name={tmp}/img.h5 connected-components --threshold 128 "
+        "save-tif --file-name={tmp}/seg.tif",
+        tmp_path,
+        capsys,
+    )
     run("load-h5 --file-name={tmp}/img.h5 save-h5 -f {tmp}/again.h5", tmp_path, capsys)
     with h5py.File(tmp_path / "img.h5") as img, h5py.File(tmp_path / "again.h5") as again:
         image = img["main"][()]
@@ -88,8 +92,12 @@ def test_precomputed_mesh_pyramid_manifest_mask(tmp_path, capsys):
 
 @pytest.mark.parametrize("pattern", ["sin", "zero"])
 def test_identity_inference_on_a_grid_of_patches(tmp_path, capsys, pattern):
-    run(f"create-chunk --size 36 448 448 --pattern {pattern} save-h5 -f {{tmp}}/in.h5 inference --input-patch-size 20 256 256 "
-        "--patch-num 2 2 2 --framework identity --batch-size 3 save-h5 -f {tmp}/out.h5", tmp_path, capsys)  # fmt: skip
+    run(
+        f"create-chunk --size 36 448 448 --pattern {pattern} save-h5 -f {{tmp}}/in.h5 inference --input-patch-size 20 256 256 "
+        "--patch-num 2 2 2 --framework identity --batch-size 3 save-h5 -f {tmp}/out.h5",
+        tmp_path,
+        capsys,
+    )
     with h5py.File(tmp_path / "in.h5") as i, h5py.File(tmp_path / "out.h5") as o:
         image, out = i["main"][()].astype(np.float64), o["main"][()].astype(np.float64)
         offset_in, offset_out = i["voxel_offset"][()], o["voxel_offset"][()]
@@ -105,8 +113,12 @@ def test_identity_inference_on_a_grid_of_patches(tmp_path, capsys, pattern):
 
 
 def test_skeletonize_selected_objects(tmp_path, capsys):
-    run("create-chunk --size 36 448 448 --dtype uint32 connected-components mask-out-objects -d 50 -s 2,3,4 "
-        "skeletonize --voxel-size 1 1 1 --output-path file://{tmp}/skeleton", tmp_path, capsys)  # fmt: skip
+    run(
+        "create-chunk --size 36 448 448 --dtype uint32 connected-components mask-out-objects -d 50 -s 2,3,4 "
+        "skeletonize --voxel-size 1 1 1 --output-path file://{tmp}/skeleton",
+        tmp_path,
+        capsys,
+    )
     info = json.loads((tmp_path / "skeleton" / "skeletons" / "info").read_text())
     assert info["@type"] == "neuroglancer_skeletons"
     # a uint32 sin chunk is one label per voxel: objects 2, 3 and 4 are single voxels, below the default

@@ -68,12 +68,31 @@ def hide(monkeypatch):
 def test_missing_extra_fails_with_one_line_before_any_work(hide, cli_runner, capsys, tmp_path):
     hide({"torch"})
     out = tmp_path / "before.h5"
-    code = cli_runner(["create-chunk", "-s", "8", "32", "32", "save-h5", "-f", str(out),
-                       "inference", "-s", "4", "16", "16", "-c", "3"])  # fmt: skip
+    code = cli_runner(
+        [
+            "create-chunk",
+            "-s",
+            "8",
+            "32",
+            "32",
+            "save-h5",
+            "-f",
+            str(out),
+            "inference",
+            "-s",
+            "4",
+            "16",
+            "16",
+            "-c",
+            "3",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1
-    assert err == ["chunkflow: error: 'inference' needs the 'inference' extra (torch not installed); "
-                   "install it with: pip install 'chunkflow[inference]'"]  # fmt: skip
+    assert err == [
+        "chunkflow: error: 'inference' needs the 'inference' extra (torch not installed); "
+        "install it with: pip install 'chunkflow[inference]'"
+    ]
     assert not out.exists()
 
 

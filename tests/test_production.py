@@ -69,8 +69,9 @@ def test_production_run_as_in_the_readme(tmp_path):
     recipe = re.sub(r"^export CF=\S+", f"export CF={cf}", recipe, count=1, flags=re.M).replace(
         "demo-output/sample", str(sample)
     )
-    proc = subprocess.run(["bash", "-c", "set -euo pipefail\n" + recipe], cwd=ROOT, capture_output=True, text=True,
-                          timeout=900)  # fmt: skip
+    proc = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + recipe], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     log = proc.stderr
 
@@ -78,9 +79,44 @@ def test_production_run_as_in_the_readme(tmp_path):
     from chunkflow.cli import main
 
     model = ROOT / "src/chunkflow/datasets/data/demo_model.onnx"
-    assert main(["load-precomputed", "-v", f"file://{cf}/image", "-o", "image", "inference", "-m", str(model), "-s",
-                 "16", "128", "128", "-v", "4", "32", "32", "-c", "3", "--output-crop-margin", "0", "0", "0", "-i",
-                 "image", "-o", "affs", "save-h5", "-i", "affs", "-f", str(tmp_path / "whole-affs.h5")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "load-precomputed",
+                "-v",
+                f"file://{cf}/image",
+                "-o",
+                "image",
+                "inference",
+                "-m",
+                str(model),
+                "-s",
+                "16",
+                "128",
+                "128",
+                "-v",
+                "4",
+                "32",
+                "32",
+                "-c",
+                "3",
+                "--output-crop-margin",
+                "0",
+                "0",
+                "0",
+                "-i",
+                "image",
+                "-o",
+                "affs",
+                "save-h5",
+                "-i",
+                "affs",
+                "-f",
+                str(tmp_path / "whole-affs.h5"),
+            ]
+        )
+        == 0
+    )
     whole_affs = open_volume(str(tmp_path / "whole-affs.h5")).read()
     tiled_affs = open_volume(f"file://{cf}/affs").read()
     assert whole_affs.bbox == tiled_affs.bbox
@@ -141,8 +177,20 @@ def test_production_run_as_in_the_readme(tmp_path):
 
     # viewer: the README's view line serves the outputs
     port = _free_port()
-    view = subprocess.Popen([str(Path(sys.executable).parent / "chunkflow"), "view", str(cf / "image"), str(cf / "seg"),
-                             "--no-browser", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    view = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "chunkflow"),
+            "view",
+            str(cf / "image"),
+            str(cf / "seg"),
+            "--no-browser",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline, link = time.time() + 60, None
         while time.time() < deadline and link is None:

@@ -28,9 +28,15 @@ def test_thread_share_defaults_to_the_cores_this_process_may_use():
 
 @pytest.mark.parametrize(
     "v2,v1_quota,v1_period,expected",
-    [("max 100000", None, None, None), ("200000 100000", None, None, 2), ("150000 100000", None, None, 2),
-     (None, "-1", "100000", None), (None, "300000", "100000", 3), (None, None, None, None)],
-)  # fmt: skip
+    [
+        ("max 100000", None, None, None),
+        ("200000 100000", None, None, 2),
+        ("150000 100000", None, None, 2),
+        (None, "-1", "100000", None),
+        (None, "300000", "100000", 3),
+        (None, None, None, None),
+    ],
+)
 def test_cpu_quota_reads_the_containers_cgroup(tmp_path, monkeypatch, v2, v1_quota, v1_period, expected):
     from chunkflow import threads
 
@@ -117,11 +123,36 @@ def test_worker_processes_report_and_run_with_their_thread_limit(tmp_path):
     (tmp_path / "probe.py").write_text(PROBE)
     env = {k: v for k, v in os.environ.items() if k not in THREAD_ENV_VARS}
     r = subprocess.run(
-        [sys.executable, "-m", "chunkflow", "worker", "-p", "2", "--", "fetch-task", "-q", queue, "-r", "0",
-         "--retry-interval", "0.1", "create-chunk", "plugin", "-f", str(tmp_path / "probe.py"), "-i", "chunk",
-         "-a", f"log='{tmp_path}/log'", "delete-task-in-queue"],
-        capture_output=True, text=True, timeout=300, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "chunkflow",
+            "worker",
+            "-p",
+            "2",
+            "--",
+            "fetch-task",
+            "-q",
+            queue,
+            "-r",
+            "0",
+            "--retry-interval",
+            "0.1",
+            "create-chunk",
+            "plugin",
+            "-f",
+            str(tmp_path / "probe.py"),
+            "-i",
+            "chunk",
+            "-a",
+            f"log='{tmp_path}/log'",
+            "delete-task-in-queue",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr
     share = str(thread_share(2))
     reports = [line for line in r.stderr.splitlines() if f"on {queue}:" in line and "core(s)" in line]

@@ -250,7 +250,7 @@ def _gcs_bucket(bucket: str) -> Any:
     key = ("gs", bucket, os.getpid())
     with _clients_lock:
         if key not in _clients:
-            from google.cloud import storage  # type: ignore[attr-defined]
+            from google.cloud import storage
 
             try:
                 from cloudfiles.secrets import google_credentials

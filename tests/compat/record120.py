@@ -96,8 +96,12 @@ def api_inputs() -> dict[str, np.ndarray]:
 
 def run_120_api(work: Path) -> dict[str, np.ndarray]:
     np.savez(work / "api_in.npz", **api_inputs())
-    done = subprocess.run([PYTHON, "-c", API_SCRIPT, str(work / "api_in.npz"), str(work / "api_out.npz")],
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [PYTHON, "-c", API_SCRIPT, str(work / "api_in.npz"), str(work / "api_out.npz")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
         sys.exit(f"chunkflow 1.2.0's API failed:\n{done.stderr[-3000:]}")
     return {f"api_{k}": v for k, v in np.load(work / "api_out.npz").items()}
@@ -110,11 +114,11 @@ def run_120_api(work: Path) -> dict[str, np.ndarray]:
 DOC_LINES = {
     "help": "create-chunk --help",
     "hdf_to_precomputed": "load-h5 --file-name {tmp}/sample_A_20160501.hdf --dataset-path /volumes/raw "
-                          "save-precomputed --volume-path file://{tmp}/key",
+    "save-precomputed --volume-path file://{tmp}/key",
     "precomputed_start_stop": "load-precomputed --volume-path file://{tmp}/key --start 0 0 0 --stop 128 512 512 "
-                              "save-h5 --file-name {tmp}/cutout_chunk.h5",
+    "save-h5 --file-name {tmp}/cutout_chunk.h5",
     "evaluate_tifs": "load-tif --file-name {tmp}/groundtruth.tif -o gt load-tif --file-name {tmp}/segmentation.tif "
-                     "-o seg evaluate-segmentation -g gt -s seg",
+    "-o seg evaluate-segmentation -g gt -s seg",
 }
 
 

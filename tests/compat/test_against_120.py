@@ -37,13 +37,36 @@ def image_file(tmp_path_factory):
 
 def run_both(image_file, tmp_path, *args, ours_only=()):
     ours, theirs = tmp_path / "ours.h5", tmp_path / "theirs.h5"
-    done = subprocess.run([PYTHON, str(HERE / "run120.py"), "load-h5", "-f", str(image_file), "inference", *args,
-                           *PATCH, "-n", "2", "2", "2", "save-h5", "-f", str(theirs)],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [
+            PYTHON,
+            str(HERE / "run120.py"),
+            "load-h5",
+            "-f",
+            str(image_file),
+            "inference",
+            *args,
+            *PATCH,
+            "-n",
+            "2",
+            "2",
+            "2",
+            "save-h5",
+            "-f",
+            str(theirs),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     from chunkflow.cli import main
 
-    assert main(["load-h5", "-f", str(image_file), "inference", *args, *ours_only, *PATCH, "save-h5", "-f", str(ours)]) == 0
+    assert (
+        main(["load-h5", "-f", str(image_file), "inference", *args, *ours_only, *PATCH, "save-h5", "-f", str(ours)])
+        == 0
+    )
     return Chunk.from_h5(str(ours)), Chunk.from_h5(str(theirs))
 
 
@@ -76,9 +99,16 @@ def test_trained_120_model_file_equals_120_with_its_bump(image_file, tmp_path):
     """With ``--bump wu-1.2.0`` every voxel, overlaps included, equals 1.2.0's output to 1e-5."""
     model = demo_model()
     ours, theirs = run_both(
-        image_file, tmp_path, "-f", "pytorch", "-m", str(model["model"]), "-w", str(model["weights"]),
+        image_file,
+        tmp_path,
+        "-f",
+        "pytorch",
+        "-m",
+        str(model["model"]),
+        "-w",
+        str(model["weights"]),
         ours_only=("--bump", "wu-1.2.0"),
-    )  # fmt: skip
+    )
     assert ours.bbox == theirs.bbox
     np.testing.assert_allclose(ours.array, theirs.array, atol=1e-5, rtol=0)
 

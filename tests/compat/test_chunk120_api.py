@@ -112,10 +112,13 @@ def test_declared_layer_type_wins_and_unknown_falls_back_to_dtype():
     assert unknown.is_image and not unknown.is_segmentation
 
 
-@pytest.mark.parametrize("margin, expected_offset, expected_shape", [
-    ((1, 2, 3), (-1, -1, -1), (5, 4, 3)),
-    ((1, 2, 3, 0, 1, 2), (-1, -1, -1), (6, 5, 4)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "margin, expected_offset, expected_shape",
+    [
+        ((1, 2, 3), (-1, -1, -1), (5, 4, 3)),
+        ((1, 2, 3, 0, 1, 2), (-1, -1, -1), (6, 5, 4)),
+    ],
+)
 def test_crop_margin_forms(margin, expected_offset, expected_shape):
     chunk = create_chunk()
     cropped = chunk.crop_margin(margin_size=margin)

@@ -16,42 +16,171 @@ def cf(*args):
 
 
 def test_create_and_adjust_bbox(tmp_path):
-    assert cf("create-bbox", "-s", 0, 0, 0, "-z", 8, 64, 64, "adjust-bbox", "-c", 2, 4, 4, -2, -4, -4,
-              "create-chunk", "save-h5", "-f", f"{tmp_path}/") == 0  # fmt: skip
+    assert (
+        cf(
+            "create-bbox",
+            "-s",
+            0,
+            0,
+            0,
+            "-z",
+            8,
+            64,
+            64,
+            "adjust-bbox",
+            "-c",
+            2,
+            4,
+            4,
+            -2,
+            -4,
+            -4,
+            "create-chunk",
+            "save-h5",
+            "-f",
+            f"{tmp_path}/",
+        )
+        == 0
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["2-6_4-60_4-60.h5"]
 
 
 def test_skip_all_zero_marks_and_skips(tmp_path):
-    assert cf("create-chunk", "-s", 4, 8, 8, "-p", "zero", "-t", 4, 0, 0, "skip-all-zero", "-p", f"{tmp_path}/z-",
-              "-s", ".done", "save-h5", "-f", tmp_path / "never.h5") == 0  # fmt: skip
+    assert (
+        cf(
+            "create-chunk",
+            "-s",
+            4,
+            8,
+            8,
+            "-p",
+            "zero",
+            "-t",
+            4,
+            0,
+            0,
+            "skip-all-zero",
+            "-p",
+            f"{tmp_path}/z-",
+            "-s",
+            ".done",
+            "save-h5",
+            "-f",
+            tmp_path / "never.h5",
+        )
+        == 0
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["z-4-8_0-8_0-8.done"]
 
 
 def test_skip_none_and_save_h5_touch(tmp_path):
-    assert cf("create-bbox", "-s", 0, 0, 0, "-z", 4, 8, 8, "create-chunk", "plugin", "-f", "print_max_id", "-i", "chunk",
-              "-o", "maybe", "save-h5", "-i", "maybe", "-f", f"{tmp_path}/t-", "skip-none", "-i", "maybe", "-p",
-              f"{tmp_path}/none-", "save-h5", "-i", "chunk", "-f", tmp_path / "never.h5") == 0  # fmt: skip
+    assert (
+        cf(
+            "create-bbox",
+            "-s",
+            0,
+            0,
+            0,
+            "-z",
+            4,
+            8,
+            8,
+            "create-chunk",
+            "plugin",
+            "-f",
+            "print_max_id",
+            "-i",
+            "chunk",
+            "-o",
+            "maybe",
+            "save-h5",
+            "-i",
+            "maybe",
+            "-f",
+            f"{tmp_path}/t-",
+            "skip-none",
+            "-i",
+            "maybe",
+            "-p",
+            f"{tmp_path}/none-",
+            "save-h5",
+            "-i",
+            "chunk",
+            "-f",
+            tmp_path / "never.h5",
+        )
+        == 0
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["none-0-4_0-8_0-8", "t-0-4_0-8_0-8.h5"]
     assert (tmp_path / "t-0-4_0-8_0-8.h5").stat().st_size == 0
 
 
-@pytest.mark.parametrize("mode, present, skipped", [
-    ("exist", "full", True), ("exist", None, False), ("missing", None, True), ("missing", "empty", False),
-    ("empty", "empty", True), ("empty", "full", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "mode, present, skipped",
+    [
+        ("exist", "full", True),
+        ("exist", None, False),
+        ("missing", None, True),
+        ("missing", "empty", False),
+        ("empty", "empty", True),
+        ("empty", "full", False),
+    ],
+)
 def test_skip_task_by_file_modes(tmp_path, mode, present, skipped):
     marker = tmp_path / "m-0-4_0-8_0-8"
     if present:
         marker.write_bytes(b"x" if present == "full" else b"")
-    assert cf("create-bbox", "-s", 0, 0, 0, "-z", 4, 8, 8, "skip-task-by-file", "-p", f"{tmp_path}/m-", "-m", mode,
-              "create-chunk", "save-h5", "-f", tmp_path / "out.h5") == 0  # fmt: skip
+    assert (
+        cf(
+            "create-bbox",
+            "-s",
+            0,
+            0,
+            0,
+            "-z",
+            4,
+            8,
+            8,
+            "skip-task-by-file",
+            "-p",
+            f"{tmp_path}/m-",
+            "-m",
+            mode,
+            "create-chunk",
+            "save-h5",
+            "-f",
+            tmp_path / "out.h5",
+        )
+        == 0
+    )
     assert (tmp_path / "out.h5").exists() != skipped
 
 
 def test_skip_task_by_file_adjust_size(tmp_path):
     (tmp_path / "m-2-10_2-10_2-10").touch()
-    assert cf("create-bbox", "-s", 4, 4, 4, "-z", 4, 4, 4, "skip-task-by-file", "-p", f"{tmp_path}/m-", "-a", 2,
-              "create-chunk", "save-h5", "-f", tmp_path / "out.h5") == 0  # fmt: skip
+    assert (
+        cf(
+            "create-bbox",
+            "-s",
+            4,
+            4,
+            4,
+            "-z",
+            4,
+            4,
+            4,
+            "skip-task-by-file",
+            "-p",
+            f"{tmp_path}/m-",
+            "-a",
+            2,
+            "create-chunk",
+            "save-h5",
+            "-f",
+            tmp_path / "out.h5",
+        )
+        == 0
+    )
     assert not (tmp_path / "out.h5").exists()
 
 
@@ -70,9 +199,38 @@ def _affs(tmp_path):
 
 def test_channel_voting_and_quantize(tmp_path):
     affs = _affs(tmp_path)
-    assert cf("load-h5", "-f", tmp_path / "affs.h5", "-o", "a", "channel-voting", "-i", "a", "-o", "v",
-              "quantize", "-i", "a", "-o", "q", "--mode", "z", "save-h5", "-i", "v", "-f", tmp_path / "v.h5",
-              "save-h5", "-i", "q", "-f", tmp_path / "q.h5") == 0  # fmt: skip
+    assert (
+        cf(
+            "load-h5",
+            "-f",
+            tmp_path / "affs.h5",
+            "-o",
+            "a",
+            "channel-voting",
+            "-i",
+            "a",
+            "-o",
+            "v",
+            "quantize",
+            "-i",
+            "a",
+            "-o",
+            "q",
+            "--mode",
+            "z",
+            "save-h5",
+            "-i",
+            "v",
+            "-f",
+            tmp_path / "v.h5",
+            "save-h5",
+            "-i",
+            "q",
+            "-f",
+            tmp_path / "q.h5",
+        )
+        == 0
+    )
     votes, quant = Chunk.from_h5(str(tmp_path / "v.h5")), Chunk.from_h5(str(tmp_path / "q.h5"))
     np.testing.assert_array_equal(votes.array, np.argmax(affs.array, axis=0) + 1)
     np.testing.assert_array_equal(quant.array, (affs.array[2] * 255).astype(np.uint8))
@@ -84,11 +242,57 @@ def test_gaussian_filter_multiply_and_shang(tmp_path):
     img.to_h5(str(tmp_path / "img.h5"))
     mask = Chunk((np.arange(4 * 32 * 32).reshape(4, 32, 32) % 2).astype(np.uint8))
     mask.to_h5(str(tmp_path / "mask.h5"))
-    assert cf("load-h5", "-f", tmp_path / "img.h5", "-o", "img", "load-h5", "-f", tmp_path / "mask.h5", "-o", "mask",
-              "multiply", "-i", "img", "-m", "mask", "-o", "masked", "normalize-section-shang", "-i", "img", "-o", "n",
-              "--nominalmin", 0, "--nominalmax", 1, "gaussian-filter", "-i", "img", "-s", 2,
-              "save-h5", "-i", "img", "-f", tmp_path / "g.h5", "save-h5", "-i", "masked", "-f", tmp_path / "m.h5",
-              "save-h5", "-i", "n", "-f", tmp_path / "n.h5") == 0  # fmt: skip
+    assert (
+        cf(
+            "load-h5",
+            "-f",
+            tmp_path / "img.h5",
+            "-o",
+            "img",
+            "load-h5",
+            "-f",
+            tmp_path / "mask.h5",
+            "-o",
+            "mask",
+            "multiply",
+            "-i",
+            "img",
+            "-m",
+            "mask",
+            "-o",
+            "masked",
+            "normalize-section-shang",
+            "-i",
+            "img",
+            "-o",
+            "n",
+            "--nominalmin",
+            0,
+            "--nominalmax",
+            1,
+            "gaussian-filter",
+            "-i",
+            "img",
+            "-s",
+            2,
+            "save-h5",
+            "-i",
+            "img",
+            "-f",
+            tmp_path / "g.h5",
+            "save-h5",
+            "-i",
+            "masked",
+            "-f",
+            tmp_path / "m.h5",
+            "save-h5",
+            "-i",
+            "n",
+            "-f",
+            tmp_path / "n.h5",
+        )
+        == 0
+    )
     expected = np.stack([ndimage.gaussian_filter(s, 2) for s in img.array])
     np.testing.assert_array_equal(Chunk.from_h5(str(tmp_path / "g.h5")).array, expected)
     np.testing.assert_array_equal(Chunk.from_h5(str(tmp_path / "m.h5")).array, img.array * mask.array)
@@ -100,9 +304,37 @@ def test_gaussian_filter_multiply_and_shang(tmp_path):
 
 def test_load_h5_and_save_h5_flags(tmp_path):
     affs = _affs(tmp_path)
-    assert cf("load-h5", "-f", tmp_path / "affs.h5", "-c", "0:2", "-e", "float64", "--set-bbox", "-o", "a",
-              "save-h5", "-i", "a", "-f", f"{tmp_path}/out-", "-c", "gzip", "-s", 2, 8, 8, "--without-offset",
-              "-v", 8, 8, 8) == 0  # fmt: skip
+    assert (
+        cf(
+            "load-h5",
+            "-f",
+            tmp_path / "affs.h5",
+            "-c",
+            "0:2",
+            "-e",
+            "float64",
+            "--set-bbox",
+            "-o",
+            "a",
+            "save-h5",
+            "-i",
+            "a",
+            "-f",
+            f"{tmp_path}/out-",
+            "-c",
+            "gzip",
+            "-s",
+            2,
+            8,
+            8,
+            "--without-offset",
+            "-v",
+            8,
+            8,
+            8,
+        )
+        == 0
+    )
     (written,) = tmp_path.glob("out-*.h5")
     assert written.name == "out-1-5_2-18_3-19.h5"
     with h5py.File(written) as f:
@@ -123,8 +355,38 @@ def test_generate_tasks_grid_size_with_a_box(tmp_path):
 
 
 def test_crop_margin_six_values_and_crop_bbox(tmp_path):
-    assert cf("create-bbox", "-s", 0, 0, 0, "-z", 8, 32, 32, "create-chunk", "crop-margin", "-m", 1, 2, 3, 0, 0, 0,
-              "--crop-bbox", "create-chunk", "-o", "again", "save-h5", "-i", "again", "-f", f"{tmp_path}/") == 0  # fmt: skip
+    assert (
+        cf(
+            "create-bbox",
+            "-s",
+            0,
+            0,
+            0,
+            "-z",
+            8,
+            32,
+            32,
+            "create-chunk",
+            "crop-margin",
+            "-m",
+            1,
+            2,
+            3,
+            0,
+            0,
+            0,
+            "--crop-bbox",
+            "create-chunk",
+            "-o",
+            "again",
+            "save-h5",
+            "-i",
+            "again",
+            "-f",
+            f"{tmp_path}/",
+        )
+        == 0
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["1-8_2-32_3-32.h5"]
 
 
@@ -132,8 +394,12 @@ def test_json_points_synapses_and_log_summary(tmp_path):
     from chunkflow.synapses import Synapses
 
     (tmp_path / "a.json").write_text(json.dumps({"k": [1, 2]}))
-    syns = Synapses(np.array([[1, 2, 3], [50, 50, 50]]), post=np.array([[0, 1, 2, 4], [1, 9, 9, 9]]),
-                    pre_confidence=np.array([0.5, 0.9]), resolution=(40, 4, 4))  # fmt: skip
+    syns = Synapses(
+        np.array([[1, 2, 3], [50, 50, 50]]),
+        post=np.array([[0, 1, 2, 4], [1, 9, 9, 9]]),
+        pre_confidence=np.array([0.5, 0.9]),
+        resolution=(40, 4, 4),
+    )
     syns.to_h5(str(tmp_path / "s.h5"))
     (tmp_path / "check.py").write_text(f"def execute(d):\n    open({str(tmp_path / 'seen')!r}, 'w').write(repr(d))\n")
     assert (
@@ -161,11 +427,52 @@ def test_json_points_synapses_and_log_summary(tmp_path):
         != 0
     )  # <dir>/<bbox>.json does not exist
     (tmp_path / "0-8_0-8_0-8.json").write_text(json.dumps({"k": [1, 2]}))
-    assert cf("create-bbox", "-s", 0, 0, 0, "-z", 8, 8, 8, "load-json", "-f", tmp_path, "-o", "d",
-              "plugin", "-f", tmp_path / "check.py", "-i", "d") == 0  # fmt: skip
+    assert (
+        cf(
+            "create-bbox",
+            "-s",
+            0,
+            0,
+            0,
+            "-z",
+            8,
+            8,
+            8,
+            "load-json",
+            "-f",
+            tmp_path,
+            "-o",
+            "d",
+            "plugin",
+            "-f",
+            tmp_path / "check.py",
+            "-i",
+            "d",
+        )
+        == 0
+    )
     assert (tmp_path / "seen").read_text() == "{'k': [1, 2]}"
-    assert cf("create-bbox", "-s", 0, 0, 0, "-z", 8, 8, 8, "load-synapses", "-f", tmp_path / "s.h5", "--remove-outside",
-              "save-synapses", "-f", tmp_path / "kept.json") == 0  # fmt: skip
+    assert (
+        cf(
+            "create-bbox",
+            "-s",
+            0,
+            0,
+            0,
+            "-z",
+            8,
+            8,
+            8,
+            "load-synapses",
+            "-f",
+            tmp_path / "s.h5",
+            "--remove-outside",
+            "save-synapses",
+            "-f",
+            tmp_path / "kept.json",
+        )
+        == 0
+    )
     kept = json.loads((tmp_path / "kept.json").read_text())
     assert kept["pre"] == [[1, 2, 3]] and kept["post"] == [[0, 1, 2, 4]] and kept["resolution"] == [40, 4, 4]
     logs = tmp_path / "log"
@@ -183,8 +490,28 @@ def test_save_points_of_detected_points(tmp_path):
     prob = np.zeros((16, 32, 32), np.float32)
     prob[8, 16, 16] = 1.0
     Chunk(ndimage.gaussian_filter(prob, 2), (0, 0, 0), (40, 4, 4)).to_h5(str(tmp_path / "p.h5"))
-    assert cf("load-h5", "-f", tmp_path / "p.h5", "-o", "prob", "plugin", "-f", "detect_points", "-i", "prob", "-o",
-              "point_cloud", "-a", "min_distance=3;threshold_rel=0.5", "save-points", "-f", tmp_path / "pts.h5") == 0  # fmt: skip
+    assert (
+        cf(
+            "load-h5",
+            "-f",
+            tmp_path / "p.h5",
+            "-o",
+            "prob",
+            "plugin",
+            "-f",
+            "detect_points",
+            "-i",
+            "prob",
+            "-o",
+            "point_cloud",
+            "-a",
+            "min_distance=3;threshold_rel=0.5",
+            "save-points",
+            "-f",
+            tmp_path / "pts.h5",
+        )
+        == 0
+    )
     with h5py.File(tmp_path / "pts.h5") as f:
         assert f["points"][()].tolist() == [[8, 16, 16]] and tuple(f["voxel_size"][()]) == (40, 4, 4)
 
@@ -201,14 +528,40 @@ def test_napari_refused_with_the_extra_to_install(capsys):
     assert len(err.splitlines()) == 1 and "pip install 'napari[all]'" in err
 
 
-@pytest.mark.parametrize("args, patch_num, chunk, block", [
-    # values printed by chunkflow 1.2.0's setup_env.get_optimized_block_size for the same arguments
-    (["-z", 16, 128, 128, "-r", 1, "-x", 5], (9, 12, 12), (64, 704, 704), (64, 88, 88)),
-    (["-z", 20, 256, 256, "-o", 4, 64, 64, "-r", 15, "-x", 8, "-m", 1, "-b", 7], (9, 11, 11), (140, 2048, 2048), (70, 128, 128)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, patch_num, chunk, block",
+    [
+        # values printed by chunkflow 1.2.0's setup_env.get_optimized_block_size for the same arguments
+        (["-z", 16, 128, 128, "-r", 1, "-x", 5], (9, 12, 12), (64, 704, 704), (64, 88, 88)),
+        (
+            ["-z", 20, 256, 256, "-o", 4, 64, 64, "-r", 15, "-x", 8, "-m", 1, "-b", 7],
+            (9, 11, 11),
+            (140, 2048, 2048),
+            (70, 128, 128),
+        ),
+    ],
+)
 def test_setup_env_plans_like_120(tmp_path, capsys, args, patch_num, chunk, block):
-    assert cf("setup-env", "--volume-start", 0, 0, 0, "-s", 64, 1024, 1024, "-l", f"file://{tmp_path}/out",
-              *args, "--channel-num", 3, "--overwrite-info") == 0  # fmt: skip
+    assert (
+        cf(
+            "setup-env",
+            "--volume-start",
+            0,
+            0,
+            0,
+            "-s",
+            64,
+            1024,
+            1024,
+            "-l",
+            f"file://{tmp_path}/out",
+            *args,
+            "--channel-num",
+            3,
+            "--overwrite-info",
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert f"--patch-num {' '.join(map(str, patch_num))}" in out
     assert (

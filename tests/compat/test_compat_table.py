@@ -33,15 +33,18 @@ def test_every_120_command_is_listed_and_present_or_explained():
         assert f"| `{command}` |" in readme_table()
 
 
-@pytest.mark.parametrize("line", [
-    "load-h5 -f a.h5 -e float32 -c 0:2 --set-bbox --remove-empty -o img",
-    "save-h5 -i img -f out/ -c gzip -s 8 8 8 --without-offset -v 40 4 4 -d uint8 --no-touch",
-    "save-precomputed -v file:///tmp/x --fill-missing",
-    "skip-task-by-file -p done/ -s .h5 -m missing -a 4",
-    "crop-margin -m 1 1 1 1 1 1 --crop-bbox",
-    "generate-tasks -b 0-64_0-64_0-64 -c 16 16 16 -g 2 2 2",
-    "plugin -f inverse -i bbox,chunk -o out -a x=1",
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "line",
+    [
+        "load-h5 -f a.h5 -e float32 -c 0:2 --set-bbox --remove-empty -o img",
+        "save-h5 -i img -f out/ -c gzip -s 8 8 8 --without-offset -v 40 4 4 -d uint8 --no-touch",
+        "save-precomputed -v file:///tmp/x --fill-missing",
+        "skip-task-by-file -p done/ -s .h5 -m missing -a 4",
+        "crop-margin -m 1 1 1 1 1 1 --crop-bbox",
+        "generate-tasks -b 0-64_0-64_0-64 -c 16 16 16 -g 2 2 2",
+        "plugin -f inverse -i bbox,chunk -o out -a x=1",
+    ],
+)
 def test_flags_from_the_issue_parse(line):
     import click
 

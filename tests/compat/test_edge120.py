@@ -23,11 +23,30 @@ def test_load_h5_reads_hdf_files(tmp_path):
         assert tuple(f["voxel_offset"][:]) == (1, 2, 3)
 
 
-@pytest.mark.parametrize("extra, dtype", [((), "uint16"), (("-d", "uint32"), "uint32"), (("--dtype", "uint64"), "uint64")])
+@pytest.mark.parametrize(
+    "extra, dtype", [((), "uint16"), (("-d", "uint32"), "uint32"), (("--dtype", "uint64"), "uint64")]
+)
 def test_connected_components_gives_120s_dtype_unless_asked(tmp_path, extra, dtype):
     out = tmp_path / "cc.h5"
-    assert main(["create-chunk", "-s", "8", "32", "32", "connected-components", "-t", "128", *extra,
-                 "save-h5", "-f", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "create-chunk",
+                "-s",
+                "8",
+                "32",
+                "32",
+                "connected-components",
+                "-t",
+                "128",
+                *extra,
+                "save-h5",
+                "-f",
+                str(out),
+            ]
+        )
+        == 0
+    )
     with h5py.File(out) as f:
         labels = f["main"][:]
     assert labels.dtype == dtype and labels.max() >= 1
@@ -52,8 +71,9 @@ def test_view_in_a_chain_serves_the_chunk_and_goes_on(tmp_path):
 def test_standalone_view_keeps_its_own_help():
     done = subprocess.run([sys.executable, "-m", "chunkflow", "view", "--help"], capture_output=True, text=True)
     assert done.returncode == 0 and "URLS..." in done.stdout and "--image-chunk-name" not in done.stdout
-    done = subprocess.run([sys.executable, "-m", "chunkflow", "create-chunk", "view", "--help"], capture_output=True,
-                          text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "chunkflow", "create-chunk", "view", "--help"], capture_output=True, text=True
+    )
     assert done.returncode == 0 and "--image-chunk-name" in done.stdout
 
 

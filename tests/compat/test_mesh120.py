@@ -40,7 +40,9 @@ def _upload(tmp_path: Path, where: str, meshed: bool) -> str:
     items = {str(p.relative_to(local)): p.read_bytes() for p in local.rglob("*") if p.is_file()}
     files.write_many(where, {n: b for n, b in items.items() if not n.endswith(".gz")})
     # 1.2.0 put its fragments through cloud-files with compress="gzip": Content-Encoding on a bucket
-    files.write_many(where, {n[:-3]: gzip.decompress(b) for n, b in items.items() if n.endswith(".gz")}, compress="gzip")
+    files.write_many(
+        where, {n[:-3]: gzip.decompress(b) for n, b in items.items() if n.endswith(".gz")}, compress="gzip"
+    )
     return where
 
 
@@ -92,8 +94,26 @@ def test_mesh_manifest_keeps_a_120_volume_loadable(tmp_path, store, capsys):
 
 def test_meshing_more_into_a_120_volume_keeps_its_directory(tmp_path, capsys):
     url = _upload(tmp_path, str(tmp_path), meshed=True)
-    _run(capsys, "generate-tasks", "-v", url, "-c", "16", "64", "64", "load-precomputed", "-v", url,
-         "mesh", "-o", url, "-e", "8", "--skip-ids", "1,2,3,4,5,6")  # fmt: skip
+    _run(
+        capsys,
+        "generate-tasks",
+        "-v",
+        url,
+        "-c",
+        "16",
+        "64",
+        "64",
+        "load-precomputed",
+        "-v",
+        url,
+        "mesh",
+        "-o",
+        url,
+        "-e",
+        "8",
+        "--skip-ids",
+        "1,2,3,4,5,6",
+    )
     assert files.read_json(files.join(url, "info"))["mesh"] == MESH_DIR
     assert not (tmp_path / "seg120" / "mesh_err_8").exists()
     _run(capsys, "mesh-manifest", "-v", url)
@@ -105,8 +125,23 @@ def test_mesh_manifest_flag_writes_loadable_manifests(tmp_path, capsys):
     """1.2.0's ``mesh --manifest`` wrote ``<id>:0`` per chunk (the last chunk's fragment only); ours lists every
     fragment the object has so far, so the last task's manifests cover the whole object."""
     url = _upload(tmp_path, str(tmp_path), meshed=False)
-    _run(capsys, "generate-tasks", "-v", url, "-c", "16", "64", "64", "load-precomputed", "-v", url,
-         "mesh", "-o", url, "--manifest")  # fmt: skip
+    _run(
+        capsys,
+        "generate-tasks",
+        "-v",
+        url,
+        "-c",
+        "16",
+        "64",
+        "64",
+        "load-precomputed",
+        "-v",
+        url,
+        "mesh",
+        "-o",
+        url,
+        "--manifest",
+    )
     recorded = json.loads((DATA / "manifests.json").read_text())
     directory = tmp_path / "seg120" / MESH_DIR
     got = {p.name: json.loads(p.read_text()) for p in directory.iterdir() if p.name.count(":") == 1}

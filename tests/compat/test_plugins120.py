@@ -191,17 +191,21 @@ def test_cropped_array_placed_like_120(image, tmp_path):
     assert out.bbox == image.bbox.to_geometry().shrink((1, 2, 3)) and out.voxel_size == image.voxel_size
 
 
-@pytest.mark.parametrize("body, message", [
-    ("def execute(c):\n    raise ValueError('boom')\n", "raised ValueError: boom"),
-    ("def execute(c):\n    return 'text'\n", "returned a str"),
-    ("def execute(c):\n    return [c, c]\n", "returned 2 value(s) but -o names 1"),
-    ("import not_a_module_anywhere\n", "needs the package 'not_a_module_anywhere'"),
-    ("x = 1\n", "defines no execute"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("def execute(c):\n    raise ValueError('boom')\n", "raised ValueError: boom"),
+        ("def execute(c):\n    return 'text'\n", "returned a str"),
+        ("def execute(c):\n    return [c, c]\n", "returned 2 value(s) but -o names 1"),
+        ("import not_a_module_anywhere\n", "needs the package 'not_a_module_anywhere'"),
+        ("x = 1\n", "defines no execute"),
+    ],
+)
 def test_bad_plugins_fail_with_one_line(tmp_path, run_cli, body, message):
     (tmp_path / "bad.py").write_text(body)
-    result = run_cli("create-chunk", "-s", "2", "8", "8", "plugin", "-f", str(tmp_path / "bad.py"), "-i", "chunk",
-                     "-o", "out")  # fmt: skip
+    result = run_cli(
+        "create-chunk", "-s", "2", "8", "8", "plugin", "-f", str(tmp_path / "bad.py"), "-i", "chunk", "-o", "out"
+    )
     assert result.returncode == 1
     assert message in result.stderr and "bad" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -222,15 +226,65 @@ def test_120_style_user_plugins_run_unchanged(tmp_path, run_cli):
         "def execute(bbox: BoundingBox):\n"
         "    return Chunk(np.full(bbox.shape, 7, dtype=np.uint8), voxel_offset=bbox.minpt)\n"
     )
-    result = run_cli("create-chunk", "-s", "2", "8", "8", "-o", "img", "plugin", "-f", str(tmp_path / "scale.py"),
-                     "-i", "img", "-o", "s", "-a", "factor=3", "save-h5", "-i", "s", "-f", str(tmp_path / "s.h5"),
-                     "save-h5", "-i", "img", "-f", str(tmp_path / "img.h5"))  # fmt: skip
+    result = run_cli(
+        "create-chunk",
+        "-s",
+        "2",
+        "8",
+        "8",
+        "-o",
+        "img",
+        "plugin",
+        "-f",
+        str(tmp_path / "scale.py"),
+        "-i",
+        "img",
+        "-o",
+        "s",
+        "-a",
+        "factor=3",
+        "save-h5",
+        "-i",
+        "s",
+        "-f",
+        str(tmp_path / "s.h5"),
+        "save-h5",
+        "-i",
+        "img",
+        "-f",
+        str(tmp_path / "img.h5"),
+    )
     assert result.returncode == 0, result.stderr
     img = Chunk.from_h5(str(tmp_path / "img.h5"))
     np.testing.assert_allclose(Chunk.from_h5(str(tmp_path / "s.h5")).array, img.array.astype(np.float32) * 3 - 1)
-    result = run_cli("generate-tasks", "-s", "0", "0", "0", "-z", "4", "8", "8", "-c", "2", "8", "8",
-                     "plugin", "-f", "from_bbox", "-i", "bbox", "-o", "c", "save-h5", "-i", "c", "-f", f"{tmp_path}/",
-                     env={"CHUNKFLOW_PLUGIN_DIR": str(tmp_path)})  # fmt: skip
+    result = run_cli(
+        "generate-tasks",
+        "-s",
+        "0",
+        "0",
+        "0",
+        "-z",
+        "4",
+        "8",
+        "8",
+        "-c",
+        "2",
+        "8",
+        "8",
+        "plugin",
+        "-f",
+        "from_bbox",
+        "-i",
+        "bbox",
+        "-o",
+        "c",
+        "save-h5",
+        "-i",
+        "c",
+        "-f",
+        f"{tmp_path}/",
+        env={"CHUNKFLOW_PLUGIN_DIR": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.glob("*_*_*.h5")) == ["0-2_0-8_0-8.h5", "2-4_0-8_0-8.h5"]
     assert (Chunk.from_h5(str(tmp_path / "2-4_0-8_0-8.h5")).array == 7).all()
@@ -240,11 +294,20 @@ UPSTREAM = Path(os.environ.get("CHUNKFLOW120_PLUGINS", "/work/.mirror/seung-lab+
 
 
 @pytest.mark.subprocess
-@pytest.mark.parametrize("name, args, inputs", [
-    ("inverse", None, "img"), ("mapto01", None, "img"), ("median_filter", None, "img"),
-    ("gaussian_filter", "sigma=1.0", "img"), ("transpose", None, "img"), ("stretch_intensity", None, "img"),
-    ("fill_segmentation_holes", None, "seg"), ("agglomerate", "threshold=0.5", "affs"), ("print_max_id", None, "seg"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, args, inputs",
+    [
+        ("inverse", None, "img"),
+        ("mapto01", None, "img"),
+        ("median_filter", None, "img"),
+        ("gaussian_filter", "sigma=1.0", "img"),
+        ("transpose", None, "img"),
+        ("stretch_intensity", None, "img"),
+        ("fill_segmentation_holes", None, "seg"),
+        ("agglomerate", "threshold=0.5", "affs"),
+        ("print_max_id", None, "seg"),
+    ],
+)
 def test_upstream_120_plugin_files_run_unchanged(tmp_path, image, labels, name, args, inputs):
     """1.2.0's own plugin files (seung-lab/chunkflow chunkflow/plugins/), copied into tmp from a local
     checkout or git mirror of that repository; skipped where none is available."""
@@ -252,8 +315,9 @@ def test_upstream_120_plugin_files_run_unchanged(tmp_path, image, labels, name, 
     if source.is_file():
         text = source.read_text()
     elif (UPSTREAM / "HEAD").exists() or (UPSTREAM / ".git").exists():
-        shown = subprocess.run(["git", "-C", str(UPSTREAM), "show", f"HEAD:chunkflow/plugins/{name}.py"],
-                               capture_output=True, text=True)  # fmt: skip
+        shown = subprocess.run(
+            ["git", "-C", str(UPSTREAM), "show", f"HEAD:chunkflow/plugins/{name}.py"], capture_output=True, text=True
+        )
         if shown.returncode != 0:
             pytest.skip(f"no {name}.py in {UPSTREAM}")
         text = shown.stdout

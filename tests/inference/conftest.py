@@ -40,12 +40,15 @@ def pointwise_model_files(tmp_path_factory, torch):
         model.conv.bias.fill_(B)
     torch.save(model.state_dict(), root / "weights.pt")
     torch.save({"state_dict": model.state_dict()}, root / "checkpoint.chkpt")
-    (root / "loader.py").write_text(source + textwrap.dedent("""
+    (root / "loader.py").write_text(
+        source
+        + textwrap.dedent("""
         def load_model(weight_path):
             model = Pointwise()
             model.load_state_dict(torch.load(weight_path, weights_only=True))
             return model
-    """))
+    """)
+    )
     example = torch.zeros(1, 1, 4, 8, 8)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -55,8 +58,15 @@ def pointwise_model_files(tmp_path_factory, torch):
     torch.export.save(exported, root / "model.pt2")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (example,), str(root / "model.onnx"), input_names=["input"], output_names=["output"],
-                          dynamic_axes={k: {0: "n", 2: "z", 3: "y", 4: "x"} for k in ("input", "output")}, dynamo=False)  # fmt: skip
+        torch.onnx.export(
+            model,
+            (example,),
+            str(root / "model.onnx"),
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={k: {0: "n", 2: "z", 3: "y", 4: "x"} for k in ("input", "output")},
+            dynamo=False,
+        )
     return root
 
 

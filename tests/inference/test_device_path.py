@@ -35,15 +35,18 @@ def both(engine, chunk, **kwargs):
     return host, device
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(batch_size=2),
-    dict(batch_size=3, output_crop_margin=(0, 0, 0), dtype="float16"),
-    dict(batch_size=1, output_patch_size=(2, 12, 10), output_patch_overlap=(1, 4, 3)),  # valid-convolution crop
-    dict(batch_size=4, device_memory_limit=40_000),  # windows slide along z
-    dict(batch_size=2, device_memory_limit=100_000, output_crop_margin=(0, 0, 0), dtype="float16"),
-    dict(batch_size=2, bump="wu-separable"),  # weights from separable 1D pieces
-    dict(batch_size=2, mask_output_chunk=True, device_memory_limit=100_000),  # 1.2.0's chunk-normalised masks
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(batch_size=2),
+        dict(batch_size=3, output_crop_margin=(0, 0, 0), dtype="float16"),
+        dict(batch_size=1, output_patch_size=(2, 12, 10), output_patch_overlap=(1, 4, 3)),  # valid-convolution crop
+        dict(batch_size=4, device_memory_limit=40_000),  # windows slide along z
+        dict(batch_size=2, device_memory_limit=100_000, output_crop_margin=(0, 0, 0), dtype="float16"),
+        dict(batch_size=2, bump="wu-separable"),  # weights from separable 1D pieces
+        dict(batch_size=2, mask_output_chunk=True, device_memory_limit=100_000),  # 1.2.0's chunk-normalised masks
+    ],
+)
 def test_device_path_equals_host_path_bit_for_bit(engine, kwargs):
     host, device = both(engine, image(), **kwargs)
     assert host.array.astype(np.float32).std() > 0.01  # a real, varying prediction
@@ -57,8 +60,9 @@ def test_float_input_and_memmap_output(engine, tmp_path):
 
 def test_small_cap_really_slides_windows(engine):
     chunk = image()
-    inferencer = Inferencer(engine, (4, 16, 16), output_patch_overlap=(2, 8, 8), num_output_channels=3,
-                            batch_size=4, progress=False)  # fmt: skip
+    inferencer = Inferencer(
+        engine, (4, 16, 16), output_patch_overlap=(2, 8, 8), num_output_channels=3, batch_size=4, progress=False
+    )
     plan = inferencer.plan(chunk)
     output = np.zeros((3, *plan.output_shape), np.float32)
     run = DeviceRun(engine, chunk.array[None], plan, 4, 255, output, lambda slab, rows: None, memory_limit=40_000)
@@ -69,8 +73,15 @@ def test_small_cap_really_slides_windows(engine):
 
 def test_cap_below_one_batch_is_refused(engine):
     with pytest.raises(InvalidParameterError, match="below the .* MiB one batch needs"):
-        Inferencer(engine, (4, 16, 16), num_output_channels=3, batch_size=2, device_path=True,
-                   device_memory_limit=1000, progress=False)(image())  # fmt: skip
+        Inferencer(
+            engine,
+            (4, 16, 16),
+            num_output_channels=3,
+            batch_size=2,
+            device_path=True,
+            device_memory_limit=1000,
+            progress=False,
+        )(image())
 
 
 NAN_SOURCE = """
@@ -92,7 +103,9 @@ def test_nonfinite_output_is_an_error_naming_the_chunk_or_replaced_and_counted(t
     chunk = Chunk(np.full((8, 32, 32), 100, np.uint8), (1, 2, 3))
     chunk.array[4, 10, 10] = 255  # one voxel the model turns into NaN
     kwargs = dict(num_output_channels=3, output_crop_margin=(0, 0, 0), device_path=device_path, progress=False)
-    with pytest.raises(ModelError, match=r"NaN/Inf output value\(s\) in the chunk at 1-9_2-34_3-35.*--nonfinite replace"):
+    with pytest.raises(
+        ModelError, match=r"NaN/Inf output value\(s\) in the chunk at 1-9_2-34_3-35.*--nonfinite replace"
+    ):
         Inferencer(engine, (4, 16, 16), **kwargs)(chunk)
     out = Inferencer(engine, (4, 16, 16), nonfinite="replace", **kwargs)(chunk)
     assert np.isfinite(out.array).all() and (out.array[:, 4, 10, 10] == 0).all()
@@ -101,10 +114,25 @@ def test_nonfinite_output_is_an_error_naming_the_chunk_or_replaced_and_counted(t
 
 
 def test_bad_device_is_one_line(run_cli, conv_model_files):
-    r = run_cli("create-chunk", "inference", "-m", str(conv_model_files / "net.py"), "-w", str(conv_model_files / "net.pt"),
-                "-s", "4", "8", "8", "--device", "potato")  # fmt: skip
+    r = run_cli(
+        "create-chunk",
+        "inference",
+        "-m",
+        str(conv_model_files / "net.py"),
+        "-w",
+        str(conv_model_files / "net.pt"),
+        "-s",
+        "4",
+        "8",
+        "8",
+        "--device",
+        "potato",
+    )
     assert r.returncode == 1 and "Traceback" not in r.stderr
-    assert r.stderr.strip() == "chunkflow: error: device 'potato' is not one of auto, cpu, cuda, cuda:N; pass e.g. --device cpu"
+    assert (
+        r.stderr.strip()
+        == "chunkflow: error: device 'potato' is not one of auto, cpu, cuda, cuda:N; pass e.g. --device cpu"
+    )
 
 
 def test_unavailable_cuda_device_refused(conv_model_files, torch):
@@ -125,5 +153,9 @@ def test_via_onnx_equals_torch(engine, tmp_path):
     assert isinstance(onnx, OnnxEngine)
     kwargs = dict(output_patch_overlap=(2, 8, 8), num_output_channels=3, batch_size=3, progress=False)
     chunk = image()
-    np.testing.assert_allclose(Inferencer(onnx, (4, 16, 16), **kwargs)(chunk).array,
-                               Inferencer(engine, (4, 16, 16), **kwargs)(chunk).array, rtol=1e-5, atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        Inferencer(onnx, (4, 16, 16), **kwargs)(chunk).array,
+        Inferencer(engine, (4, 16, 16), **kwargs)(chunk).array,
+        rtol=1e-5,
+        atol=1e-6,
+    )

@@ -21,18 +21,26 @@ def run(engine, chunk, **kwargs):
     return Inferencer(engine, (5, 16, 16), num_output_channels=3, progress=False, **kwargs)(chunk)
 
 
-@pytest.mark.parametrize("framework,model,weights", [
-    ("pytorch", "model.py", "weights.pt"),
-    ("pytorch", "model.py", "checkpoint.chkpt"),
-    ("pytorch", "loader.py", "weights.pt"),
-    ("pytorch", "model.ts", None),
-    ("pytorch", "model.pt2", None),
-    ("onnx", "model.onnx", None),
-    ("universal", "model.onnx", None),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "framework,model,weights",
+    [
+        ("pytorch", "model.py", "weights.pt"),
+        ("pytorch", "model.py", "checkpoint.chkpt"),
+        ("pytorch", "loader.py", "weights.pt"),
+        ("pytorch", "model.ts", None),
+        ("pytorch", "model.pt2", None),
+        ("onnx", "model.onnx", None),
+        ("universal", "model.onnx", None),
+    ],
+)
 def test_pointwise_model_gives_ax_plus_b_everywhere(pointwise_model_files, framework, model, weights):
-    engine = make_engine(framework, str(pointwise_model_files / model),
-                         str(pointwise_model_files / weights) if weights else None, 3, "cpu")  # fmt: skip
+    engine = make_engine(
+        framework,
+        str(pointwise_model_files / model),
+        str(pointwise_model_files / weights) if weights else None,
+        3,
+        "cpu",
+    )
     chunk = sample()
     out = run(engine, chunk)
     assert out.bbox == chunk.bbox and out.layer_type == "affinity_map"
@@ -96,11 +104,14 @@ def test_model_with_wrong_channel_count(pointwise_model_files):
         Inferencer(engine, (5, 16, 16), num_output_channels=2, progress=False)(sample())
 
 
-@pytest.mark.parametrize("array,message", [
-    (np.zeros((13, 37, 29), np.uint64), "dtype uint64"),
-    (np.full((13, 37, 29), np.nan, np.float32), "NaN"),
-    (np.zeros((2, 13, 37, 29), np.float32), "2 channel"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "array,message",
+    [
+        (np.zeros((13, 37, 29), np.uint64), "dtype uint64"),
+        (np.full((13, 37, 29), np.nan, np.float32), "NaN"),
+        (np.zeros((2, 13, 37, 29), np.float32), "2 channel"),
+    ],
+)
 def test_bad_input_chunks(array, message):
     with pytest.raises(IncompatibleChunkError, match=message):
         run(make_engine("identity", num_output_channels=3), Chunk(array))
@@ -120,25 +131,94 @@ def test_missing_model_and_weights(pointwise_model_files, tmp_path):
 
 
 def test_cli_inference_chain(pointwise_model_files, tmp_path):
-    code = main([
-        "create-chunk", "-s", "12", "40", "40", "-d", "float32", "-t", "0", "10", "10",
-        "inference", "-m", str(pointwise_model_files / "model.py"), "-w", str(pointwise_model_files / "weights.pt"),
-        "-s", "4", "16", "16", "-v", "2", "8", "8", "--output-crop-margin", "0", "0", "0", "-b", "2", "-o", "affs",
-        "save-h5", "-i", "affs", "-f", f"{tmp_path}/affs.h5", "save-h5", "-f", f"{tmp_path}/img.h5",
-    ])  # fmt: skip
+    code = main(
+        [
+            "create-chunk",
+            "-s",
+            "12",
+            "40",
+            "40",
+            "-d",
+            "float32",
+            "-t",
+            "0",
+            "10",
+            "10",
+            "inference",
+            "-m",
+            str(pointwise_model_files / "model.py"),
+            "-w",
+            str(pointwise_model_files / "weights.pt"),
+            "-s",
+            "4",
+            "16",
+            "16",
+            "-v",
+            "2",
+            "8",
+            "8",
+            "--output-crop-margin",
+            "0",
+            "0",
+            "0",
+            "-b",
+            "2",
+            "-o",
+            "affs",
+            "save-h5",
+            "-i",
+            "affs",
+            "-f",
+            f"{tmp_path}/affs.h5",
+            "save-h5",
+            "-f",
+            f"{tmp_path}/img.h5",
+        ]
+    )
     assert code == 0
     with h5py.File(tmp_path / "affs.h5") as a, h5py.File(tmp_path / "img.h5") as i:
-        np.testing.assert_allclose(a["main"][()], np.broadcast_to(A * i["main"][()] + B, a["main"].shape), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            a["main"][()], np.broadcast_to(A * i["main"][()] + B, a["main"].shape), rtol=1e-5, atol=1e-6
+        )
         assert a.attrs["layer_type"] == "affinity_map"
 
 
-@pytest.mark.parametrize("args,message", [
-    (["inference", "-f", "pytorch", "-m", "missing.py", "-s", "4", "8", "8"], "does not exist"),
-    (["create-chunk", "-s", "4", "8", "8", "inference", "-f", "identity", "-s", "8", "8", "8"], "larger than the chunk"),
-    (["create-chunk", "-s", "8", "8", "8", "inference", "-f", "identity", "-s", "4", "4", "4", "-v", "4", "1", "1"], "overlap"),
-    (["create-chunk", "-d", "uint64", "inference", "-f", "identity", "-s", "4", "4", "4"], "dtype uint64"),
-    (["create-chunk", "inference", "-f", "onnx", "-m", "{models}/model.onnx", "-s", "4", "8", "8", "-c", "2"], "output channel"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["inference", "-f", "pytorch", "-m", "missing.py", "-s", "4", "8", "8"], "does not exist"),
+        (
+            ["create-chunk", "-s", "4", "8", "8", "inference", "-f", "identity", "-s", "8", "8", "8"],
+            "larger than the chunk",
+        ),
+        (
+            [
+                "create-chunk",
+                "-s",
+                "8",
+                "8",
+                "8",
+                "inference",
+                "-f",
+                "identity",
+                "-s",
+                "4",
+                "4",
+                "4",
+                "-v",
+                "4",
+                "1",
+                "1",
+            ],
+            "overlap",
+        ),
+        (["create-chunk", "-d", "uint64", "inference", "-f", "identity", "-s", "4", "4", "4"], "dtype uint64"),
+        (
+            ["create-chunk", "inference", "-f", "onnx", "-m", "{models}/model.onnx", "-s", "4", "8", "8", "-c", "2"],
+            "output channel",
+        ),
+    ],
+)
 def test_cli_bad_input_one_line(run_cli, pointwise_model_files, args, message):
     r = run_cli(*(a.format(models=pointwise_model_files) for a in args))
     assert r.returncode == 1 and "Traceback" not in r.stderr
@@ -158,10 +238,49 @@ def test_engine_registry_takes_a_third_party_engine(tmp_path, capsys):
 
     ENGINES.register("doubling", lambda num_output_channels=1, **_: Doubling(num_output_channels))
     try:
-        assert main(["create-chunk", "-s", "8", "32", "32", "-d", "float32", "-o", "img", "save-h5", "-i", "img",
-                     "-f", f"{tmp_path}/in.h5", "inference", "-f", "doubling", "-s", "8", "32", "32", "-c", "1",
-                     "--output-crop-margin", "0", "0", "0", "-i", "img", "-o", "out",
-                     "save-h5", "-i", "out", "-f", f"{tmp_path}/out.h5"]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "create-chunk",
+                    "-s",
+                    "8",
+                    "32",
+                    "32",
+                    "-d",
+                    "float32",
+                    "-o",
+                    "img",
+                    "save-h5",
+                    "-i",
+                    "img",
+                    "-f",
+                    f"{tmp_path}/in.h5",
+                    "inference",
+                    "-f",
+                    "doubling",
+                    "-s",
+                    "8",
+                    "32",
+                    "32",
+                    "-c",
+                    "1",
+                    "--output-crop-margin",
+                    "0",
+                    "0",
+                    "0",
+                    "-i",
+                    "img",
+                    "-o",
+                    "out",
+                    "save-h5",
+                    "-i",
+                    "out",
+                    "-f",
+                    f"{tmp_path}/out.h5",
+                ]
+            )
+            == 0
+        )
     finally:
         ENGINES.unregister("doubling")
     with h5py.File(tmp_path / "in.h5") as a, h5py.File(tmp_path / "out.h5") as b:
@@ -176,14 +295,57 @@ def test_default_crop_is_announced_and_one_patch_error_names_the_flag(tmp_path, 
     import logging
 
     with caplog.at_level(logging.INFO, logger="chunkflow.inference"):
-        assert main(["create-chunk", "-s", "32", "256", "256", "inference", "-f", "identity", "-s", "16", "128", "128",
-                     "-c", "3", "save-h5", "-f", f"{tmp_path}/out.h5"]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "create-chunk",
+                    "-s",
+                    "32",
+                    "256",
+                    "256",
+                    "inference",
+                    "-f",
+                    "identity",
+                    "-s",
+                    "16",
+                    "128",
+                    "128",
+                    "-c",
+                    "3",
+                    "save-h5",
+                    "-f",
+                    f"{tmp_path}/out.h5",
+                ]
+            )
+            == 0
+        )
     lines = [r.getMessage() for r in caplog.records if "keeps" in r.getMessage()]
-    assert lines == ["inference keeps 16x128x128 of the 32x256x256 chunk: the default output crop is the patch overlap "
-                     "(8, 64, 64) (1.2.0's default); --output-crop-margin 0 0 0 keeps the whole chunk"]  # fmt: skip
+    assert lines == [
+        "inference keeps 16x128x128 of the 32x256x256 chunk: the default output crop is the patch overlap "
+        "(8, 64, 64) (1.2.0's default); --output-crop-margin 0 0 0 keeps the whole chunk"
+    ]
     with h5py.File(tmp_path / "out.h5") as f:
         assert f["main"].shape == (3, 16, 128, 128)
     capsys.readouterr()
-    assert main(["create-chunk", "-s", "16", "128", "128", "inference", "-f", "identity", "-s", "16", "128", "128",
-                 "-c", "3"]) == 1  # fmt: skip
+    assert (
+        main(
+            [
+                "create-chunk",
+                "-s",
+                "16",
+                "128",
+                "128",
+                "inference",
+                "-f",
+                "identity",
+                "-s",
+                "16",
+                "128",
+                "128",
+                "-c",
+                "3",
+            ]
+        )
+        == 1
+    )
     assert "--output-crop-margin 0 0 0" in capsys.readouterr().err

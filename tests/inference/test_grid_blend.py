@@ -35,8 +35,16 @@ def test_identity_is_exact_on_any_chunk(shape, patch, overlap_frac, bump, batch)
     overlap = tuple(min(int(p * overlap_frac), p - 1) for p in patch)
     array = np.random.default_rng(1).random(shape, dtype=np.float32)
     chunk = Chunk(array, (3, 5, 7))
-    out = Inferencer(IdentityEngine(2), patch, output_patch_overlap=overlap, output_crop_margin=(0, 0, 0),
-                     num_output_channels=2, bump=bump, batch_size=batch, progress=False)(chunk)  # fmt: skip
+    out = Inferencer(
+        IdentityEngine(2),
+        patch,
+        output_patch_overlap=overlap,
+        output_crop_margin=(0, 0, 0),
+        num_output_channels=2,
+        bump=bump,
+        batch_size=batch,
+        progress=False,
+    )(chunk)
     assert out.bbox == chunk.bbox and out.shape == (2, *shape) and out.dtype == np.float32
     np.testing.assert_allclose(out.array, np.broadcast_to(array, out.shape), rtol=2e-6, atol=1e-6)
 
@@ -56,13 +64,16 @@ def test_patch_num_reproduces_chunkflow_overlap():
     assert grid.shape == (4, 4, 4) and tuple(grid.overlap) == (4, 64, 64) and grid.is_regular()
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(chunk_shape=(10, 10, 10), input_patch_size=(12, 4, 4)), "larger than the chunk"),
-    (dict(chunk_shape=(10, 10, 10), input_patch_size=(4, 4, 4), output_patch_overlap=(4, 0, 0)), "overlap"),
-    (dict(chunk_shape=(10, 10, 10), input_patch_size=(4, 4, 4), output_patch_overlap=(-1, 0, 0)), "overlap"),
-    (dict(chunk_shape=(10, 10, 10), input_patch_size=(4, 4, 4), output_patch_size=(3, 4, 4)), "centred"),
-    (dict(chunk_shape=(10, 10, 10), input_patch_size=(4, 4, 4), patch_num=(1, 2, 2)), "cannot cover"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(chunk_shape=(10, 10, 10), input_patch_size=(12, 4, 4)), "larger than the chunk"),
+        (dict(chunk_shape=(10, 10, 10), input_patch_size=(4, 4, 4), output_patch_overlap=(4, 0, 0)), "overlap"),
+        (dict(chunk_shape=(10, 10, 10), input_patch_size=(4, 4, 4), output_patch_overlap=(-1, 0, 0)), "overlap"),
+        (dict(chunk_shape=(10, 10, 10), input_patch_size=(4, 4, 4), output_patch_size=(3, 4, 4)), "centred"),
+        (dict(chunk_shape=(10, 10, 10), input_patch_size=(4, 4, 4), patch_num=(1, 2, 2)), "cannot cover"),
+    ],
+)
 def test_bad_grids_refused(kwargs, message):
     with pytest.raises(InvalidParameterError, match=message):
         make_grid(**kwargs)
@@ -83,8 +94,14 @@ def test_tiled_masked_chunks_sum_to_whole_volume():
             return np.sin(batch * 3) + batch.mean(axis=(2, 3, 4), keepdims=True)
 
     def inferencer():
-        return Inferencer(Nonlinear(), patch, output_patch_overlap=overlap, taper_output_chunk=True,
-                          num_output_channels=1, progress=False)  # fmt: skip
+        return Inferencer(
+            Nonlinear(),
+            patch,
+            output_patch_overlap=overlap,
+            taper_output_chunk=True,
+            num_output_channels=1,
+            progress=False,
+        )
 
     whole = inferencer()(volume)
     total = np.zeros_like(whole.array)
@@ -102,16 +119,23 @@ def test_tiled_masked_chunks_sum_to_whole_volume():
                 total[(slice(None), *part.bbox.slices(whole.bbox))] += part.array
     np.testing.assert_allclose(total, whole.array, rtol=1e-5, atol=1e-6)
     # and away from the volume's faces, the masked whole equals plain (unmasked) inference
-    plain = Inferencer(Nonlinear(), patch, output_patch_overlap=overlap, output_crop_margin=(0, 0, 0),
-                       num_output_channels=1, progress=False)(volume)  # fmt: skip
+    plain = Inferencer(
+        Nonlinear(),
+        patch,
+        output_patch_overlap=overlap,
+        output_crop_margin=(0, 0, 0),
+        num_output_channels=1,
+        progress=False,
+    )(volume)
     inner = (slice(None), slice(4, -4), slice(8, -8), slice(8, -8))
     np.testing.assert_allclose(whole.array[inner], plain.array[inner], rtol=1e-5, atol=1e-6)
 
 
 def test_taper_output_chunk_needs_regular_grid():
     with pytest.raises(InvalidParameterError, match="fits the patch grid"):
-        Inferencer(IdentityEngine(1), (4, 8, 8), taper_output_chunk=True, num_output_channels=1,
-                   progress=False)(Chunk(np.zeros((9, 16, 16), np.float32)))  # fmt: skip
+        Inferencer(IdentityEngine(1), (4, 8, 8), taper_output_chunk=True, num_output_channels=1, progress=False)(
+            Chunk(np.zeros((9, 16, 16), np.float32))
+        )
 
 
 def test_threaded_pipeline_equals_inline_and_propagates_errors():

@@ -50,14 +50,35 @@ def test_pointwise_values_and_flag_off(pointwise_model_files):
 
 
 def test_cli_flag_and_untrained_warning(run_cli, conv_model_files, pointwise_model_files, caplog):
-    r = run_cli("create-chunk", "-s", "4", "16", "16", "-d", "uint8", "inference", "-s", "4", "16", "16",
-                "--output-crop-margin", "0", "0", "0", "-m", str(pointwise_model_files / "model.py"), "--no-normalize-input")  # fmt: skip
+    r = run_cli(
+        "create-chunk",
+        "-s",
+        "4",
+        "16",
+        "16",
+        "-d",
+        "uint8",
+        "inference",
+        "-s",
+        "4",
+        "16",
+        "16",
+        "--output-crop-margin",
+        "0",
+        "0",
+        "0",
+        "-m",
+        str(pointwise_model_files / "model.py"),
+        "--no-normalize-input",
+    )
     assert r.returncode == 0, r.stderr
     warnings = [line for line in r.stderr.splitlines() if "untrained" in line]
     assert len(warnings) == 1 and "model.py" in warnings[0] and warnings[0].startswith("WARNING"), r.stderr
     caplog.clear()
     make_engine("pytorch", str(conv_model_files / "net.py"), str(conv_model_files / "net.pt"), 3, "cpu")
-    make_engine("pytorch", str(pointwise_model_files / "loader.py"), str(pointwise_model_files / "weights.pt"), 3, "cpu")
+    make_engine(
+        "pytorch", str(pointwise_model_files / "loader.py"), str(pointwise_model_files / "weights.pt"), 3, "cpu"
+    )
     assert "untrained" not in caplog.text  # weights given, or a load_model that loads its own
     make_engine("pytorch", str(conv_model_files / "net.py"), None, 3, "cpu")
     assert caplog.text.count("untrained") == 1

@@ -16,8 +16,17 @@ def test_options_build_the_inferencer_the_keywords_build():
     model = ModelOptions(num_output_channels=2, dtype="float16")
     run = RunOptions(batch_size=3, progress=False)
     grouped = Inferencer.from_options(IdentityEngine(2), patches, model, run)
-    flat = Inferencer(IdentityEngine(2), (4, 16, 16), output_patch_overlap=(2, 8, 8), output_crop_margin=(0, 0, 0),
-                      bump="gaussian", num_output_channels=2, dtype="float16", batch_size=3, progress=False)  # fmt: skip
+    flat = Inferencer(
+        IdentityEngine(2),
+        (4, 16, 16),
+        output_patch_overlap=(2, 8, 8),
+        output_crop_margin=(0, 0, 0),
+        bump="gaussian",
+        num_output_channels=2,
+        dtype="float16",
+        batch_size=3,
+        progress=False,
+    )
     for field in dataclasses.fields(Inferencer):
         if field.name != "engine":
             assert getattr(grouped, field.name) == getattr(flat, field.name), field.name

@@ -36,8 +36,15 @@ def tiles(engine, volume, task_size, global_bbox, margin=MARGIN):
         inside = grown.intersection(volume.bbox)
         array = np.zeros(grown.shape, volume.dtype)
         array[inside.slices(grown)] = volume.cutout(inside).array
-        out = Inferencer(engine, PATCH, output_patch_overlap=OVERLAP, num_output_channels=3, output_crop_margin=margin,
-                         global_bbox=global_bbox, progress=False)(Chunk(array, grown.start))  # fmt: skip
+        out = Inferencer(
+            engine,
+            PATCH,
+            output_patch_overlap=OVERLAP,
+            num_output_channels=3,
+            output_crop_margin=margin,
+            global_bbox=global_bbox,
+            progress=False,
+        )(Chunk(array, grown.start))
         assert out.bbox == box
         total[(slice(None), *box.slices(volume.bbox))] = out.array
     return total
@@ -56,8 +63,9 @@ def membranes(box: BoundingBox) -> Chunk:
 
 def test_ragged_tiles_with_global_bbox_equal_the_whole_run(engine):
     volume = membranes(BoundingBox.from_size((200, 130, 140), (10, 30, 34)))
-    whole = Inferencer(engine, PATCH, output_patch_overlap=OVERLAP, num_output_channels=3, output_crop_margin=(0, 0, 0),
-                       progress=False)(volume)  # fmt: skip
+    whole = Inferencer(
+        engine, PATCH, output_patch_overlap=OVERLAP, num_output_channels=3, output_crop_margin=(0, 0, 0), progress=False
+    )(volume)
     assert whole.bbox == volume.bbox
     exact = tiles(engine, volume, (6, 17, 19), volume.bbox)  # 2 x 2 x 2 tasks, none dividing the volume
     assert np.abs(exact - whole.array).max() <= 1e-5
@@ -69,8 +77,9 @@ def test_margin_too_small_names_the_fix(engine):
     volume = Chunk(np.zeros((12, 40, 40), np.uint8), (0, 0, 0))
     part = volume.cutout(BoundingBox.from_string("4-8_8-32_8-32"))
     with pytest.raises(InvalidParameterError, match="outside the input chunk.*larger margin"):
-        Inferencer(engine, PATCH, output_patch_overlap=OVERLAP, num_output_channels=3, global_bbox=volume.bbox,
-                   progress=False)(part)  # fmt: skip
+        Inferencer(
+            engine, PATCH, output_patch_overlap=OVERLAP, num_output_channels=3, global_bbox=volume.bbox, progress=False
+        )(part)
 
 
 @pytest.mark.slow
@@ -85,13 +94,72 @@ def test_readme_recipe_over_precomputed(tmp_path, sample):
     PrecomputedVolume.create(url, like=image, block_size=(16, 64, 64))
     open_volume(url).write(image)
     model = ["-m", str(demo_model()["onnx"]), "-s", "8", "64", "64", "-v", "2", "16", "16", "-c", "3"]
-    assert main(["load-precomputed", "-v", url, "-s", "192", "128", "128", "-z", "20", "112", "112",
-                 "inference", *model, "--output-crop-margin", "0", "0", "0",
-                 "save-h5", "-f", f"{tmp_path}/whole-affs.h5"]) == 0  # fmt: skip
-    assert main(["generate-tasks", "-s", "192", "128", "128", "-z", "20", "112", "112", "-c", "12", "64", "64",
-                 "load-precomputed", "-v", url, "-e", "7", "63", "63", "--fill-missing",
-                 "inference", *model, "--global-bbox", "192-212_128-240_128-240", "--output-crop-margin", "7", "63", "63",
-                 "save-h5", "-f", f"{tmp_path}/tiles/"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "load-precomputed",
+                "-v",
+                url,
+                "-s",
+                "192",
+                "128",
+                "128",
+                "-z",
+                "20",
+                "112",
+                "112",
+                "inference",
+                *model,
+                "--output-crop-margin",
+                "0",
+                "0",
+                "0",
+                "save-h5",
+                "-f",
+                f"{tmp_path}/whole-affs.h5",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "generate-tasks",
+                "-s",
+                "192",
+                "128",
+                "128",
+                "-z",
+                "20",
+                "112",
+                "112",
+                "-c",
+                "12",
+                "64",
+                "64",
+                "load-precomputed",
+                "-v",
+                url,
+                "-e",
+                "7",
+                "63",
+                "63",
+                "--fill-missing",
+                "inference",
+                *model,
+                "--global-bbox",
+                "192-212_128-240_128-240",
+                "--output-crop-margin",
+                "7",
+                "63",
+                "63",
+                "save-h5",
+                "-f",
+                f"{tmp_path}/tiles/",
+            ]
+        )
+        == 0
+    )
     region = BoundingBox.from_string("192-212_128-240_128-240")
     with h5py.File(tmp_path / "whole-affs.h5") as f:
         whole = f["main"][()]
@@ -106,9 +174,39 @@ def test_readme_recipe_over_precomputed(tmp_path, sample):
     assert len(files) == 8 and (12, 64, 64) in shapes and (8, 48, 48) in shapes  # as the README says
     assert np.abs(total - whole).max() <= 1e-5 and whole.std() > 0.05
     # the plain recipe (own grid per task, -e = overlap, default crop) is far off: the README says up to 0.96
-    assert main(["generate-tasks", "-s", "192", "128", "128", "-z", "20", "112", "112", "-c", "12", "64", "64",
-                 "load-precomputed", "-v", url, "-e", "2", "16", "16", "--fill-missing", "inference", *model,
-                 "save-h5", "-f", f"{tmp_path}/plain/"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "generate-tasks",
+                "-s",
+                "192",
+                "128",
+                "128",
+                "-z",
+                "20",
+                "112",
+                "112",
+                "-c",
+                "12",
+                "64",
+                "64",
+                "load-precomputed",
+                "-v",
+                url,
+                "-e",
+                "2",
+                "16",
+                "16",
+                "--fill-missing",
+                "inference",
+                *model,
+                "save-h5",
+                "-f",
+                f"{tmp_path}/plain/",
+            ]
+        )
+        == 0
+    )
     for path in sorted((tmp_path / "plain").glob("*.h5")):
         box = BoundingBox.from_string(path.stem)
         with h5py.File(path) as f:

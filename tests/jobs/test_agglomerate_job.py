@@ -63,13 +63,21 @@ def test_task_borders_split_no_more_ground_truth_pairs_than_interior_planes(affs
         assert counts[borders].max() <= counts[interior].max(), (axis, counts[borders], counts[interior].max())
         # without the matching every border plane would split every object crossing it
         cut = seg.astype(np.uint64) + (np.arange(seg.shape[axis]) // block[axis]).reshape(
-            [-1 if a == axis else 1 for a in range(3)]).astype(np.uint64) * np.uint64(10**6)  # fmt: skip
+            [-1 if a == axis else 1 for a in range(3)]
+        ).astype(np.uint64) * np.uint64(10**6)
         assert split_counts(cut, job_labels.array, axis)[borders].min() > counts[interior].max()
 
 
 def test_each_task_reads_only_its_block_plus_margin(affs_url, tmp_path):
-    job = AgglomerateJob({"affs_url": affs_url, "output_url": f"zarr://{tmp_path}/seg", "block_size": [24, 48, 48],
-                          "margin": list(MARGIN)}, str(tmp_path / "work"))  # fmt: skip
+    job = AgglomerateJob(
+        {
+            "affs_url": affs_url,
+            "output_url": f"zarr://{tmp_path}/seg",
+            "block_size": [24, 48, 48],
+            "margin": list(MARGIN),
+        },
+        str(tmp_path / "work"),
+    )
     reads = []
     volume = job.affs
     original = volume.read
@@ -101,8 +109,9 @@ def test_rerun_does_only_missing_tasks(affs_url, tmp_path):
 
 def test_forged_messages_are_refused_and_touch_nothing(affs_url, tmp_path, caplog):
     out = f"zarr://{tmp_path}/seg"
-    job, _ = agglomerate_volume(affs_url, out, (24, 48, 48), MARGIN, 0.7, work_dir=str(tmp_path / "work"),
-                                keep_work_dir=True)
+    job, _ = agglomerate_volume(
+        affs_url, out, (24, 48, 48), MARGIN, 0.7, work_dir=str(tmp_path / "work"), keep_work_dir=True
+    )
     other = f"zarr://{tmp_path}/other"
     victim = create_volume(other, like=open_volume(out).read())
     victim.write(open_volume(out).read().with_array(np.full(victim.bbox.shape, 7, np.uint32)))
@@ -125,8 +134,21 @@ def test_forged_messages_are_refused_and_touch_nothing(affs_url, tmp_path, caplo
     queue = f"file://{tmp_path}/q"
     open_queue(queue, max_receive_count=1).send(forged)
     with caplog.at_level(logging.ERROR):
-        main(["fetch-task", "-q", queue, "-r", "0", "--retry-interval", "0", "staged-task", "--job",
-              str(tmp_path / "work"), "delete-task-in-queue"])  # fmt: skip
+        main(
+            [
+                "fetch-task",
+                "-q",
+                queue,
+                "-r",
+                "0",
+                "--retry-interval",
+                "0",
+                "staged-task",
+                "--job",
+                str(tmp_path / "work"),
+                "delete-task-in-queue",
+            ]
+        )
     assert sum("refused" in r.getMessage() for r in caplog.records) >= len(forged)
     counts = open_queue(queue).counts()
     assert counts.waiting + counts.in_flight + counts.dead == len(forged)  # none acknowledged
@@ -164,8 +186,14 @@ def test_bad_job_inputs(affs_url, tmp_path, job_affs, run_cli):
     )
     assert r.returncode == 2 and "must be positive" in r.stderr
     existing = f"zarr://{tmp_path}/existing"
-    create_volume(existing, volume_size=job_affs.bbox.size, voxel_offset=job_affs.bbox.start, dtype="uint32",
-                  layer_type="segmentation", block_size=(16, 32, 32))  # fmt: skip
+    create_volume(
+        existing,
+        volume_size=job_affs.bbox.size,
+        voxel_offset=job_affs.bbox.start,
+        dtype="uint32",
+        layer_type="segmentation",
+        block_size=(16, 32, 32),
+    )
     with pytest.raises(InvalidParameterError, match="do not divide the task block"):
         agglomerate_volume(affs_url, existing, (24, 48, 48), MARGIN, 0.7, work_dir=str(tmp_path / "w2"))
     assert not (tmp_path / "w2").exists()  # refused before the manifest: a corrected rerun is not "another job"
@@ -181,13 +209,51 @@ def test_bad_job_inputs(affs_url, tmp_path, job_affs, run_cli):
 def test_queue_with_two_worker_processes_equals_local_run(affs_url, tmp_path, run_cli):
     queue, work = f"file://{tmp_path}/q", tmp_path / "work"
     open_queue(queue)
-    workers = [subprocess.Popen([sys.executable, "-m", "chunkflow", "fetch-task", "-q", queue, "-r", "600",
-                                 "--retry-interval", "0.1", "staged-task", "--job", str(work), "delete-task-in-queue"],
-                                stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-               for _ in range(2)]  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "chunkflow",
+                "fetch-task",
+                "-q",
+                queue,
+                "-r",
+                "600",
+                "--retry-interval",
+                "0.1",
+                "staged-task",
+                "--job",
+                str(work),
+                "delete-task-in-queue",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
+        for _ in range(2)
+    ]
     try:
-        r = run_cli("agglomerate-volume", "-v", affs_url, "-o", f"zarr://{tmp_path}/seg", "-b", "24", "48", "48",
-                    "-m", *map(str, MARGIN), "-t", "0.7", "-q", queue, "--work-dir", str(work), "--keep-work-dir")  # fmt: skip
+        r = run_cli(
+            "agglomerate-volume",
+            "-v",
+            affs_url,
+            "-o",
+            f"zarr://{tmp_path}/seg",
+            "-b",
+            "24",
+            "48",
+            "48",
+            "-m",
+            *map(str, MARGIN),
+            "-t",
+            "0.7",
+            "-q",
+            queue,
+            "--work-dir",
+            str(work),
+            "--keep-work-dir",
+        )
         assert r.returncode == 0, r.stderr
     finally:
         for w in workers:
@@ -195,8 +261,9 @@ def test_queue_with_two_worker_processes_equals_local_run(affs_url, tmp_path, ru
         logs = [w.communicate()[1] for w in workers]
     assert all("staged" not in log or "refused" not in log for log in logs)
     local, _ = agglomerate_volume(affs_url, f"zarr://{tmp_path}/local", (24, 48, 48), MARGIN, 0.7, workers=2)
-    np.testing.assert_array_equal(open_volume(f"zarr://{tmp_path}/seg").read().array,
-                                  open_volume(f"zarr://{tmp_path}/local").read().array)  # fmt: skip
+    np.testing.assert_array_equal(
+        open_volume(f"zarr://{tmp_path}/seg").read().array, open_volume(f"zarr://{tmp_path}/local").read().array
+    )
     assert f"{local.count()} segments written" in r.stdout
     done = {p.name for p in (work / "done" / "agglomerate").iterdir()}
     assert len(done) == 8  # every block ran (by one of the two workers)
@@ -207,10 +274,29 @@ def test_dask_local_cluster_equals_local_run(affs_url, tmp_path, capsys):
     """``agglomerate-volume --dask`` runs the same stages on a Dask LocalCluster: same output."""
     from chunkflow.cli import main
 
-    code = main(["agglomerate-volume", "-v", affs_url, "-o", f"zarr://{tmp_path}/seg", "-b", "24", "48", "48",
-                 "-m", *map(str, MARGIN), "-t", "0.7", "--dask", "--workers", "2"])  # fmt: skip
+    code = main(
+        [
+            "agglomerate-volume",
+            "-v",
+            affs_url,
+            "-o",
+            f"zarr://{tmp_path}/seg",
+            "-b",
+            "24",
+            "48",
+            "48",
+            "-m",
+            *map(str, MARGIN),
+            "-t",
+            "0.7",
+            "--dask",
+            "--workers",
+            "2",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     local, _ = agglomerate_volume(affs_url, f"zarr://{tmp_path}/local", (24, 48, 48), MARGIN, 0.7)
-    np.testing.assert_array_equal(open_volume(f"zarr://{tmp_path}/seg").read().array,
-                                  open_volume(f"zarr://{tmp_path}/local").read().array)  # fmt: skip
+    np.testing.assert_array_equal(
+        open_volume(f"zarr://{tmp_path}/seg").read().array, open_volume(f"zarr://{tmp_path}/local").read().array
+    )
     assert f"{local.count()} segments written" in capsys.readouterr().out

@@ -54,6 +54,7 @@ def test_relabel_reads_only_its_own_table_and_scratch_is_compact(affs_url, tmp_p
 
     def stage(name):
         found = stage_of(name)
+
         def run(box):
             current[0] = name
             found.run(box)
@@ -78,8 +79,9 @@ def test_relabel_reads_only_its_own_table_and_scratch_is_compact(affs_url, tmp_p
 
 def test_relabel_tasks_read_no_other_block_in_the_run(affs_url, tmp_path):
     """The same through the engine's process pool: after down-1 nothing but per-block files are read."""
-    job, _ = agglomerate_volume(affs_url, f"zarr://{tmp_path}/seg", (24, 48, 48), MARGIN, 0.7,
-                                work_dir=str(tmp_path / "w"), keep_work_dir=True)  # fmt: skip
+    job, _ = agglomerate_volume(
+        affs_url, f"zarr://{tmp_path}/seg", (24, 48, 48), MARGIN, 0.7, work_dir=str(tmp_path / "w"), keep_work_dir=True
+    )
     names = set(files.list_names(job.work_dir))
     assert not any(n.startswith(("table.npz", "pairs/")) for n in names)  # no volume-wide table exists
     assert {n for n in names if n.startswith("tables/")} == {f"tables/{b}.npz" for b in job.blocks()}

@@ -65,8 +65,28 @@ def _output(run_cli, tmp_path: Path, name: str) -> str:
 
 
 def _chain(image: str, out: str, done: Path, *middle: str) -> list[str]:
-    return ["generate-tasks", "-v", image, "-c", *BOX, "-a", *BOX, "skip-task-by-file", "-p", f"{done}/",
-            "load-precomputed", "-v", image, *middle, "save-precomputed", "-v", out, "mark-complete", "-p", f"{done}/"]  # fmt: skip
+    return [
+        "generate-tasks",
+        "-v",
+        image,
+        "-c",
+        *BOX,
+        "-a",
+        *BOX,
+        "skip-task-by-file",
+        "-p",
+        f"{done}/",
+        "load-precomputed",
+        "-v",
+        image,
+        *middle,
+        "save-precomputed",
+        "-v",
+        out,
+        "mark-complete",
+        "-p",
+        f"{done}/",
+    ]
 
 
 RUN = ["run", "--dask", "--workers", "2", "--dashboard-address", ":0", "--"]
@@ -88,8 +108,27 @@ def test_dask_run_equals_single_process_and_worker_queue_and_rerun_does_nothing(
     queued, queue = _output(run_cli, tmp_path, "queued"), f"file://{tmp_path}/queue"
     proc = run_cli("generate-tasks", "-v", image, "-c", *BOX, "-a", *BOX, "-q", queue)
     assert proc.returncode == 0, proc.stderr
-    proc = run_cli("worker", "-p", "2", "--", "fetch-task", "-q", queue, "--retry-times", "1", "--retry-interval", "0.2",
-                   "load-precomputed", "-v", image, *middle, "save-precomputed", "-v", queued, "delete-task-in-queue")  # fmt: skip
+    proc = run_cli(
+        "worker",
+        "-p",
+        "2",
+        "--",
+        "fetch-task",
+        "-q",
+        queue,
+        "--retry-times",
+        "1",
+        "--retry-interval",
+        "0.2",
+        "load-precomputed",
+        "-v",
+        image,
+        *middle,
+        "save-precomputed",
+        "-v",
+        queued,
+        "delete-task-in-queue",
+    )
     assert proc.returncode == 0, proc.stderr
     expected = 255 - _read(run_cli, image, tmp_path, "image")
     assert expected.std() > 10
@@ -119,16 +158,23 @@ def test_worker_killed_mid_run_every_box_still_done(run_cli, image, tmp_path):
     out = _output(run_cli, tmp_path, "out")
     done = tmp_path / "done"
     exe = str(Path(sys.executable).parent / "chunkflow")
-    proc = subprocess.Popen([exe, *RUN, *_chain(image, out, done, "plugin", "-f", str(plugin), "-i", "chunk", "-o", "chunk")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [exe, *RUN, *_chain(image, out, done, "plugin", "-f", str(plugin), "-i", "chunk", "-o", "chunk")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not (done.exists() and len(list(done.iterdir())) >= 3):
             assert proc.poll() is None and time.monotonic() < deadline, "run ended before the kill"
             time.sleep(0.05)
         # worker processes fork from the forkserver (a child of the run); with spawn they would be children
-        workers = [c for c in psutil.Process(proc.pid).children(recursive=True)
-                   if c.ppid() != proc.pid or "spawn_main" in " ".join(c.cmdline())]  # fmt: skip
+        workers = [
+            c
+            for c in psutil.Process(proc.pid).children(recursive=True)
+            if c.ppid() != proc.pid or "spawn_main" in " ".join(c.cmdline())
+        ]
         assert len(workers) == 2, [c.cmdline() for c in workers]
         os.kill(workers[0].pid, signal.SIGKILL)
         assert len(list(done.iterdir())) < NBOXES  # killed mid-run
@@ -153,7 +199,7 @@ def test_box_that_always_fails_is_reported_after_retries(run_cli, image, tmp_pat
         f"        open(os.path.join({str(tries)!r}, uuid.uuid4().hex), 'w').close()\n"
         "        raise ValueError('bad box')\n"
         "    return chunk.array\n"
-    )  # fmt: skip
+    )
     out = _output(run_cli, tmp_path, "out")
     done = tmp_path / "done"
     proc = run_cli(*RUN, *_chain(image, out, done, "plugin", "-f", str(plugin), "-i", "chunk", "-o", "chunk"))
@@ -172,16 +218,31 @@ def test_slurm_job_script_carries_the_flags():
     pytest.importorskip("dask_jobqueue")
     from chunkflow.jobs.dask_executor import DaskOptions, jobqueue_cluster
 
-    options = DaskOptions(cluster="slurm", cores=8, memory="32GiB", walltime="04:00:00", queue="gpu", account="lab42",
-                          workers=2, gpus_per_worker=1, job_extra=["--gres=gpu:1", "--constraint=a100"],
-                          dashboard_address=None)  # fmt: skip
+    options = DaskOptions(
+        cluster="slurm",
+        cores=8,
+        memory="32GiB",
+        walltime="04:00:00",
+        queue="gpu",
+        account="lab42",
+        workers=2,
+        gpus_per_worker=1,
+        job_extra=["--gres=gpu:1", "--constraint=a100"],
+        dashboard_address=None,
+    )
     cluster = jobqueue_cluster(options)
     try:
         script = cluster.job_script()
     finally:
         cluster.close()
-    for line in ("#SBATCH -p gpu", "#SBATCH -A lab42", "#SBATCH -t 04:00:00", "#SBATCH --cpus-per-task=8",
-                 "#SBATCH --gres=gpu:1", "#SBATCH --constraint=a100"):  # fmt: skip
+    for line in (
+        "#SBATCH -p gpu",
+        "#SBATCH -A lab42",
+        "#SBATCH -t 04:00:00",
+        "#SBATCH --cpus-per-task=8",
+        "#SBATCH --gres=gpu:1",
+        "#SBATCH --constraint=a100",
+    ):
         assert line in script, script
     assert "--nworkers 2" in script and "--nthreads 4" in script, script
     assert "--resources GPU=1" in script, script
@@ -225,11 +286,51 @@ def test_inference_boxes_take_one_gpu_each(run_cli, tmp_path, gpus):
         "def execute(chunk, args=None):\n"
         "    start = time.time(); time.sleep(0.4)\n"
         f"    open(os.path.join({str(times)!r}, uuid.uuid4().hex), 'w').write(f'{{start}} {{time.time()}}')\n"
-    )  # fmt: skip
-    proc = run_cli("run", "--workers", "1", "--threads-per-worker", "2", "--gpus-per-worker", str(gpus),
-                   "--dashboard-address", ":0", "--", "generate-tasks", "-b", "0-8_0-32_0-192", "-c", "8", "32", "32",
-                   "create-chunk", "-o", "image", "inference", "-f", "identity", "-s", "8", "32", "32", "-v", "0", "0", "0",
-                   "-c", "1", "-i", "image", "-o", "out", "plugin", "-f", str(plugin), "-i", "out")  # fmt: skip
+    )
+    proc = run_cli(
+        "run",
+        "--workers",
+        "1",
+        "--threads-per-worker",
+        "2",
+        "--gpus-per-worker",
+        str(gpus),
+        "--dashboard-address",
+        ":0",
+        "--",
+        "generate-tasks",
+        "-b",
+        "0-8_0-32_0-192",
+        "-c",
+        "8",
+        "32",
+        "32",
+        "create-chunk",
+        "-o",
+        "image",
+        "inference",
+        "-f",
+        "identity",
+        "-s",
+        "8",
+        "32",
+        "32",
+        "-v",
+        "0",
+        "0",
+        "0",
+        "-c",
+        "1",
+        "-i",
+        "image",
+        "-o",
+        "out",
+        "plugin",
+        "-f",
+        str(plugin),
+        "-i",
+        "out",
+    )
     assert proc.returncode == 0, proc.stderr
     spans = _intervals(times)
     assert len(spans) == 6
@@ -247,10 +348,28 @@ def test_existing_scheduler_address(run_cli, tmp_path):
     assert (
         run_cli("create-chunk", "-s", "8", "32", "64", "--pattern", "sin", "save-h5", "-f", str(source)).returncode == 0
     )
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1",
-                      dashboard_address=None) as cluster:  # fmt: skip
-        proc = run_cli("run", "--dask", cluster.scheduler_address, "--", "generate-tasks", "-b", "0-8_0-32_0-64",
-                       "-c", "8", "32", "32", "load-h5", "-f", str(source), "save-h5", "-f", f"{tmp_path}/out/")  # fmt: skip
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        proc = run_cli(
+            "run",
+            "--dask",
+            cluster.scheduler_address,
+            "--",
+            "generate-tasks",
+            "-b",
+            "0-8_0-32_0-64",
+            "-c",
+            "8",
+            "32",
+            "32",
+            "load-h5",
+            "-f",
+            str(source),
+            "save-h5",
+            "-f",
+            f"{tmp_path}/out/",
+        )
         assert proc.returncode == 0, proc.stderr
         assert f"2 boxes on {cluster.scheduler_address}" in proc.stderr
     with h5py.File(source) as whole, h5py.File(tmp_path / "out/0-8_0-32_32-64.h5") as right:
@@ -286,10 +405,31 @@ def test_queue_source_is_refused_before_anything_is_queued(cli_runner, capsys, t
 def test_cluster_without_its_submit_command_is_one_line(cli_runner, capsys, monkeypatch):
     pytest.importorskip("dask_jobqueue")
     monkeypatch.setenv("PATH", "/nonexistent")
-    code = cli_runner(["run", "--cluster", "slurm", "--cores", "2", "--memory", "4GiB", "--dashboard-address", "",
-                       "--", "generate-tasks", "-b", "0-8_0-8_0-8", "-c", "8", "8", "8"])  # fmt: skip
+    code = cli_runner(
+        [
+            "run",
+            "--cluster",
+            "slurm",
+            "--cores",
+            "2",
+            "--memory",
+            "4GiB",
+            "--dashboard-address",
+            "",
+            "--",
+            "generate-tasks",
+            "-b",
+            "0-8_0-8_0-8",
+            "-c",
+            "8",
+            "8",
+            "8",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 1, err
-    assert err[-1] == ("chunkflow: error: --cluster slurm submits worker jobs with sbatch, which is not on PATH here; "
-                       "run chunkflow run on a login node of that cluster")  # fmt: skip
+    assert err[-1] == (
+        "chunkflow: error: --cluster slurm submits worker jobs with sbatch, which is not on PATH here; "
+        "run chunkflow run on a login node of that cluster"
+    )
     assert not any(line.startswith("chunkflow run:") for line in err)  # no boxes announced or run

@@ -53,8 +53,10 @@ def toy(tmp_path):
 
 
 def _job(tmp_path, url, name):
-    return SumJob({"input_url": url, "output_url": str(tmp_path / f"{name}.json"), "block_size": [8, 16, 16]},
-                  str(tmp_path / f"{name}-work"))  # fmt: skip
+    return SumJob(
+        {"input_url": url, "output_url": str(tmp_path / f"{name}.json"), "block_size": [8, 16, 16]},
+        str(tmp_path / f"{name}-work"),
+    )
 
 
 def _total(tmp_path, name):
@@ -88,8 +90,21 @@ def test_toy_job_through_a_file_queue_with_an_in_process_worker(toy, tmp_path):
     thread = threading.Thread(target=frontend)
     thread.start()
     try:
-        code = main(["fetch-task", "-q", queue, "-r", "30", "--retry-interval", "0.1", "staged-task", "--job",
-                     job.work_dir, "delete-task-in-queue"])  # fmt: skip
+        code = main(
+            [
+                "fetch-task",
+                "-q",
+                queue,
+                "-r",
+                "30",
+                "--retry-interval",
+                "0.1",
+                "staged-task",
+                "--job",
+                job.work_dir,
+                "delete-task-in-queue",
+            ]
+        )
     finally:
         thread.join(60)
     assert not errors and code == 0
@@ -130,6 +145,7 @@ def test_markers_manifest_and_work_files_are_checked(toy, tmp_path):
         import crackle
 
         job.load_decoded(f"sums/{block}.npz", "sum", crackle.decompress)
+
     # a task that fails leaves no marker; of two markers of one task only the first is created
     def boom(box: BoundingBox) -> None:
         raise RuntimeError("boom")
@@ -156,8 +172,25 @@ def test_queue_with_workers_starts_them_here(tmp_path, job_labels, capsys):
     seg = job_labels.with_array((job_labels.array[:32, :64, :64] % 7).astype(np.uint32))
     url = f"zarr://{tmp_path}/seg"
     create_volume(url, like=seg, block_size=(16, 32, 32)).write(seg)
-    code = main(["global-connected-components", "-v", url, "-o", f"zarr://{tmp_path}/cc", "-b", "16", "32", "32",
-                 "-c", "26", "-q", f"file://{tmp_path}/q", "--workers", "2"])  # fmt: skip
+    code = main(
+        [
+            "global-connected-components",
+            "-v",
+            url,
+            "-o",
+            f"zarr://{tmp_path}/cc",
+            "-b",
+            "16",
+            "32",
+            "32",
+            "-c",
+            "26",
+            "-q",
+            f"file://{tmp_path}/q",
+            "--workers",
+            "2",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     expected = cc3d.connected_components(seg.array, connectivity=26)
     got = open_volume(f"zarr://{tmp_path}/cc").read().array

@@ -61,27 +61,48 @@ def test_segmentation_input_keeps_labels_apart_across_blocks(labels_volume, tmp_
 
 @pytest.mark.subprocess
 def test_resume_and_forged_messages_through_a_queue(tmp_path, job_labels):
-    prob = job_labels.with_array(((job_labels.array % 3 == 0) & (job_labels.array != 0)).astype(np.float32),
-                                 layer_type="probability_map")  # fmt: skip
+    prob = job_labels.with_array(
+        ((job_labels.array % 3 == 0) & (job_labels.array != 0)).astype(np.float32), layer_type="probability_map"
+    )
     src, out, work = f"zarr://{tmp_path}/prob", f"zarr://{tmp_path}/cc", tmp_path / "work"
     create_volume(src, like=prob, block_size=(16, 32, 32)).write(prob)
     victim = f"zarr://{tmp_path}/victim"
     create_volume(victim, like=prob).write(prob)
     queue = f"file://{tmp_path}/q"
     open_queue(queue, max_receive_count=1)
-    job = GlobalCCJob({"input_url": src, "output_url": out, "block_size": [24, 48, 48], "threshold": 0.5,
-                       "connectivity": 26}, str(work))  # fmt: skip
+    job = GlobalCCJob(
+        {"input_url": src, "output_url": out, "block_size": [24, 48, 48], "threshold": 0.5, "connectivity": 26},
+        str(work),
+    )
     block = job.blocks()[0]
     forged = [json.dumps({"bbox": str(block), "job": "feedfacefeedface", "stage": "label"}),
               json.dumps({"bbox": str(block), "job": job.job_id, "stage": "relabel", "output_url": victim,
                           "input_url": "http://127.0.0.1:5199/x"})]  # fmt: skip
     open_queue(queue).send(forged)
-    worker = subprocess.Popen([sys.executable, "-m", "chunkflow", "fetch-task", "-q", queue, "-r", "300",
-                               "--retry-interval", "0.1", "global-cc-task", "--job", f"file://{work}",
-                               "delete-task-in-queue"], stderr=subprocess.PIPE, text=True)  # fmt: skip
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "chunkflow",
+            "fetch-task",
+            "-q",
+            queue,
+            "-r",
+            "300",
+            "--retry-interval",
+            "0.1",
+            "global-cc-task",
+            "--job",
+            f"file://{work}",
+            "delete-task-in-queue",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
-        count = global_connected_components(src, out, (24, 48, 48), 0.5, 26, work_dir=str(work), queue_name=queue,
-                                            keep_work_dir=True)
+        count = global_connected_components(
+            src, out, (24, 48, 48), 0.5, 26, work_dir=str(work), queue_name=queue, keep_work_dir=True
+        )
     finally:
         worker.terminate()
         log = worker.communicate()[1]
@@ -99,6 +120,27 @@ def test_resume_and_forged_messages_through_a_queue(tmp_path, job_labels):
     (work / "done" / "relabel" / str(block)).unlink()
     volume = open_volume(out)
     volume.write(volume.read(block).with_array(np.zeros(block.shape, np.uint32)))
-    assert main(["global-connected-components", "-v", src, "-o", out, "-b", "24", "48", "48", "-t", "0.5", "-c", "26",
-                 "--work-dir", str(work), "--keep-work-dir"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "global-connected-components",
+                "-v",
+                src,
+                "-o",
+                out,
+                "-b",
+                "24",
+                "48",
+                "48",
+                "-t",
+                "0.5",
+                "-c",
+                "26",
+                "--work-dir",
+                str(work),
+                "--keep-work-dir",
+            ]
+        )
+        == 0
+    )
     np.testing.assert_array_equal(open_volume(out).read().array, got.array)

@@ -58,10 +58,16 @@ def d(tmp_path_factory, job_affs):
     create_volume(f"zarr://{d}/nanaffs", like=affs, block_size=(16, 32, 32)).write(affs.with_array(nan))
     prob = Chunk((affs.array[0] > 0.5).astype(np.float32), layer_type="probability_map")
     create_volume(f"zarr://{d}/prob", like=prob, block_size=(16, 32, 32)).write(prob)
-    create_volume(f"zarr://{d}/nanprob", like=prob).write(prob.with_array(np.where(prob.array > 0, np.nan, 0).astype(np.float32)))
+    create_volume(f"zarr://{d}/nanprob", like=prob).write(
+        prob.with_array(np.where(prob.array > 0, np.nan, 0).astype(np.float32))
+    )
     size, start = prob.bbox.size, prob.bbox.start
-    for name, kw in {"mismatch": {"dtype": "uint8"}, "small": {"volume_size": (16, 64, 64)},
-                     "shifted": {"voxel_offset": (1, 0, 0)}, "image": {"layer_type": "image"}}.items():  # fmt: skip
+    for name, kw in {
+        "mismatch": {"dtype": "uint8"},
+        "small": {"volume_size": (16, 64, 64)},
+        "shifted": {"voxel_offset": (1, 0, 0)},
+        "image": {"layer_type": "image"},
+    }.items():
         options = {"volume_size": size, "voxel_offset": start, "dtype": "uint32", "layer_type": "segmentation",
                    "block_size": (16, 32, 32), **kw}  # fmt: skip
         create_volume(f"zarr://{d}/{name}", **options)
@@ -134,18 +140,36 @@ def test_bad_job_input(d, tmp_path, capsys, monkeypatch, command, code, word):
 @pytest.mark.parametrize("job", ["agglomerate", "global-cc"])
 def test_output_equal_to_input_or_mismatched_leaves_bytes_unchanged(d, tmp_path, job):
     src = "affs" if job == "agglomerate" else "prob"
-    command = (["agglomerate-volume", "-m", "4", "8", "8"] if job == "agglomerate" else ["global-connected-components"])
+    command = ["agglomerate-volume", "-m", "4", "8", "8"] if job == "agglomerate" else ["global-connected-components"]
     for target in (f"zarr://{d}/{src}", f"zarr://{d}/mismatch"):
         before = _digest(d)
-        assert main([*command, "-v", f"zarr://{d}/{src}", "-o", target, "-b", "16", "32", "32",
-                     "--work-dir", str(tmp_path / "w")]) == 1  # fmt: skip
+        assert (
+            main(
+                [
+                    *command,
+                    "-v",
+                    f"zarr://{d}/{src}",
+                    "-o",
+                    target,
+                    "-b",
+                    "16",
+                    "32",
+                    "32",
+                    "--work-dir",
+                    str(tmp_path / "w"),
+                ]
+            )
+            == 1
+        )
         assert _digest(d) == before and not (tmp_path / "w").exists()
     # --overwrite replaces the mismatched output (never the input)
     out = tmp_path / "copy"
     import shutil
 
     shutil.copytree(d / "mismatch", out)
-    assert main([*command, "-v", f"zarr://{d}/{src}", "-o", f"zarr://{out}", "-b", "16", "32", "32", "--overwrite"]) == 0
+    assert (
+        main([*command, "-v", f"zarr://{d}/{src}", "-o", f"zarr://{out}", "-b", "16", "32", "32", "--overwrite"]) == 0
+    )
     from chunkflow.volumes import open_volume
 
     assert open_volume(f"zarr://{out}").dtype == np.uint32
@@ -158,8 +182,26 @@ def test_valid_neighbours_still_work(d, tmp_path, job_affs, dtype):
     url = f"zarr://{tmp_path}/affs"
     create_volume(url, like=job_affs.with_array(array), block_size=(16, 32, 32)).write(job_affs.with_array(array))
     # margins bigger than a block
-    assert main(["agglomerate-volume", "-v", url, "-o", f"zarr://{tmp_path}/seg", "-b", "16", "32", "32",
-                 "-m", "20", "40", "40"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "agglomerate-volume",
+                "-v",
+                url,
+                "-o",
+                f"zarr://{tmp_path}/seg",
+                "-b",
+                "16",
+                "32",
+                "32",
+                "-m",
+                "20",
+                "40",
+                "40",
+            ]
+        )
+        == 0
+    )
     from chunkflow.volumes import open_volume
 
     seg = open_volume(f"zarr://{tmp_path}/seg").read().array

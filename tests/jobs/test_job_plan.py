@@ -18,8 +18,10 @@ from chunkflow.volumes import create_volume
 def volumes(tmp_path, job_affs, job_labels):
     affs = job_affs.with_array(np.ascontiguousarray(job_affs.array[:, :48, :96, :64]))
     create_volume(f"zarr://{tmp_path}/affs", like=affs, block_size=(16, 32, 32)).write(affs)
-    prob = Chunk(((job_labels.array[:48, :96, :64] % 3 == 0) & (job_labels.array[:48, :96, :64] != 0)).astype(np.float32),
-                 layer_type="probability_map")  # fmt: skip
+    prob = Chunk(
+        ((job_labels.array[:48, :96, :64] % 3 == 0) & (job_labels.array[:48, :96, :64] != 0)).astype(np.float32),
+        layer_type="probability_map",
+    )
     create_volume(f"zarr://{tmp_path}/prob", like=prob, block_size=(16, 32, 32)).write(prob)
     return tmp_path
 
@@ -27,7 +29,9 @@ def volumes(tmp_path, job_affs, job_labels):
 def _scratch(work: Path) -> int:
     """Bytes of the work files a real run left (not the manifest, result or done markers)."""
     skip = {"manifest.json", "result.json"}
-    return sum(p.stat().st_size for p in work.rglob("*") if p.is_file() and p.name not in skip and "done" not in p.parts)
+    return sum(
+        p.stat().st_size for p in work.rglob("*") if p.is_file() and p.name not in skip and "done" not in p.parts
+    )
 
 
 @pytest.mark.parametrize("kind", ["agglomerate", "global-cc"])
@@ -45,7 +49,9 @@ def test_dry_run_and_plan_match_a_real_run(volumes, tmp_path, capsys, kind):
     assert main([*args, "--prepare"]) == 0
     capsys.readouterr()
     assert main(["plan", "--job", str(tmp_path / "work"), "--json"]) == 0
-    plans = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]  # not waterz's prints
+    plans = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]  # not waterz's prints
     assert main([*args, "--keep-work-dir"]) == 0
     work = tmp_path / "work"
     done = {stage.name: len(list(stage.iterdir())) for stage in (work / "done").iterdir()}

@@ -56,13 +56,33 @@ def test_job_on_s3_equals_local_disk(kind, queue_kind, s3_bucket, moto_server, j
     open_queue(queue)  # a worker finds the queue there (it does not create one)
     env = {**os.environ, **moto_server, "HOME": str(homes["worker-home"]), "TMPDIR": str(homes["worker-tmp"]),
            "OMP_NUM_THREADS": "1"}  # fmt: skip
-    worker = subprocess.Popen([sys.executable, "-m", "chunkflow", "fetch-task", "-q", queue, "-r", "-1",
-                               "--retry-interval", "0.2", "staged-task", "--job", work, "delete-task-in-queue"],
-                              cwd=homes["worker-cwd"], env=env, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "chunkflow",
+            "fetch-task",
+            "-q",
+            queue,
+            "-r",
+            "-1",
+            "--retry-interval",
+            "0.2",
+            "staged-task",
+            "--job",
+            work,
+            "delete-task-in-queue",
+        ],
+        cwd=homes["worker-cwd"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     monkeypatch.chdir(homes["frontend-cwd"])
     try:
-        code = main([args[0], "-v", remote_in, "-o", f"zarr://{s3_bucket}/out", *args[1:], "-q", queue,
-                     "--keep-work-dir"])  # fmt: skip
+        code = main(
+            [args[0], "-v", remote_in, "-o", f"zarr://{s3_bucket}/out", *args[1:], "-q", queue, "--keep-work-dir"]
+        )
     finally:
         worker.terminate()
         log = worker.communicate(timeout=60)[1]

@@ -50,8 +50,10 @@ def test_unsimplified_fragments_weld_into_exactly_the_whole_mesh(seg):
     largest = sorted(parts, key=lambda o: -len(whole[o].faces))[:3]
     for obj, frags in ((o, parts[o]) for o in largest):
         offsets = np.cumsum([0] + [len(f.vertices) for f in frags[:-1]])
-        vertices, faces = weld(np.concatenate([f.vertices for f in frags]),
-                               np.concatenate([f.faces.astype(np.int64) + o for f, o in zip(frags, offsets)]))  # fmt: skip
+        vertices, faces = weld(
+            np.concatenate([f.vertices for f in frags]),
+            np.concatenate([f.faces.astype(np.int64) + o for f, o in zip(frags, offsets)]),
+        )
         assert _triangles(vertices, faces) == _triangles(whole[obj].vertices, whole[obj].faces), obj
 
 

@@ -90,8 +90,25 @@ def test_download_mesh_reads_and_writes_buckets(tmp_path, s3_bucket, seg, capsys
     remote = f"{s3_bucket}/seg"
     _mesh_volume(remote, seg, capsys, margin=False)
     ids = np.unique(seg.array)[1:3].tolist()
-    _run(["create-chunk", "-s", "2", "2", "2", "download-mesh", "-v", remote, "-i", ",".join(map(str, ids)),
-          "-o", f"{s3_bucket}/out/obj-", "-f", "obj"], capsys)  # fmt: skip
+    _run(
+        [
+            "create-chunk",
+            "-s",
+            "2",
+            "2",
+            "2",
+            "download-mesh",
+            "-v",
+            remote,
+            "-i",
+            ",".join(map(str, ids)),
+            "-o",
+            f"{s3_bucket}/out/obj-",
+            "-f",
+            "obj",
+        ],
+        capsys,
+    )
     got = _objects(f"{s3_bucket}/out")
     assert sorted(got) == [f"obj-{i}.obj" for i in sorted(ids)]
     for i in ids:

@@ -41,7 +41,11 @@ def image(seg: Chunk) -> Chunk:
 def test_downsample_image_is_mean_and_segmentation_is_mode(image, seg):
     (small,) = downsample(image, (1, 2, 2))
     expected = image.array.reshape(32, 64, 2, 64, 2).astype(np.float64).mean(axis=(2, 4))
-    assert small.shape == (32, 64, 64) and tuple(small.voxel_size) == (40, 8, 8) and tuple(small.voxel_offset) == (192, 64, 64)
+    assert (
+        small.shape == (32, 64, 64)
+        and tuple(small.voxel_size) == (40, 8, 8)
+        and tuple(small.voxel_offset) == (192, 64, 64)
+    )
     assert np.abs(small.array.astype(np.float64) - expected).max() <= 1  # integer rounding
     (labels,) = downsample(seg, (1, 2, 2))
     blocks = seg.array.reshape(32, 64, 2, 64, 2).transpose(0, 1, 3, 2, 4).reshape(32, 64, 64, 4)
@@ -93,7 +97,9 @@ def test_meshes_across_chunks_read_with_cloudvolume(tmp_path, seg):
     meshed = set()
     for box in seg.bbox.split((32, 64, 64)):  # 4 chunks; objects crossing them get several fragments
         meshed |= set(mesh_chunk(seg.cutout(box), url))
-    assert write_manifests(url, merge=False) == len(meshed)  # lists the fragments (seam-free merging: test_mesh_seamfree)
+    assert write_manifests(url, merge=False) == len(
+        meshed
+    )  # lists the fragments (seam-free merging: test_mesh_seamfree)
     cv = CloudVolume(url, progress=False)
     ids, counts = np.unique(seg.array, return_counts=True)
     biggest = int(ids[np.argmax(counts)])
@@ -155,8 +161,9 @@ def test_mask_at_coarser_mip(tmp_path, image):
     inverse = apply_mask(image, f"file://{tmp_path / 'mask'}", inverse=True)
     np.testing.assert_array_equal(inverse.array + out.array, image.array)
     for box in image.bbox.split((16, 40, 56)):  # chunked (boxes not aligned to the mask's voxels) equals whole
-        np.testing.assert_array_equal(apply_mask(image.cutout(box), f"file://{tmp_path / 'mask'}").array,
-                                      out.cutout(box).array)  # fmt: skip
+        np.testing.assert_array_equal(
+            apply_mask(image.cutout(box), f"file://{tmp_path / 'mask'}").array, out.cutout(box).array
+        )
     odd = Chunk(np.ones((4, 6, 6), np.uint8), (192, 130, 131), (40, 4, 4))  # not aligned to the mask's voxels
     np.testing.assert_array_equal(apply_mask(odd, f"file://{tmp_path / 'mask'}").array, 1)
 
@@ -165,12 +172,63 @@ def test_operators_chain_and_bad_input(tmp_path, seg, capsys):
     h5 = tmp_path / "seg.h5"
     save_chunk(str(h5), seg)
     url = f"file://{tmp_path / 'out'}"
-    code = main(["load-h5", "-f", str(h5), "-o", "seg", "save-precomputed", "-i", "seg", "-v", url,
-                 "downsample-upload", "-i", "seg", "-v", url, "--stop-mip", "3",  # exclusive, as in 1.2.0
-                 "downsample", "-i", "seg", "-o", "small", "-f", "1", "2", "2",
-                 "mesh", "-i", "seg", "-o", url, "--dust-size-threshold", "1000", "mesh-manifest", "-v", url,
-                 "skeletonize", "-i", "seg", "-v", url, "--dust-threshold", "5000", "--aggregate",
-                 "mask", "-i", "seg", "-o", "masked", "-v", url, "-m", "2"])  # fmt: skip
+    code = main(
+        [
+            "load-h5",
+            "-f",
+            str(h5),
+            "-o",
+            "seg",
+            "save-precomputed",
+            "-i",
+            "seg",
+            "-v",
+            url,
+            "downsample-upload",
+            "-i",
+            "seg",
+            "-v",
+            url,
+            "--stop-mip",
+            "3",  # exclusive, as in 1.2.0
+            "downsample",
+            "-i",
+            "seg",
+            "-o",
+            "small",
+            "-f",
+            "1",
+            "2",
+            "2",
+            "mesh",
+            "-i",
+            "seg",
+            "-o",
+            url,
+            "--dust-size-threshold",
+            "1000",
+            "mesh-manifest",
+            "-v",
+            url,
+            "skeletonize",
+            "-i",
+            "seg",
+            "-v",
+            url,
+            "--dust-threshold",
+            "5000",
+            "--aggregate",
+            "mask",
+            "-i",
+            "seg",
+            "-o",
+            "masked",
+            "-v",
+            url,
+            "-m",
+            "2",
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert "mesh manifests" in capsys.readouterr().out
     assert len(CloudVolume(url, progress=False).info["scales"]) == 3

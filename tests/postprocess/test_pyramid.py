@@ -55,8 +55,9 @@ def _tensorstore(path: Path, mip: int) -> np.ndarray:
 def test_sharded_pyramid_by_many_tasks_equals_tinybrain_on_the_whole(tmp_path, kind, image, seg):
     chunk = image if kind == "image" else seg
     url = f"file://{tmp_path / kind}"
-    volume = create_sharded(url, like=chunk, block_size=BLOCK, shard_bytes=np.prod(BLOCK) * chunk.dtype.itemsize * 128,
-                            max_mip=3)  # fmt: skip
+    volume = create_sharded(
+        url, like=chunk, block_size=BLOCK, shard_bytes=np.prod(BLOCK) * chunk.dtype.itemsize * 128, max_mip=3
+    )
     tasks = volume.shard_boxes()
     assert len(tasks) == 4
     for box in tasks:  # each task: one shard of mip 0 plus its whole pyramid, in one pass
@@ -106,9 +107,41 @@ def test_ome_zarr_pyramid_metadata_and_levels(tmp_path, image, zarr_format):
     import zarr
 
     path = tmp_path / "img.zarr"
-    assert main(["create-chunk", "-s", "16", "128", "128", "-e", "40", "4", "4", "-t", "0", "0", "0",
-                 "save-zarr", "-s", str(path), "--ome", "--zarr-format", str(zarr_format), "-c", "16", "32", "32",
-                 "downsample-upload", "-v", str(path), "-p", "3"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "create-chunk",
+                "-s",
+                "16",
+                "128",
+                "128",
+                "-e",
+                "40",
+                "4",
+                "4",
+                "-t",
+                "0",
+                "0",
+                "0",
+                "save-zarr",
+                "-s",
+                str(path),
+                "--ome",
+                "--zarr-format",
+                str(zarr_format),
+                "-c",
+                "16",
+                "32",
+                "32",
+                "downsample-upload",
+                "-v",
+                str(path),
+                "-p",
+                "3",
+            ]
+        )
+        == 0
+    )
     group = zarr.open_group(str(path), mode="r")
     if zarr_format == 3:
         ome = group.attrs["ome"]
@@ -130,8 +163,29 @@ def test_ome_zarr_pyramid_metadata_and_levels(tmp_path, image, zarr_format):
 
 def test_plan_prints_task_shape_count_and_memory(tmp_path, capsys):
     url = f"file://{tmp_path / 'img'}"
-    assert main(["create-info", "-v", url, "-z", "64", "512", "512", "-b", "64", "64", "64", "--max-mip", "2",
-                 "--sharded", "--shard-bytes", str(64**3 * 16)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "create-info",
+                "-v",
+                url,
+                "-z",
+                "64",
+                "512",
+                "512",
+                "-b",
+                "64",
+                "64",
+                "64",
+                "--max-mip",
+                "2",
+                "--sharded",
+                "--shard-bytes",
+                str(64**3 * 16),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["plan", "-v", url, "-p", "3", "--json"]) == 0
     transfer, pyramid = (json.loads(line) for line in capsys.readouterr().out.splitlines())
@@ -203,9 +257,7 @@ def test_ome_zarr_levels_added_by_concurrent_tasks_keep_both_tasks_data(tmp_path
     path = str(tmp_path / "img.zarr")
     ZarrVolume.create(path, like=chunk, block_size=(16, 32, 32), ome=True).write(chunk)
     context = multiprocessing.get_context("spawn")  # tensorstore forbids fork
-    workers = [
-        context.Process(target=_pyramid_task, args=(path, str(box))) for box in chunk.bbox.split((16, 128, 256))
-    ]
+    workers = [context.Process(target=_pyramid_task, args=(path, str(box))) for box in chunk.bbox.split((16, 128, 256))]
     for worker in workers:
         worker.start()
     for worker in workers:

@@ -96,8 +96,10 @@ def blocks(bbox: BoundingBox, size):
     for z in range(bbox.start[0], bbox.stop[0], size[0]):
         for y in range(bbox.start[1], bbox.stop[1], size[1]):
             for x in range(bbox.start[2], bbox.stop[2], size[2]):
-                yield BoundingBox((z, y, x), (min(z + size[0], bbox.stop[0]), min(y + size[1], bbox.stop[1]),
-                                              min(x + size[2], bbox.stop[2])))  # fmt: skip
+                yield BoundingBox(
+                    (z, y, x),
+                    (min(z + size[0], bbox.stop[0]), min(y + size[1], bbox.stop[1]), min(x + size[2], bbox.stop[2])),
+                )
 
 
 @pytest.mark.parametrize("size", [(8, 32, 48), (5, 27, 40), (16, 64, 96)])
@@ -130,8 +132,34 @@ def test_cli_volume_through_tasks(tmp_path, image):
     src, dst, levels = f"file://{tmp_path}/img", f"file://{tmp_path}/norm", str(tmp_path / "levels")
     np.save(tmp_path / "img.npy", image.array)
     for url in (src, dst):
-        out = runner.invoke(cli, ["create-info", "-v", url, "-z", "16", "64", "96", "-o", "100", "20", "30", "-s",
-                                  "40", "4", "4", "-b", "8", "32", "32", "-d", "uint8", "-t", "image"])  # fmt: skip
+        out = runner.invoke(
+            cli,
+            [
+                "create-info",
+                "-v",
+                url,
+                "-z",
+                "16",
+                "64",
+                "96",
+                "-o",
+                "100",
+                "20",
+                "30",
+                "-s",
+                "40",
+                "4",
+                "4",
+                "-b",
+                "8",
+                "32",
+                "32",
+                "-d",
+                "uint8",
+                "-t",
+                "image",
+            ],
+        )
         assert out.exit_code == 0, out.output
     vol = cloudvolume.CloudVolume(src)
     vol[30:126, 20:84, 100:116] = image.array.T

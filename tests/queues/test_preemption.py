@@ -39,11 +39,37 @@ def worker_chain(tmp: Path, queue: str, delay: float, grace: float, *, front: tu
     plugin.write_text(textwrap.dedent(SLOW))
     (tmp / "log").mkdir(exist_ok=True)
     return [
-        sys.executable, "-m", "chunkflow", *front, "fetch-task", "-q", queue, "-v", "30", "-r", "0",
-        "--retry-interval", "0.05", "--grace", str(grace),
-        "create-chunk", "plugin", "-f", str(plugin), "-i", "bbox", "-a", f"log='{tmp}/log';delay={delay}",
-        "save-h5", "-f", f"{tmp}/out/", "mark-complete", "-p", f"{tmp}/done/", "delete-task-in-queue",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "chunkflow",
+        *front,
+        "fetch-task",
+        "-q",
+        queue,
+        "-v",
+        "30",
+        "-r",
+        "0",
+        "--retry-interval",
+        "0.05",
+        "--grace",
+        str(grace),
+        "create-chunk",
+        "plugin",
+        "-f",
+        str(plugin),
+        "-i",
+        "bbox",
+        "-a",
+        f"log='{tmp}/log';delay={delay}",
+        "save-h5",
+        "-f",
+        f"{tmp}/out/",
+        "mark-complete",
+        "-p",
+        f"{tmp}/done/",
+        "delete-task-in-queue",
+    ]
 
 
 def send(queue: str, *boxes: str) -> None:
@@ -78,7 +104,9 @@ def outputs(tmp: Path) -> list[str]:
 @pytest.mark.subprocess
 def test_sigterm_mid_task_gives_the_task_back_and_another_worker_redoes_it(queue_name, tmp_path):
     send(queue_name, BOX)
-    victim = subprocess.Popen(worker_chain(tmp_path, queue_name, delay=60, grace=0.3), stderr=subprocess.PIPE, text=True)
+    victim = subprocess.Popen(
+        worker_chain(tmp_path, queue_name, delay=60, grace=0.3), stderr=subprocess.PIPE, text=True
+    )
     started(tmp_path, victim.pid)
     sent = time.monotonic()
     victim.send_signal(signal.SIGTERM)
@@ -91,8 +119,9 @@ def test_sigterm_mid_task_gives_the_task_back_and_another_worker_redoes_it(queue
     counts = open_queue(queue_name).counts()
     assert (counts.waiting, counts.in_flight, counts.dead) == (1, 0, 0)
 
-    survivor = subprocess.run(worker_chain(tmp_path, queue_name, delay=0, grace=0.3), capture_output=True, text=True,
-                              timeout=60)  # fmt: skip
+    survivor = subprocess.run(
+        worker_chain(tmp_path, queue_name, delay=0, grace=0.3), capture_output=True, text=True, timeout=60
+    )
     redone_after = time.monotonic() - sent
     assert survivor.returncode == 0, survivor.stderr
     counts = open_queue(queue_name).counts()
@@ -100,15 +129,19 @@ def test_sigterm_mid_task_gives_the_task_back_and_another_worker_redoes_it(queue
     assert outputs(tmp_path) == [f"done/{BOX}", f"out/{BOX}.h5"]
     with h5py.File(tmp_path / "out" / f"{BOX}.h5") as f:
         assert f["main"].shape == BoundingBox.from_string(BOX).size
-    print(f"\n{queue_name.split(':')[0]}: visible again {visible_after:.2f} s after SIGTERM (grace 0.3 s), "
-          f"redone {redone_after:.2f} s after it")  # fmt: skip
+    print(
+        f"\n{queue_name.split(':')[0]}: visible again {visible_after:.2f} s after SIGTERM (grace 0.3 s), "
+        f"redone {redone_after:.2f} s after it"
+    )
 
 
 @pytest.mark.subprocess
 def test_sigterm_lets_a_short_task_finish_and_fetches_no_more(queue_name, tmp_path):
     other = "8-16_0-16_0-16"
     send(queue_name, BOX, other)
-    worker = subprocess.Popen(worker_chain(tmp_path, queue_name, delay=1.0, grace=20), stderr=subprocess.PIPE, text=True)
+    worker = subprocess.Popen(
+        worker_chain(tmp_path, queue_name, delay=1.0, grace=20), stderr=subprocess.PIPE, text=True
+    )
     (first,) = started(tmp_path, worker.pid)
     sent = time.monotonic()
     worker.send_signal(signal.SIGTERM)
@@ -131,8 +164,11 @@ def test_sigterm_to_worker_processes_gives_every_task_back(tmp_path):
     chain = worker_chain(tmp_path, queue, delay=60, grace=30)
     grace_flag = chain.index("--grace")
     del chain[grace_flag : grace_flag + 2]  # the grace comes from `worker --grace`
-    parent = subprocess.Popen([*chain[:3], "worker", "-p", "2", "--gpus", "none", "--grace", "0.2", "--", *chain[3:]],
-                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    parent = subprocess.Popen(
+        [*chain[:3], "worker", "-p", "2", "--gpus", "none", "--grace", "0.2", "--", *chain[3:]],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     started(tmp_path, -1, count=2)
     parent.send_signal(signal.SIGTERM)
     _, stderr = parent.communicate(timeout=30)

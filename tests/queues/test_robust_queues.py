@@ -41,8 +41,29 @@ def _worker(queue: str, out: Path, *extra: str) -> int:
     """A real worker chain, in this process: each task writes <out>/<bbox>.h5."""
     logging.disable(logging.CRITICAL)
     try:
-        return main(["fetch-task", "-q", queue, "-r", "1", "--retry-interval", "0.05", "-v", "5", *extra,
-                     "create-chunk", "-s", "4", "8", "8", "save-h5", "-f", f"{out}/", "delete-task-in-queue"])  # fmt: skip
+        return main(
+            [
+                "fetch-task",
+                "-q",
+                queue,
+                "-r",
+                "1",
+                "--retry-interval",
+                "0.05",
+                "-v",
+                "5",
+                *extra,
+                "create-chunk",
+                "-s",
+                "4",
+                "8",
+                "8",
+                "save-h5",
+                "-f",
+                f"{out}/",
+                "delete-task-in-queue",
+            ]
+        )
     finally:
         logging.disable(logging.NOTSET)
 
@@ -86,15 +107,52 @@ def test_poison_in_front_of_valid_tasks_sqs(sqs_endpoint, tmp_path, capsys):
 def test_max_receive_count_is_kept_with_a_file_queue(tmp_path, capsys):
     """The producer's --max-receive-count holds for workers that open the queue without it."""
     queue = f"file://{tmp_path}/q"
-    assert main(["generate-tasks", "-s", "0", "0", "0", "-r", "4", "8", "16", "-c", "4", "8", "8", "-q", queue,
-                 "--max-receive-count", "1"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "generate-tasks",
+                "-s",
+                "0",
+                "0",
+                "0",
+                "-r",
+                "4",
+                "8",
+                "16",
+                "-c",
+                "4",
+                "8",
+                "8",
+                "-q",
+                queue,
+                "--max-receive-count",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "q" / "config.json").read_text()) == {"max_receive_count": 1}
     assert open_queue(queue).max_receive_count == 1
     # a chain that fails every task: with max receive count 1 each task is tried once, then dead
     logging.disable(logging.CRITICAL)
     try:
-        code = main(["fetch-task", "-q", queue, "-r", "1", "--retry-interval", "0.05", "-v", "5",
-                     "create-chunk", "threshold", "-i", "nope"])  # fmt: skip
+        code = main(
+            [
+                "fetch-task",
+                "-q",
+                queue,
+                "-r",
+                "1",
+                "--retry-interval",
+                "0.05",
+                "-v",
+                "5",
+                "create-chunk",
+                "threshold",
+                "-i",
+                "nope",
+            ]
+        )
     finally:
         logging.disable(logging.NOTSET)
     assert code == 1
@@ -134,8 +192,26 @@ def test_exit_codes(tmp_path, capsys):
     logging.disable(logging.CRITICAL)
     try:  # some fail: save-h5 into a path below a file
         (tmp_path / "file").write_text("")
-        code = main(["fetch-task", "-q", queue, "-r", "1", "--retry-interval", "0.05", "create-chunk", "-s", "4", "8", "8",
-                     "save-h5", "-f", f"{tmp_path}/file/", "delete-task-in-queue"])  # fmt: skip
+        code = main(
+            [
+                "fetch-task",
+                "-q",
+                queue,
+                "-r",
+                "1",
+                "--retry-interval",
+                "0.05",
+                "create-chunk",
+                "-s",
+                "4",
+                "8",
+                "8",
+                "save-h5",
+                "-f",
+                f"{tmp_path}/file/",
+                "delete-task-in-queue",
+            ]
+        )
     finally:
         logging.disable(logging.NOTSET)
     assert code == 1
@@ -181,8 +257,36 @@ def test_idle_timeout_bounds_the_wait(tmp_path):
 def test_generate_tasks_loop_creates_the_whole_planned_volume(tmp_path):
     """The README's local pattern: save-precomputed -v NEW inside generate-tasks covers every task."""
     url = f"file://{tmp_path}/new"
-    assert main(["generate-tasks", "-s", "0", "0", "0", "-r", "16", "64", "64", "-c", "16", "32", "32",
-                 "create-chunk", "--pattern", "random", "save-precomputed", "-v", url, "-b", "16", "32", "32"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "generate-tasks",
+                "-s",
+                "0",
+                "0",
+                "0",
+                "-r",
+                "16",
+                "64",
+                "64",
+                "-c",
+                "16",
+                "32",
+                "32",
+                "create-chunk",
+                "--pattern",
+                "random",
+                "save-precomputed",
+                "-v",
+                url,
+                "-b",
+                "16",
+                "32",
+                "32",
+            ]
+        )
+        == 0
+    )
     from chunkflow.volumes import open_volume
 
     volume = open_volume(url)
@@ -195,8 +299,26 @@ def test_workers_refuse_to_create_a_missing_volume(tmp_path, capsys):
     open_queue(queue).send(VALID[:1])
     logging.disable(logging.CRITICAL)
     try:
-        code = main(["fetch-task", "-q", queue, "-r", "1", "--retry-interval", "0.05", "create-chunk", "-s", "4", "8", "8",
-                     "save-precomputed", "-v", f"file://{tmp_path}/missing", "delete-task-in-queue"])  # fmt: skip
+        code = main(
+            [
+                "fetch-task",
+                "-q",
+                queue,
+                "-r",
+                "1",
+                "--retry-interval",
+                "0.05",
+                "create-chunk",
+                "-s",
+                "4",
+                "8",
+                "8",
+                "save-precomputed",
+                "-v",
+                f"file://{tmp_path}/missing",
+                "delete-task-in-queue",
+            ]
+        )
     finally:
         logging.disable(logging.NOTSET)
     assert code == 1 and not (tmp_path / "missing").exists()
@@ -205,8 +327,12 @@ def test_workers_refuse_to_create_a_missing_volume(tmp_path, capsys):
 def test_generate_tasks_streams_a_large_plan(tmp_path):
     """200,000 boxes to a task file without a list of them; the count is said up front."""
     path = tmp_path / "tasks.txt"
-    assert main(["generate-tasks", "-s", "0", "0", "0", "-r", "20", "1000", "1000", "-c", "1", "10", "10",
-                 "-f", str(path)]) == 0  # fmt: skip
+    assert (
+        main(
+            ["generate-tasks", "-s", "0", "0", "0", "-r", "20", "1000", "1000", "-c", "1", "10", "10", "-f", str(path)]
+        )
+        == 0
+    )
     lines = path.read_text().split()
     assert len(lines) == 200_000 and lines[0] == "0-1_0-10_0-10" and lines[-1] == "19-20_990-1000_990-1000"
 
@@ -220,14 +346,18 @@ def test_credentials_are_redacted_from_printed_urls(monkeypatch, capsys):
     assert "s3cr3t" not in err and "AKIAEXAMPLE:***@127.0.0.1:9" in err
     from chunkflow.redact import redact
 
-    assert redact("https://h/x?X-Amz-Signature=abc&b=1 gs://u:p@b/") == "https://h/x?X-Amz-Signature=***&b=1 gs://u:***@b/"
+    assert (
+        redact("https://h/x?X-Amz-Signature=abc&b=1 gs://u:p@b/") == "https://h/x?X-Amz-Signature=***&b=1 gs://u:***@b/"
+    )
 
 
 def test_soak_module_is_importable():
     """The soak benchmark (benchmarks/soak.py) exposes its pieces for a quick run."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("soak", Path(__file__).resolve().parents[2] / "benchmarks" / "soak.py")
+    spec = importlib.util.spec_from_file_location(
+        "soak", Path(__file__).resolve().parents[2] / "benchmarks" / "soak.py"
+    )
     assert spec is not None
 
 

@@ -36,11 +36,14 @@ def test_uint8_affinities_are_scaled(affs):
     np.testing.assert_array_equal(seg.array, ref.array)
 
 
-@pytest.mark.parametrize("array,error,message", [
-    (np.zeros((2, 4, 4, 4), np.float32), IncompatibleChunkError, "3 channels"),
-    (np.zeros((4, 4, 4), np.float32), IncompatibleChunkError, "3 channels"),
-    (np.zeros((3, 4, 4, 4), np.int32), IncompatibleChunkError, "float or uint8"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "array,error,message",
+    [
+        (np.zeros((2, 4, 4, 4), np.float32), IncompatibleChunkError, "3 channels"),
+        (np.zeros((4, 4, 4), np.float32), IncompatibleChunkError, "3 channels"),
+        (np.zeros((3, 4, 4, 4), np.int32), IncompatibleChunkError, "float or uint8"),
+    ],
+)
 def test_bad_affinities(array, error, message):
     with pytest.raises(error, match=message):
         agglomerate(Chunk(array))
@@ -67,12 +70,46 @@ def test_chunked_agglomeration_is_seam_free(affs):
 def test_cli_chain_agglomerate_and_fragments(affs, labels, tmp_path):
     save_chunk(str(tmp_path / "affs.h5"), affs)
     save_chunk(str(tmp_path / "gt.h5"), labels)
-    code = main([
-        "load-h5", "-f", f"{tmp_path}/affs.h5", "-o", "affs", "load-h5", "-f", f"{tmp_path}/gt.h5", "-o", "gt",
-        "agglomerate", "-i", "affs", "-o", "seg", "--fragments-output", "frags", "-t", "0.7",
-        "evaluate-segmentation", "-s", "seg", "-g", "gt", "-o", f"{tmp_path}/s.json",
-        "save-h5", "-i", "frags", "-f", f"{tmp_path}/frags.h5", "save-precomputed", "-i", "seg", "-v", f"file://{tmp_path}/seg",
-    ])  # fmt: skip
+    code = main(
+        [
+            "load-h5",
+            "-f",
+            f"{tmp_path}/affs.h5",
+            "-o",
+            "affs",
+            "load-h5",
+            "-f",
+            f"{tmp_path}/gt.h5",
+            "-o",
+            "gt",
+            "agglomerate",
+            "-i",
+            "affs",
+            "-o",
+            "seg",
+            "--fragments-output",
+            "frags",
+            "-t",
+            "0.7",
+            "evaluate-segmentation",
+            "-s",
+            "seg",
+            "-g",
+            "gt",
+            "-o",
+            f"{tmp_path}/s.json",
+            "save-h5",
+            "-i",
+            "frags",
+            "-f",
+            f"{tmp_path}/frags.h5",
+            "save-precomputed",
+            "-i",
+            "seg",
+            "-v",
+            f"file://{tmp_path}/seg",
+        ]
+    )
     assert code == 0
     seg = open_volume(f"file://{tmp_path}/seg").read()
     assert seg.layer_type == "segmentation" and seg.dtype == np.uint32

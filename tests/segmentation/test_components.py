@@ -22,7 +22,9 @@ def probability(labels):
 @pytest.mark.parametrize("connectivity", [6, 18, 26])
 def test_threshold_components_equal_cc3d(probability, connectivity):
     got = connected_components(probability, threshold=0.5, connectivity=connectivity)
-    np.testing.assert_array_equal(got.array, cc3d.connected_components(probability.array > 0.5, connectivity=connectivity))
+    np.testing.assert_array_equal(
+        got.array, cc3d.connected_components(probability.array > 0.5, connectivity=connectivity)
+    )
     assert got.layer_type == "segmentation"
 
 
@@ -51,7 +53,9 @@ def test_mask_out_objects_and_relabel(labels):
     assert set(np.unique(chosen.array)) == {0, int(kept[-1])}
     renumbered = relabel(masked)
     assert renumbered.array.max() == len(np.unique(renumbered.array)) - 1
-    assert evaluate_segmentation(renumbered, masked.with_array(masked.array)).adapted_rand_error == pytest.approx(0, abs=1e-12)
+    assert evaluate_segmentation(renumbered, masked.with_array(masked.array)).adapted_rand_error == pytest.approx(
+        0, abs=1e-12
+    )
 
 
 @pytest.mark.parametrize("connectivity", [6, 26])
@@ -59,8 +63,9 @@ def test_mask_out_objects_and_relabel(labels):
 def test_global_cc_equals_whole_volume_cc3d(probability, tmp_path, connectivity, block_size):
     src = f"zarr://{tmp_path}/prob"
     create_volume(src, like=probability, block_size=(16, 32, 32)).write(probability)
-    count = global_connected_components(src, f"zarr://{tmp_path}/cc", block_size, 0.5, connectivity, workers=1,
-                                        work_dir=str(tmp_path / "work"))  # fmt: skip
+    count = global_connected_components(
+        src, f"zarr://{tmp_path}/cc", block_size, 0.5, connectivity, workers=1, work_dir=str(tmp_path / "work")
+    )
     whole = cc3d.connected_components(probability.array > 0.5, connectivity=connectivity)
     got = open_volume(f"zarr://{tmp_path}/cc").read()
     assert got.bbox == probability.bbox
@@ -75,8 +80,9 @@ def test_global_cc_two_worker_processes_after_tensorstore_io_in_this_process(pro
     worker pool must not fork."""
     src = f"zarr://{tmp_path}/prob"
     create_volume(src, like=probability, block_size=(16, 32, 32)).write(probability)  # tensorstore now runs here
-    count = global_connected_components(src, f"zarr://{tmp_path}/cc", (32, 64, 64), 0.5, 26, workers=2,
-                                        work_dir=str(tmp_path / "work"))  # fmt: skip
+    count = global_connected_components(
+        src, f"zarr://{tmp_path}/cc", (32, 64, 64), 0.5, 26, workers=2, work_dir=str(tmp_path / "work")
+    )
     whole = cc3d.connected_components(probability.array > 0.5, connectivity=26)
     assert count == whole.max()
     got = open_volume(f"zarr://{tmp_path}/cc").read()
@@ -86,8 +92,23 @@ def test_global_cc_two_worker_processes_after_tensorstore_io_in_this_process(pro
 def test_global_cc_cli_with_two_workers(probability, tmp_path, run_cli):
     src = f"file://{tmp_path}/prob"
     create_volume(src, like=probability, block_size=(16, 32, 32)).write(probability)
-    r = run_cli("global-connected-components", "-v", src, "-o", f"file://{tmp_path}/cc", "--block-size", "32", "64", "64",
-                "--threshold", "0.5", "--connectivity", "26", "--workers", "2")  # fmt: skip
+    r = run_cli(
+        "global-connected-components",
+        "-v",
+        src,
+        "-o",
+        f"file://{tmp_path}/cc",
+        "--block-size",
+        "32",
+        "64",
+        "64",
+        "--threshold",
+        "0.5",
+        "--connectivity",
+        "26",
+        "--workers",
+        "2",
+    )
     assert r.returncode == 0, r.stderr
     whole = cc3d.connected_components(probability.array > 0.5, connectivity=26)
     assert f"{whole.max()} connected components" in r.stdout
@@ -99,8 +120,26 @@ def test_cli_components_chain(labels, tmp_path):
     from chunkflow.volumes import save_chunk
 
     save_chunk(str(tmp_path / "l.h5"), labels)
-    assert main(["load-h5", "-f", f"{tmp_path}/l.h5", "connected-components", "-c", "26", "mask-out-objects", "-d", "50",
-                 "relabel", "save-h5", "-f", f"{tmp_path}/out.h5"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "load-h5",
+                "-f",
+                f"{tmp_path}/l.h5",
+                "connected-components",
+                "-c",
+                "26",
+                "mask-out-objects",
+                "-d",
+                "50",
+                "relabel",
+                "save-h5",
+                "-f",
+                f"{tmp_path}/out.h5",
+            ]
+        )
+        == 0
+    )
 
 
 def test_connected_components_dtype_is_120s_unless_asked():

@@ -83,10 +83,13 @@ def test_largest_object_splits_and_merges():
     assert scores.largest_object_merges[1] == 1
 
 
-@pytest.mark.parametrize("seg,gt,message", [
-    (np.zeros((4, 4, 4), np.float32), np.zeros((4, 4, 4), np.uint32), "integer labels"),
-    (np.zeros((4, 4, 4), np.uint32), np.zeros((4, 4, 5), np.uint32), "same bounding box"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "seg,gt,message",
+    [
+        (np.zeros((4, 4, 4), np.float32), np.zeros((4, 4, 4), np.uint32), "integer labels"),
+        (np.zeros((4, 4, 4), np.uint32), np.zeros((4, 4, 5), np.uint32), "same bounding box"),
+    ],
+)
 def test_bad_inputs(seg, gt, message):
     with pytest.raises(IncompatibleChunkError, match=message):
         evaluate_segmentation(Chunk(seg), Chunk(gt))
@@ -99,11 +102,37 @@ def test_cli_writes_json(labels, tmp_path, capsys):
 
     save_chunk(str(tmp_path / "gt.h5"), labels)
     save_chunk(str(tmp_path / "seg.h5"), labels.with_array(perturbed(labels.array)))
-    code = main(["load-h5", "-f", f"{tmp_path}/gt.h5", "-o", "gt", "load-h5", "-f", f"{tmp_path}/seg.h5", "-o", "seg",
-                 "evaluate-segmentation", "-s", "seg", "-g", "gt", "--output-file", f"{tmp_path}/scores.json"])  # fmt: skip
+    code = main(
+        [
+            "load-h5",
+            "-f",
+            f"{tmp_path}/gt.h5",
+            "-o",
+            "gt",
+            "load-h5",
+            "-f",
+            f"{tmp_path}/seg.h5",
+            "-o",
+            "seg",
+            "evaluate-segmentation",
+            "-s",
+            "seg",
+            "-g",
+            "gt",
+            "--output-file",
+            f"{tmp_path}/scores.json",
+        ]
+    )
     assert code == 0
     scores = json.loads((tmp_path / "scores.json").read_text())
-    for key in ("rand_index", "adapted_rand_error", "adapted_rand_precision", "adapted_rand_recall",
-                "variation_of_information", "voi_split", "voi_merge"):  # fmt: skip
+    for key in (
+        "rand_index",
+        "adapted_rand_error",
+        "adapted_rand_precision",
+        "adapted_rand_recall",
+        "variation_of_information",
+        "voi_split",
+        "voi_merge",
+    ):
         assert isinstance(scores[key], float)
     assert "adapted Rand error" in capsys.readouterr().out

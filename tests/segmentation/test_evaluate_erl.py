@@ -42,9 +42,25 @@ def straight_skeletons(tmp_path):
 
 def test_erl_json_and_csv(straight_skeletons):
     tmp = straight_skeletons
-    out = CliRunner().invoke(cli, ["load-h5", "-f", str(tmp / "seg.h5"), "-o", "seg", "evaluate-segmentation",
-                                   "-s", "seg", "--skeletons", f"file://{tmp}/vol", "-o", str(tmp / "s.json"),
-                                   "--csv-file", str(tmp / "rows.csv")])  # fmt: skip
+    out = CliRunner().invoke(
+        cli,
+        [
+            "load-h5",
+            "-f",
+            str(tmp / "seg.h5"),
+            "-o",
+            "seg",
+            "evaluate-segmentation",
+            "-s",
+            "seg",
+            "--skeletons",
+            f"file://{tmp}/vol",
+            "-o",
+            str(tmp / "s.json"),
+            "--csv-file",
+            str(tmp / "rows.csv"),
+        ],
+    )
     assert out.exit_code == 0, out.output
     assert "expected run length" in out.output and "rand index" not in out.output  # no ground-truth chunk
     erl = json.loads((tmp / "s.json").read_text())["erl"]
@@ -70,10 +86,32 @@ def test_kimimaro_from_ground_truth(tmp_path, labels):
     seg[seg == b] = a  # merge the two largest objects
     _h5(tmp_path / "gt.h5", gt, (192, 128, 128))
     _h5(tmp_path / "seg.h5", seg, (192, 128, 128))
-    out = CliRunner().invoke(cli, ["load-h5", "-f", str(tmp_path / "gt.h5"), "-o", "gt", "load-h5", "-f",
-                                   str(tmp_path / "seg.h5"), "-o", "seg", "evaluate-segmentation", "-s", "seg", "-g",
-                                   "gt", "--skeletons", "kimimaro", "--skeleton-dust-threshold", "500", "-o",
-                                   str(tmp_path / "s.json")])  # fmt: skip
+    out = CliRunner().invoke(
+        cli,
+        [
+            "load-h5",
+            "-f",
+            str(tmp_path / "gt.h5"),
+            "-o",
+            "gt",
+            "load-h5",
+            "-f",
+            str(tmp_path / "seg.h5"),
+            "-o",
+            "seg",
+            "evaluate-segmentation",
+            "-s",
+            "seg",
+            "-g",
+            "gt",
+            "--skeletons",
+            "kimimaro",
+            "--skeleton-dust-threshold",
+            "500",
+            "-o",
+            str(tmp_path / "s.json"),
+        ],
+    )
     assert out.exit_code == 0, out.output
     record = json.loads((tmp_path / "s.json").read_text())
     assert record["adapted_rand_error"] > 0 and record["erl"]["merges"] == 1

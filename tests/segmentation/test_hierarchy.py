@@ -40,8 +40,11 @@ def random_blocks(shape, seed, density):
 
 def whole_union_find(grid, counts, contacts):
     offsets = dict(zip(grid, np.cumsum([0] + [counts[g] for g in grid]).tolist()))
-    joins = [(offsets[grid[a]] + x, offsets[grid[b]] + y)
-             for ends, ids in contacts.values() for (a, b), (x, y) in zip(ends, ids)]  # fmt: skip
+    joins = [
+        (offsets[grid[a]] + x, offsets[grid[b]] + y)
+        for ends, ids in contacts.values()
+        for (a, b), (x, y) in zip(ends, ids)
+    ]
     total = sum(counts.values())
     return merge_consecutive(total, np.array(joins, np.int64).reshape(-1, 2))
 

@@ -23,8 +23,12 @@ THRESHOLDS = [0.2, 0.4, 0.6, 0.8]
 @pytest.fixture(scope="module")
 def small(labels):
     gt = labels.with_array(np.ascontiguousarray(labels.array[:32, :96, :96]))
-    affs = Chunk(noisy_affinities(gt.array, seed=2, noise=0.2, flip_fraction=0.03), gt.voxel_offset, gt.voxel_size,
-                 "affinity_map")  # fmt: skip
+    affs = Chunk(
+        noisy_affinities(gt.array, seed=2, noise=0.2, flip_fraction=0.03),
+        gt.voxel_offset,
+        gt.voxel_size,
+        "affinity_map",
+    )
     return affs, gt
 
 

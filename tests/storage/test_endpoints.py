@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 SCRIPT = r"""
+import numpy as np
 from chunkflow import files
 from chunkflow.chunk.base import Chunk
 from chunkflow.volumes import open_volume, save_chunk
@@ -25,9 +26,18 @@ print("ok", files.read_json(bucket + "/x.json"))
 
 
 def test_s3_specific_endpoint_wins_over_the_global_one(moto_server, s3_bucket):
-    env = {**moto_server, "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ENDPOINT_URL_S3": moto_server["AWS_ENDPOINT_URL"]}
-    result = subprocess.run([sys.executable, "-c", SCRIPT.format(bucket=s3_bucket)], capture_output=True, text=True,
-                            env={**os.environ, **env}, timeout=120)  # fmt: skip
+    env = {
+        **moto_server,
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_ENDPOINT_URL_S3": moto_server["AWS_ENDPOINT_URL"],
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT.format(bucket=s3_bucket)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "ok {'a': 1}" in result.stdout
 

@@ -28,8 +28,26 @@ def test_done_markers_on_s3_skip_finished_tasks(cli_runner, s3_bucket, capsys):
 
 
 def test_zarr_on_s3_through_the_cli(cli_runner, s3_bucket, tmp_path):
-    assert cli_runner(["create-chunk", "-s", "8", "64", "64", "-p", "random", "save-zarr", "-s", f"{s3_bucket}/x.zarr",
-                       "save-h5", "-f", f"{tmp_path}/x.h5"]) == 0  # fmt: skip
+    assert (
+        cli_runner(
+            [
+                "create-chunk",
+                "-s",
+                "8",
+                "64",
+                "64",
+                "-p",
+                "random",
+                "save-zarr",
+                "-s",
+                f"{s3_bucket}/x.zarr",
+                "save-h5",
+                "-f",
+                f"{tmp_path}/x.h5",
+            ]
+        )
+        == 0
+    )
     local = open_volume(f"{tmp_path}/x.h5").read().array
     np.testing.assert_array_equal(open_volume(f"{s3_bucket}/x.zarr").read().array, local)
     assert "zarr.json" in set(files.list_names(f"{s3_bucket}/x.zarr"))
@@ -68,9 +86,43 @@ def test_eight_processes_add_scales_and_keys_to_one_info_on_s3(moto_server, s3_b
 
 def test_task_files_on_s3(cli_runner, s3_bucket, tmp_path):
     """generate-tasks -f writes the task file to a bucket; each array job reads its line from there."""
-    assert cli_runner(["generate-tasks", "-s", "0", "0", "0", "-r", "4", "16", "32", "-c", "4", "16", "16",
-                       "-f", f"{s3_bucket}/tasks.txt"]) == 0  # fmt: skip
+    assert (
+        cli_runner(
+            [
+                "generate-tasks",
+                "-s",
+                "0",
+                "0",
+                "0",
+                "-r",
+                "4",
+                "16",
+                "32",
+                "-c",
+                "4",
+                "16",
+                "16",
+                "-f",
+                f"{s3_bucket}/tasks.txt",
+            ]
+        )
+        == 0
+    )
     assert files.read_text(f"{s3_bucket}/tasks.txt").split() == ["0-4_0-16_0-16", "0-4_0-16_16-32"]
-    assert cli_runner(["fetch-task-from-file", "-f", f"{s3_bucket}/tasks.txt", "-i", "1", "create-chunk",
-                       "save-h5", "-f", f"{tmp_path}/t1.h5"]) == 0  # fmt: skip
+    assert (
+        cli_runner(
+            [
+                "fetch-task-from-file",
+                "-f",
+                f"{s3_bucket}/tasks.txt",
+                "-i",
+                "1",
+                "create-chunk",
+                "save-h5",
+                "-f",
+                f"{tmp_path}/t1.h5",
+            ]
+        )
+        == 0
+    )
     assert open_volume(f"{tmp_path}/t1.h5").bbox.start == (0, 0, 16)

@@ -51,7 +51,9 @@ def volumes(tmp_path_factory) -> tuple[Path, Path]:
 
 def _start_view(*args: str) -> tuple[subprocess.Popen, list[str]]:
     exe = str(Path(sys.executable).parent / "chunkflow")
-    proc = subprocess.Popen([exe, "view", *args, "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [exe, "view", *args, "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     lines: list[str] = []
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -80,10 +82,14 @@ def test_view_prints_link_serves_volumes_and_stops(volumes):
             with pytest.raises(urllib.error.HTTPError):
                 data = b"{}" if path.startswith("/state") else None
                 urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data), timeout=10)
-        data = next(line.split()[-1] for line in lines if line.startswith("local volumes served at")).replace("<layer>/", "")
+        data = next(line.split()[-1] for line in lines if line.startswith("local volumes served at")).replace(
+            "<layer>/", ""
+        )
         assert data.startswith("http://127.0.0.1:")
         own = urllib.request.Request(f"{data}seg/info", headers={"Origin": f"http://127.0.0.1:{port}"})
-        assert urllib.request.urlopen(own, timeout=10).headers["Access-Control-Allow-Origin"] == f"http://127.0.0.1:{port}"
+        assert (
+            urllib.request.urlopen(own, timeout=10).headers["Access-Control-Allow-Origin"] == f"http://127.0.0.1:{port}"
+        )
         evil = urllib.request.Request(f"{data}seg/info", headers={"Origin": "http://evil.example"})
         assert urllib.request.urlopen(evil, timeout=10).headers["Access-Control-Allow-Origin"] is None
         # cloud-volume's gzip'ed chunk NAME.gz is served as NAME with Content-Encoding: gzip
@@ -120,10 +126,30 @@ def test_view_busy_port(run_cli, volumes):
 def test_neuroglancer_operator_shows_task_chunks(volumes):
     exe = str(Path(sys.executable).parent / "chunkflow")
     proc = subprocess.Popen(
-        [exe, "load-precomputed", "-v", f"file://{volumes[1]}", "-s", "192", "128", "128", "-z", "32", "64", "64",
-         "-o", "seg", "neuroglancer", "-i", "seg"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            exe,
+            "load-precomputed",
+            "-v",
+            f"file://{volumes[1]}",
+            "-s",
+            "192",
+            "128",
+            "128",
+            "-z",
+            "32",
+            "64",
+            "64",
+            "-o",
+            "seg",
+            "neuroglancer",
+            "-i",
+            "seg",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     link = ""
     for _ in range(5):
         line = proc.stdout.readline()
@@ -139,8 +165,10 @@ def test_neuroglancer_operator_shows_task_chunks(volumes):
 @pytest.mark.subprocess
 @pytest.mark.server
 @pytest.mark.browser
-@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
-                    reason="Chromium and chromedriver are absent: apt-get install -y chromium chromium-driver (.ci/run does)")  # fmt: skip
+@pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="Chromium and chromedriver are absent: apt-get install -y chromium chromium-driver (.ci/run does)",
+)
 def test_viewer_in_headless_chromium(volumes):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -150,9 +178,18 @@ def test_viewer_in_headless_chromium(volumes):
     session = view_volumes([str(volumes[0]), str(volumes[1])], port=_free_port())
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader",
-                "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--window-size=1200,900"):  # fmt: skip
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--use-angle=swiftshader",
+        "--enable-unsafe-swiftshader",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1200,900",
+    ):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
     try:
@@ -223,10 +260,14 @@ def test_data_server_cors_origin_option(volumes):
     server = DataServer({"seg": str(volumes[1])}, origins=["https://neuroglancer-demo.appspot.com"])
     try:
         for origin, allowed in (("https://neuroglancer-demo.appspot.com", True), ("http://evil.example", False)):
-            r = urllib.request.urlopen(urllib.request.Request(f"{server.url}/seg/info", headers={"Origin": origin}), timeout=10)
+            r = urllib.request.urlopen(
+                urllib.request.Request(f"{server.url}/seg/info", headers={"Origin": origin}), timeout=10
+            )
             assert r.headers["Access-Control-Allow-Origin"] == (origin if allowed else None)
         server.origins.append("*")
-        r = urllib.request.urlopen(urllib.request.Request(f"{server.url}/seg/info", headers={"Origin": "http://x.example"}), timeout=10)
+        r = urllib.request.urlopen(
+            urllib.request.Request(f"{server.url}/seg/info", headers={"Origin": "http://x.example"}), timeout=10
+        )
         assert r.headers["Access-Control-Allow-Origin"] == "http://x.example"
     finally:
         server.stop()
@@ -243,8 +284,11 @@ def test_data_server_answers_range_requests(tmp_path):
     server = DataServer({"vol": str(tmp_path / "vol")})
     try:
         url = f"{server.url}/vol/0.shard"
-        for header, expected in (("bytes=10-19", payload[10:20]), ("bytes=1000-", payload[1000:]),
-                                 ("bytes=-8", payload[-8:])):  # fmt: skip
+        for header, expected in (
+            ("bytes=10-19", payload[10:20]),
+            ("bytes=1000-", payload[1000:]),
+            ("bytes=-8", payload[-8:]),
+        ):
             r = urllib.request.urlopen(urllib.request.Request(url, headers={"Range": header}), timeout=10)
             assert r.status == 206 and r.read() == expected
             assert r.headers["Content-Range"].endswith(f"/{len(payload)}")

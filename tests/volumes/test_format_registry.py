@@ -87,8 +87,14 @@ def npydir_format():
 
 @pytest.fixture(params=["uint16", "float32"])
 def backend(request, npydir_format):
-    return Backend(f"npydir-{request.param}", "npydir://{tmp}/vol", request.param, block=True, bad_dtype="int64",
-                   layer_type="segmentation")  # fmt: skip
+    return Backend(
+        f"npydir-{request.param}",
+        "npydir://{tmp}/vol",
+        request.param,
+        block=True,
+        bad_dtype="int64",
+        layer_type="segmentation",
+    )
 
 
 URL_FORMATS = [
@@ -112,11 +118,17 @@ def test_unknown_url_names_the_known_forms():
 
 @pytest.mark.parametrize(
     ("url", "path", "storage"),
-    [("file:///d/a.h5", "/d/a.h5", "file:///d/a.h5"), ("zarr:///d/z", "/d/z", "/d/z"),
-     ("zarr3://file:///d/z", "/d/z", "file:///d/z"), ("png://rel/p", "rel/p", "rel/p"),
-     ("precomputed://file:///d/pc", "/d/pc", "file:///d/pc"), ("precomputed://gs://b/pc", "gs://b/pc", "gs://b/pc"),
-     ("gs://b/pc", "gs://b/pc", "gs://b/pc"), ("/d/a.npy", "/d/a.npy", "/d/a.npy")],
-)  # fmt: skip
+    [
+        ("file:///d/a.h5", "/d/a.h5", "file:///d/a.h5"),
+        ("zarr:///d/z", "/d/z", "/d/z"),
+        ("zarr3://file:///d/z", "/d/z", "file:///d/z"),
+        ("png://rel/p", "rel/p", "rel/p"),
+        ("precomputed://file:///d/pc", "/d/pc", "file:///d/pc"),
+        ("precomputed://gs://b/pc", "gs://b/pc", "gs://b/pc"),
+        ("gs://b/pc", "gs://b/pc", "gs://b/pc"),
+        ("/d/a.npy", "/d/a.npy", "/d/a.npy"),
+    ],
+)
 def test_one_scheme_stripper(url, path, storage):
     assert strip_scheme(url) == path
     assert strip_scheme(url, keep_storage=True) == storage

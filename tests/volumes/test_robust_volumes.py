@@ -15,8 +15,8 @@ import pytest
 
 from chunkflow import Chunk
 from chunkflow.errors import VolumeFormatError
-from chunkflow.volumes import create_volume, open_volume, save_chunk
 from chunkflow.files import _HOST, atomic_path, sweep_debris
+from chunkflow.volumes import create_volume, open_volume, save_chunk
 
 SHAPE, BLOCK = (16, 32, 32), (8, 16, 16)
 
@@ -71,7 +71,9 @@ def test_precomputed_missing_and_corrupt_blocks_are_named_or_filled(tmp_path):
     blocks[0].write_bytes(blocks[0].read_bytes()[:30])  # truncated: what a killed in-place writer left
     blocks[5].unlink()  # missing
     volume = open_volume(f"file://{tmp_path}/pre")
-    with pytest.raises(VolumeFormatError, match=rf"block 4_4_40/{blocks[0].name.removesuffix('.gz')} .* is corrupt.*--fill-missing"):
+    with pytest.raises(
+        VolumeFormatError, match=rf"block 4_4_40/{blocks[0].name.removesuffix('.gz')} .* is corrupt.*--fill-missing"
+    ):
         volume.read()
     second = open_volume(f"file://{tmp_path}/pre").read  # a box holding only the missing block
     missing_box = _box_of(blocks[5].name)
@@ -180,8 +182,12 @@ def test_info_file_under_four_concurrent_writers(tmp_path):
     script = tmp_path / "stress.py"
     script.write_text(textwrap.dedent(STRESS))
     reader = subprocess.Popen([sys.executable, str(script), url, "reader", "120"], stdout=subprocess.PIPE, text=True)
-    writers = [subprocess.Popen([sys.executable, str(script), url, str(i)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True) for i in range(4)]  # fmt: skip
+    writers = [
+        subprocess.Popen(
+            [sys.executable, str(script), url, str(i)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for i in range(4)
+    ]
     outs = [w.communicate(timeout=240) for w in writers]
     (tmp_path / "seg" / "stop").touch()
     reader_out = reader.communicate(timeout=60)[0]

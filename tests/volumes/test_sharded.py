@@ -39,8 +39,9 @@ def test_many_tasks_write_the_array_read_by_tensorstore_and_cloudvolume(tmp_path
     from cloudvolume import CloudVolume
 
     url = f"file://{tmp_path / 'img'}"
-    volume = create_sharded(url, volume_size=SIZE, block_size=BLOCK, dtype="uint8", voxel_size=(40, 4, 4),
-                            shard_bytes=SHARD_BYTES)  # fmt: skip
+    volume = create_sharded(
+        url, volume_size=SIZE, block_size=BLOCK, dtype="uint8", voxel_size=(40, 4, 4), shard_bytes=SHARD_BYTES
+    )
     assert isinstance(volume, ShardedPrecomputedVolume)
     boxes = volume.shard_boxes()
     assert len(boxes) == 16 and all(b.size.prod() == 8 * np.prod(BLOCK) for b in boxes)
@@ -82,8 +83,20 @@ def test_partial_shard_write_is_refused_and_writes_nothing(tmp_path, array):
 def test_shard_spec_that_does_not_fit_is_refused_before_writing(tmp_path, capsys):
     with pytest.raises(InvalidParameterError, match="--shard-bytes of at least 16384"):
         shard_spec(SIZE, BLOCK, "uint8", shard_bytes=1000)
-    code = main(["create-info", "-v", f"file://{tmp_path / 'x'}", "-z", *map(str, SIZE), "-b", *map(str, BLOCK),
-                 "--sharded", "--shard-bytes", "1000"])  # fmt: skip
+    code = main(
+        [
+            "create-info",
+            "-v",
+            f"file://{tmp_path / 'x'}",
+            "-z",
+            *map(str, SIZE),
+            "-b",
+            *map(str, BLOCK),
+            "--sharded",
+            "--shard-bytes",
+            "1000",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and "--shard-bytes of at least" in err
     assert not (tmp_path / "x").exists()
@@ -92,8 +105,25 @@ def test_shard_spec_that_does_not_fit_is_refused_before_writing(tmp_path, capsys
 def test_generate_tasks_hands_out_one_task_per_shard(tmp_path, array, capsys):
     src, dst = f"file://{tmp_path / 'src'}", f"file://{tmp_path / 'dst'}"
     save_chunk(src, Chunk(array, (0, 0, 0)), block_size=BLOCK)
-    assert main(["create-info", "-v", dst, "-z", *map(str, SIZE), "-b", *map(str, BLOCK), "-d", "uint8",
-                 "--sharded", "--shard-bytes", str(SHARD_BYTES)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "create-info",
+                "-v",
+                dst,
+                "-z",
+                *map(str, SIZE),
+                "-b",
+                *map(str, BLOCK),
+                "-d",
+                "uint8",
+                "--sharded",
+                "--shard-bytes",
+                str(SHARD_BYTES),
+            ]
+        )
+        == 0
+    )
     shard = open_volume(dst).shard_shape
     tasks = tmp_path / "tasks.txt"
     assert main(["generate-tasks", "-v", dst, "-f", str(tasks)]) == 0

@@ -92,8 +92,8 @@ def make_grid(
             # 1.2.0 took both: the overlap lays the grid, the patch number the chunk it expects
             fits = ipatch + (opatch - Vec3.of(output_patch_overlap)) * (Vec3.of(patch_num) - 1)
             raise InvalidParameterError(
-                f"--patch-num {tuple(patch_num)} over a chunk of {tuple(shape)} gives an output patch overlap of "
-                f"{tuple(opatch - stride)}, not --output-patch-overlap {tuple(output_patch_overlap)}; give one of "
+                f"--patch-num {tuple(Vec3.of(patch_num))} over a chunk of {tuple(shape)} gives an output patch overlap of "
+                f"{tuple(opatch - stride)}, not --output-patch-overlap {tuple(Vec3.of(output_patch_overlap))}; give one of "
                 f"them, or a chunk of {tuple(fits)}"
             )
     else:

@@ -212,9 +212,9 @@ class Inferencer:
                     self.engine,
                     array,
                     plan,
-                    self.batch_size,
+                    self.batch_size,  # type: ignore[arg-type]
                     scale,
-                    output,  # type: ignore[arg-type]
+                    output,
                     lambda slab, rows: self._check_device(slab, chunk),
                     limit,
                 ).run(bar.update)

@@ -133,6 +133,7 @@ class Worker:
         while self.num < 0 or self.processed + self.failures + self.malformed < self.num:
             if preemption.requested:
                 break
+            polled = time.monotonic()
             message = queue.receive(self.visibility_timeout)
             if message is not None and preemption.requested:  # SIGTERM during the receive: not ours to run
                 self._give_back(message)
@@ -148,7 +149,8 @@ class Worker:
                     break
                 else:
                     empty_polls = 0  # "in a row": a task in flight elsewhere may still come back
-                self._sleep(self.retry_interval)
+                # one poll per --retry-interval: an SQS receive already long-polls (1 s), so wait only the rest
+                self._sleep(self.retry_interval - (time.monotonic() - polled))
                 continue
             empty_polls, last_task = 0, time.monotonic()
             try:

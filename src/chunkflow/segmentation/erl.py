@@ -118,9 +118,9 @@ class ERLResult:
                 {
                     **row,
                     "merged_into": " ".join(map(str, row["merged_into"])),  # type: ignore[call-overload]
-                    "merged_with": " ".join(map(str, row["merged_with"])),
+                    "merged_with": " ".join(map(str, row["merged_with"])),  # type: ignore[call-overload]
                 }
-            )  # type: ignore[call-overload]
+            )
         return out.getvalue()
 
 

@@ -54,7 +54,7 @@ def _store(path: str) -> Any:
         region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
         if region:
             options["region"] = region
-        client = {"allow_http": True} if endpoint and endpoint.startswith("http://") else None
+        client: Any = {"allow_http": True} if endpoint and endpoint.startswith("http://") else None
         return ObjectStore(S3Store(bucket, prefix=prefix or None, client_options=client, **options))
     from obstore.store import GCSStore
 
