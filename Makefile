@@ -25,10 +25,13 @@ test-fast: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m chunkflow.demo
 
-# ruff, then mypy on src/ (`make test` does not depend on either)
+# ruff (lint and formatting), mypy on src/, and the structure rules: layers one way (core never imports
+# compat) and no module outside chunkflow.files writes a file (`make test` runs these tests too)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(MAKE) typecheck
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py tests/test_file_writes.py
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy src

@@ -18,7 +18,9 @@ Wall time means little on a shared machine, so every run is also charged its CPU
 system time of the whole process tree (this script is made a child subreaper, so worker processes that
 outlive their parent -- Dask's, a forkserver -- are reaped and counted here too), the most threads any
 process of the tree had, and for the two chain jobs the CPU seconds of the Gaussians themselves per task
-(``kernel``, timed with ``thread_time`` in the plugin). ``cpu_bound_speedup_limit`` = 2 x CPU(one) /
+(``kernel``, timed with ``thread_time`` in the plugin), how many kernels ran at once on average
+(``kernel_concurrency``: 2 when both processes were busy all along) and the share of their wall time they
+were on a core (``kernel_on_cpu``: 1 on a quiet machine, the load's toll below). ``cpu_bound_speedup_limit`` = 2 x CPU(one) /
 CPU(two) is what 2 cores could give if nothing else were running: below 1.8 the lost share is CPU the
 two-process run spends that the one-process run does not (start-up, scheduler, queue polling, threads
 fighting over cores), whatever the load. ``dask_idle`` reports the CPU an idle 2-worker LocalCluster
@@ -53,14 +55,14 @@ KERNEL_LOG = "CHUNKFLOW_BENCH_KERNEL_LOG"
 WORK_PLUGIN = (
     "import os, time\nimport numpy as np\nfrom scipy.ndimage import gaussian_filter\n"
     "def execute(chunk, passes=1):\n"
-    "    start = time.thread_time()\n"
+    "    start, wall = time.thread_time(), time.time()\n"
     "    smooth = chunk.array.astype('float32')\n"
     "    for _ in range(passes):\n"
     "        smooth = gaussian_filter(smooth, 2.0)\n"
     f"    log = os.environ.get({KERNEL_LOG!r})\n"
     "    if log:\n"
     "        with open(log, 'a') as f:\n"
-    "            f.write(f'{time.thread_time() - start}\\n')\n"
+    "            f.write(f'{time.thread_time() - start} {wall} {time.time()}\\n')\n"
 )
 _SUBREAPER = False
 
@@ -142,10 +144,15 @@ def _kernel(run: Any, tmp: str) -> Any:
         os.close(fd)
         result = run(n, {KERNEL_LOG: log})
         with open(log) as f:
-            seconds = [float(line) for line in f if line.strip()]
-        if len(seconds) != n:
-            raise RuntimeError(f"{n} tasks asked, {len(seconds)} ran")
-        result["kernel_cpu_s"] = sum(seconds)
+            rows = [tuple(map(float, line.split())) for line in f if line.strip()]
+        if len(rows) != n:
+            raise RuntimeError(f"{n} tasks asked, {len(rows)} ran")
+        busy = sum(stop - begin for _cpu, begin, stop in rows)
+        result["kernel_cpu_s"] = sum(cpu for cpu, _begin, _stop in rows)
+        # kernels running at once on average between the first start and the last end (2: both processes
+        # busy all along), and the share of their wall time they were on a core (1 on a quiet machine)
+        result["kernel_concurrency"] = busy / max(max(r[2] for r in rows) - min(r[1] for r in rows), 1e-9)
+        result["kernel_on_cpu"] = result["kernel_cpu_s"] / max(busy, 1e-9)
         return result
 
     return go
@@ -308,6 +315,8 @@ def _summary(best: dict[str, dict[str, Any]], startup: dict[str, dict[str, Any]]
     if "kernel_cpu_s" in one:
         record["kernel_cpu_per_task_s"] = {k: best[k]["kernel_cpu_s"] / units for k in ("one", "two")}
         record["other_cpu_per_task_s"] = {k: (best[k]["cpu_s"] - best[k]["kernel_cpu_s"]) / units for k in ("one", "two")}
+        record["kernel_concurrency"] = {k: best[k]["kernel_concurrency"] for k in ("one", "two")}
+        record["kernel_on_cpu"] = {k: best[k]["kernel_on_cpu"] for k in ("one", "two")}
     if "stages_s" in one:
         record["stages_s"] = {k: best[k].get("stages_s") for k in ("one", "two")}
     if startup:
