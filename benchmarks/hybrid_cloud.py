@@ -48,8 +48,10 @@ def stages(block: str) -> tuple[str, list[tuple[str, str]]]:
     """The block's set-up (exports, bucket) and its numbered stages, each as bash text."""
     marks = list(STAGE.finditer(block))
     setup = block[: marks[0].start()]
-    parts = [(m[2], block[m.start() : (marks[i + 1].start() if i + 1 < len(marks) else len(block))])
-             for i, m in enumerate(marks)]  # fmt: skip
+    parts = [
+        (m[2], block[m.start() : (marks[i + 1].start() if i + 1 < len(marks) else len(block))])
+        for i, m in enumerate(marks)
+    ]
     return setup, parts
 
 
@@ -73,7 +75,11 @@ class CountingServer:
             ):
                 kind = "sqs query"
             else:
-                kind = "s3 " + environ["REQUEST_METHOD"] + (" list" if "list-type" in environ.get("QUERY_STRING", "") else "")
+                kind = (
+                    "s3 "
+                    + environ["REQUEST_METHOD"]
+                    + (" list" if "list-type" in environ.get("QUERY_STRING", "") else "")
+                )
             with self.lock:
                 self.counts[kind] += 1
             return app(environ, start_response)
@@ -102,8 +108,9 @@ TAIL = re.compile(r"stops: \d+ tasks done|chunkflow.progress: \d+ tasks done, \d
 def timed(command: str, env: dict[str, str]) -> tuple[float, float, str]:
     """Run bash ``command``; (wall seconds, seconds until its last line that is not a worker's stop, stderr)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        ["bash", "-c", command], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     assert proc.stderr is not None
     lines, last = [], 0.0
     for line in proc.stderr:
@@ -142,8 +149,12 @@ def run(block: str, env: dict[str, str], where: str, server: CountingServer) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="rounds (bucket and disk each run once per round)")
-    parser.add_argument("--crop", choices=sorted(CROPS), default="readme",
-                        help="the README's 32x128x256 crop, or the production run's 32x256x256 (twice the tasks)")
+    parser.add_argument(
+        "--crop",
+        choices=sorted(CROPS),
+        default="readme",
+        help="the README's 32x128x256 crop, or the production run's 32x256x256 (twice the tasks)",
+    )
     args = parser.parse_args(argv)
     import logging
 
@@ -164,16 +175,24 @@ def main(argv: list[str] | None = None) -> int:
                 for readme_value, value in zip(CROPS["readme"], CROPS[args.crop], strict=True):
                     block = block.replace(readme_value, value)
                 if where == "disk":
-                    block = re.sub(r"^export B=\S+ Q=\S+", f"export B=file://{tmp}/{name} Q=file://{tmp}/{name}-q",
-                                   block, count=1, flags=re.M)  # fmt: skip
+                    block = re.sub(
+                        r"^export B=\S+ Q=\S+",
+                        f"export B=file://{tmp}/{name} Q=file://{tmp}/{name}-q",
+                        block,
+                        count=1,
+                        flags=re.M,
+                    )
                 totals[where].append(run(block, base, where, server))
     server.stop()
     best = {where: min(runs, key=lambda r: r["wall_s"]) for where, runs in totals.items()}
-    emit(summary=f"hybrid-cloud recipe ({args.crop} crop), bucket (moto S3 + SQS) / local disk (file queues), best",
-         wall_ratio=round(best["bucket"]["wall_s"] / best["disk"]["wall_s"], 2),
-         until_last_result_ratio=round(best["bucket"]["work_s"] / best["disk"]["work_s"], 2),
-         bucket_wall_s=[round(r["wall_s"], 1) for r in totals["bucket"]],
-         disk_wall_s=[round(r["wall_s"], 1) for r in totals["disk"]], goal=1.3)  # fmt: skip
+    emit(
+        summary=f"hybrid-cloud recipe ({args.crop} crop), bucket (moto S3 + SQS) / local disk (file queues), best",
+        wall_ratio=round(best["bucket"]["wall_s"] / best["disk"]["wall_s"], 2),
+        until_last_result_ratio=round(best["bucket"]["work_s"] / best["disk"]["work_s"], 2),
+        bucket_wall_s=[round(r["wall_s"], 1) for r in totals["bucket"]],
+        disk_wall_s=[round(r["wall_s"], 1) for r in totals["disk"]],
+        goal=1.3,
+    )
     return 0
 
 

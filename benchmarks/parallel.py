@@ -121,8 +121,9 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]
     """Wall and CPU seconds (user + sys of the whole process tree) of one command; its stdout."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **(env or {})})  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})}
+    )
     sampler = _ThreadSampler(proc.pid)
     out, err = proc.communicate()
     wall = time.perf_counter() - start
@@ -132,8 +133,15 @@ def measure(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, Any]
         raise RuntimeError(f"{' '.join(cmd)} failed: {err[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-    return {"wall_s": wall, "cpu_s": user + system, "user_s": user, "sys_s": system, "stdout": out,
-            "max_threads": sampler.max_threads, "processes": len(sampler.processes)}  # fmt: skip
+    return {
+        "wall_s": wall,
+        "cpu_s": user + system,
+        "user_s": user,
+        "sys_s": system,
+        "stdout": out,
+        "max_threads": sampler.max_threads,
+        "processes": len(sampler.processes),
+    }
 
 
 def _kernel(run: Any, tmp: str) -> Any:
@@ -173,16 +181,51 @@ def chain_jobs(tmp: str, tasks: int, passes: int) -> dict[str, dict[str, Any]]:
         def run(n: int, env: dict[str, str]) -> dict[str, Any]:
             queue = f"file://{tempfile.mkdtemp(dir=tmp)}/q"
             open_queue(queue).send(boxes(n))
-            return measure([*CF, "worker", "-p", str(processes), "--", "fetch-task", "-q", queue, "-r", "0", *work,
-                            "delete-task-in-queue"], env)  # fmt: skip
+            return measure(
+                [
+                    *CF,
+                    "worker",
+                    "-p",
+                    str(processes),
+                    "--",
+                    "fetch-task",
+                    "-q",
+                    queue,
+                    "-r",
+                    "0",
+                    *work,
+                    "delete-task-in-queue",
+                ],
+                env,
+            )
 
         return _kernel(run, tmp)
 
     def dask(workers: int):
         def run(n: int, env: dict[str, str]) -> dict[str, Any]:
-            return measure([*CF, "run", "--dask", "--dashboard-address", ":0", "--threads-per-worker", "1", "--workers",
-                            str(workers), "--", "generate-tasks", "-b", f"0-64_0-256_0-{n * 256}", "-c", "64", "256",
-                            "256", *work], env)  # fmt: skip
+            return measure(
+                [
+                    *CF,
+                    "run",
+                    "--dask",
+                    "--dashboard-address",
+                    ":0",
+                    "--threads-per-worker",
+                    "1",
+                    "--workers",
+                    str(workers),
+                    "--",
+                    "generate-tasks",
+                    "-b",
+                    f"0-64_0-256_0-{n * 256}",
+                    "-c",
+                    "64",
+                    "256",
+                    "256",
+                    *work,
+                ],
+                env,
+            )
 
         return _kernel(run, tmp)
 
@@ -212,15 +255,39 @@ def agglomerate_job(tmp: str, tiles: int) -> dict[str, Any]:
     affs = affinities_from_labels(labels).astype(np.float32)
     affs = np.clip(affs + rng.normal(0, 0.1, affs.shape).astype(np.float32), 0, 1)
     for tile in range(tiles):  # the same tile each time: writing (gzip) is what costs here
-        save_chunk(url, Chunk(affs, (0, 0, shape[2] * tile), layer_type="affinity_map"),
-                   CreatePolicy(region=whole), block_size=(32, 64, 64))  # fmt: skip
+        save_chunk(
+            url,
+            Chunk(affs, (0, 0, shape[2] * tile), layer_type="affinity_map"),
+            CreatePolicy(region=whole),
+            block_size=(32, 64, 64),
+        )
     voxels = int(whole.size.prod())
 
     def run(workers: int):
         def go(_n: int) -> dict[str, Any]:
             out = tempfile.mkdtemp(dir=tmp)
-            result = measure([*CF, "agglomerate-volume", "-v", url, "-o", f"file://{out}/seg", "-b", "64", "128", "128",
-                              "-m", "8", "16", "16", "-t", "0.3", "--workers", str(workers)])  # fmt: skip
+            result = measure(
+                [
+                    *CF,
+                    "agglomerate-volume",
+                    "-v",
+                    url,
+                    "-o",
+                    f"file://{out}/seg",
+                    "-b",
+                    "64",
+                    "128",
+                    "128",
+                    "-m",
+                    "8",
+                    "16",
+                    "16",
+                    "-t",
+                    "0.3",
+                    "--workers",
+                    str(workers),
+                ]
+            )
             stages = re.search(r";\s*([\w-]+ [\d.]+ s(?:, [\w-]+ [\d.]+ s)*)\)", result["stdout"])
             if stages:
                 result["stages_s"] = {k: float(v) for k, v in re.findall(r"([\w-]+) ([\d.]+) s", stages.group(1))}
@@ -263,9 +330,15 @@ def dask_idle(tmp: str, seconds: float) -> None:
         f.write(IDLE_SCRIPT)
     result = measure([sys.executable, script, str(seconds)])
     idle = json.loads(result["stdout"].strip().splitlines()[-1])
-    emit(benchmark="parallel_dask_idle", workers=2, idle_s=idle["seconds"], idle_cpu_s=idle["cpu_s"],
-         share_of_a_core=idle["cpu_s"] / idle["seconds"], start_and_stop_cpu_s=result["cpu_s"] - idle["cpu_s"],
-         load_average=os.getloadavg())  # fmt: skip
+    emit(
+        benchmark="parallel_dask_idle",
+        workers=2,
+        idle_s=idle["seconds"],
+        idle_cpu_s=idle["cpu_s"],
+        share_of_a_core=idle["cpu_s"] / idle["seconds"],
+        start_and_stop_cpu_s=result["cpu_s"] - idle["cpu_s"],
+        load_average=os.getloadavg(),
+    )
 
 
 BLAS_PLUGIN = (
@@ -292,15 +365,43 @@ def blas_threads(tmp: str, tasks: int) -> None:
         for label, env in (("share", {}), ("all_cores", {name: str(available_cores()) for name in THREAD_ENV_VARS})):
             queue = f"file://{tempfile.mkdtemp(dir=tmp)}/q"
             open_queue(queue, create=True).send([f"0-1_0-8_{x}-{x + 8}" for x in range(0, tasks * 8, 8)])
-            results[label] = measure([*CF, "worker", "-p", "2", "--", "fetch-task", "-q", queue, "-r", "0",
-                                      "create-chunk", "-s", "1", "8", "8", "plugin", "-f", plugin, "-i", "chunk",
-                                      "delete-task-in-queue"], env)  # fmt: skip
+            results[label] = measure(
+                [
+                    *CF,
+                    "worker",
+                    "-p",
+                    "2",
+                    "--",
+                    "fetch-task",
+                    "-q",
+                    queue,
+                    "-r",
+                    "0",
+                    "create-chunk",
+                    "-s",
+                    "1",
+                    "8",
+                    "8",
+                    "plugin",
+                    "-f",
+                    plugin,
+                    "-i",
+                    "chunk",
+                    "delete-task-in-queue",
+                ],
+                env,
+            )
     finally:
         os.environ.update(saved)
-    emit(benchmark="parallel_blas_threads", tasks=tasks, processes=2, cpu_cores=available_cores(),
-         **{f"{k}_{m}": results[k][m] for k in results for m in ("wall_s", "cpu_s", "max_threads")},
-         cpu_ratio_all_cores_over_share=results["all_cores"]["cpu_s"] / results["share"]["cpu_s"],
-         load_average=os.getloadavg())  # fmt: skip
+    emit(
+        benchmark="parallel_blas_threads",
+        tasks=tasks,
+        processes=2,
+        cpu_cores=available_cores(),
+        **{f"{k}_{m}": results[k][m] for k in results for m in ("wall_s", "cpu_s", "max_threads")},
+        cpu_ratio_all_cores_over_share=results["all_cores"]["cpu_s"] / results["share"]["cpu_s"],
+        load_average=os.getloadavg(),
+    )
 
 
 def _summary(best: dict[str, dict[str, Any]], startup: dict[str, dict[str, Any]] | None, units: int) -> dict[str, Any]:
@@ -314,7 +415,9 @@ def _summary(best: dict[str, dict[str, Any]], startup: dict[str, dict[str, Any]]
     }  # fmt: skip
     if "kernel_cpu_s" in one:
         record["kernel_cpu_per_task_s"] = {k: best[k]["kernel_cpu_s"] / units for k in ("one", "two")}
-        record["other_cpu_per_task_s"] = {k: (best[k]["cpu_s"] - best[k]["kernel_cpu_s"]) / units for k in ("one", "two")}
+        record["other_cpu_per_task_s"] = {
+            k: (best[k]["cpu_s"] - best[k]["kernel_cpu_s"]) / units for k in ("one", "two")
+        }
         record["kernel_concurrency"] = {k: best[k]["kernel_concurrency"] for k in ("one", "two")}
         record["kernel_on_cpu"] = {k: best[k]["kernel_on_cpu"] for k in ("one", "two")}
     if "stages_s" in one:
@@ -333,12 +436,14 @@ def _summary(best: dict[str, dict[str, Any]], startup: dict[str, dict[str, Any]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=64, help="chain tasks (64x256x256 each)")
-    parser.add_argument("--passes", type=int, default=12,
-                        help="Gaussian passes per chain task (12: about 1 CPU second per task)")
+    parser.add_argument(
+        "--passes", type=int, default=12, help="Gaussian passes per chain task (12: about 1 CPU second per task)"
+    )
     parser.add_argument("--tiles", type=int, default=20, help="PINKY40 crop tiles along x for agglomerate-volume")
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--only", choices=["worker_p", "run_dask", "agglomerate_volume", "dask_idle", "blas_threads"],
-                        action="append")
+    parser.add_argument(
+        "--only", choices=["worker_p", "run_dask", "agglomerate_volume", "dask_idle", "blas_threads"], action="append"
+    )
     parser.add_argument("--idle-seconds", type=float, default=20.0, help="dask_idle: seconds the cluster idles")
     parser.add_argument("--no-startup", action="store_true", help="skip the 1-task runs of the chain jobs")
     args = parser.parse_args()
@@ -368,9 +473,16 @@ def main() -> None:
                         if key not in startup or small["wall_s"] < startup[key]["wall_s"]:
                             startup[key] = small
             units = args.tasks if chain else job["units"]
-            emit(benchmark="parallel_speedup", job=name, **_summary(best, startup if chain else None, units),
-                 target_speedup_min=1.8, units=job["units"], subreaper=_SUBREAPER, cpu_cores=os.cpu_count(),
-                 load_average=os.getloadavg())  # fmt: skip
+            emit(
+                benchmark="parallel_speedup",
+                job=name,
+                **_summary(best, startup if chain else None, units),
+                target_speedup_min=1.8,
+                units=job["units"],
+                subreaper=_SUBREAPER,
+                cpu_cores=os.cpu_count(),
+                load_average=os.getloadavg(),
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

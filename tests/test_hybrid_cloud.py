@@ -62,7 +62,9 @@ def commands(block: str) -> list[str]:
     return out
 
 
-def adapt(block: str, endpoint: str, name: str, sample: Path, storage: str | None = None, queues: str | None = None) -> str:
+def adapt(
+    block: str, endpoint: str, name: str, sample: Path, storage: str | None = None, queues: str | None = None
+) -> str:
     """The README block for this server, a fresh bucket/queue name and the sample; ``storage``/``queues``
     replace ``B`` and ``Q`` (the same recipe on local disk)."""
     block = block.replace(README_ENDPOINT, endpoint).replace("demo-output/sample", str(sample))
@@ -93,8 +95,14 @@ class Cluster:
     stage: int = -1
 
     def frontend(self, command: str) -> None:
-        proc = subprocess.run(["bash", "-c", f"set -euo pipefail\n{command}"], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=600)  # fmt: skip
+        proc = subprocess.run(
+            ["bash", "-c", f"set -euo pipefail\n{command}"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert proc.returncode == 0, f"`{command[:200]}` exited {proc.returncode}:\n{proc.stderr[-3000:]}"
 
     def start(self, role: str, chain: str, **extra: str) -> Worker:
@@ -105,8 +113,14 @@ class Cluster:
                **extra}  # fmt: skip
         line = f"chunkflow worker -p 1 -- {chain}" if role == "workstation" else f"chunkflow {chain}"
         with open(machine / "worker.log", "w") as log:
-            proc = subprocess.Popen(["bash", "-c", f"exec {line}"], cwd=machine / "cwd", env=env, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+            proc = subprocess.Popen(
+                ["bash", "-c", f"exec {line}"],
+                cwd=machine / "cwd",
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         worker = Worker(role, proc, machine)
         self.workers.append(worker)
         self.started.append(worker)
@@ -181,8 +195,13 @@ def preempt(cluster: Cluster, spot: Worker, chain: str, queue: str, markers: str
     (box,) = re.findall(r"task (\S+) did not finish within --grace 1 s; giving it back", spot.log)
     assert not files.exists(f"{markers}/{box}")  # no marker for the abandoned task
     wait_for("the task is redone", lambda: files.exists(f"{markers}/{box}"), timeout=300)
-    return {"visible_s": visible, "ready_s": ready if ready is not None else retaken, "retaken_s": retaken,
-            "exited_s": exited, "redone_s": time.monotonic() - sent}  # fmt: skip
+    return {
+        "visible_s": visible,
+        "ready_s": ready if ready is not None else retaken,
+        "retaken_s": retaken,
+        "exited_s": exited,
+        "redone_s": time.monotonic() - sent,
+    }
 
 
 def objects(root: str) -> dict[str, bytes | None]:
@@ -204,8 +223,16 @@ def test_readme_block_is_found_and_is_on_buckets():
         for word in shlex.split(line, comments=True):
             if "/" in word and not word.startswith("-"):
                 assert word.startswith(("$B/", "$Q-", "demo-output/", "$MODEL")), (word, line)
-    for stage in ("inference", "agglomerate-volume", "staged-task --job $B/", "downsample-upload", "mesh-manifest",
-                  "skeletonize", "aggregate-skeleton-fragments", "evaluate-segmentation"):  # fmt: skip
+    for stage in (
+        "inference",
+        "agglomerate-volume",
+        "staged-task --job $B/",
+        "downsample-upload",
+        "mesh-manifest",
+        "skeletonize",
+        "aggregate-skeleton-fragments",
+        "evaluate-segmentation",
+    ):
         assert stage in block, stage
 
 
@@ -226,19 +253,28 @@ def test_hybrid_cloud_run_as_in_the_readme(moto_server, tmp_path, request):
     # runs beside the bucket run (which waits out a lease), and is compared with it at the end
     started = time.monotonic()
     local = tmp_path / "local"
-    block = adapt(readme_block(), endpoint, f"{name}-l", sample, storage=f"file://{local}/data",
-                  queues=f"file://{local}/q")  # fmt: skip
+    block = adapt(
+        readme_block(), endpoint, f"{name}-l", sample, storage=f"file://{local}/data", queues=f"file://{local}/q"
+    )
     with open(tmp_path / "local.log", "w") as log:
-        reference = subprocess.Popen(["bash", "-c", "set -euo pipefail\n" + block], cwd=ROOT, env=base_env, stdout=log,
-                                     stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+        reference = subprocess.Popen(
+            ["bash", "-c", "set -euo pipefail\n" + block],
+            cwd=ROOT,
+            env=base_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
     request.addfinalizer(lambda: reference.poll() is None and os.killpg(reference.pid, signal.SIGKILL))
 
     # on the bucket and SQS: workers on "machines" of their own; a spot notice mid-inference, a vanished machine
     block = adapt(readme_block(), endpoint, name, sample)
     lines = commands(block)
     exports = "\n".join(line for line in lines if line.startswith("export "))
-    env_dump = subprocess.run(["bash", "-c", f"{exports}\nenv -0"], cwd=ROOT, env=base_env, capture_output=True,
-                              text=True, check=True).stdout  # fmt: skip
+    env_dump = subprocess.run(
+        ["bash", "-c", f"{exports}\nenv -0"], cwd=ROOT, env=base_env, capture_output=True, text=True, check=True
+    ).stdout
     env = dict(item.split("=", 1) for item in env_dump.split("\0") if "=" in item)
     assert env["AWS_ENDPOINT_URL"] == endpoint and "AWS_SESSION_TOKEN" not in env  # plain keys, as a lab has them
     cluster = Cluster(tmp_path / "machines", env)
@@ -271,9 +307,11 @@ def test_hybrid_cloud_run_as_in_the_readme(moto_server, tmp_path, request):
             spot.proc.send_signal(signal.SIGKILL)
             assert spot.proc.wait(timeout=30) == -signal.SIGKILL
             cluster.start("spot", chain)  # the autoscaler's replacement machine
-    print(f"\nSIGTERM mid-task: its task visible again after {measured['visible_s']:.1f} s, the replacement polling "
-          f"after {measured['ready_s']:.1f} s, the task taken again after {measured['retaken_s']:.1f} s and redone "
-          f"after {measured['redone_s']:.1f} s; the worker exited after {measured['exited_s']:.1f} s")  # fmt: skip
+    print(
+        f"\nSIGTERM mid-task: its task visible again after {measured['visible_s']:.1f} s, the replacement polling "
+        f"after {measured['ready_s']:.1f} s, the task taken again after {measured['retaken_s']:.1f} s and redone "
+        f"after {measured['redone_s']:.1f} s; the worker exited after {measured['exited_s']:.1f} s"
+    )
     # within seconds, not after the 30 s lease: given back once the grace (1 s) is out and the main thread is
     # interrupted (in native code: the backstop, 3 s later), then taken at the next poll of a worker that is up
     assert measured["visible_s"] < 15, measured

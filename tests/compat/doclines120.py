@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -210,14 +212,19 @@ def snapshot(tmp: Path) -> dict[str, float]:
 
 
 def _array_summary(array: np.ndarray) -> dict[str, object]:
+    """dtype, shape, a hash of the values (as float64, so a float64 copy of integer data hashes alike)
+    and, for float data, a strided sample and the mean (compared to FLOAT_TOLERANCE)."""
     array = np.asarray(array)
-    summary: dict[str, object] = {"dtype": str(array.dtype), "shape": list(array.shape)}
+    values = np.ascontiguousarray(array, dtype=np.float64)
+    summary: dict[str, object] = {
+        "dtype": str(array.dtype),
+        "shape": list(array.shape),
+        "sha256": hashlib.sha256(values.tobytes()).hexdigest(),
+    }
     if np.issubdtype(array.dtype, np.floating):
-        sample = array[(..., *[slice(None, None, max(1, n // 8)) for n in array.shape[-3:]])]
-        summary["sample"] = np.round(sample.astype(np.float64), 7).ravel().tolist()
-        summary["mean"] = float(array.astype(np.float64).mean()) if array.size else 0.0
-    else:
-        summary["sha256"] = hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+        sample = values[(..., *[slice(None, None, max(1, n // 8)) for n in array.shape[-3:]])]
+        summary["sample"] = np.round(sample, 7).ravel().tolist()
+        summary["mean"] = float(values.mean()) if array.size else 0.0
     return summary
 
 
@@ -259,19 +266,32 @@ def written_outputs(tmp: Path, before: dict[str, float]) -> dict[str, object]:
     }
 
 
-def compare_summaries(ours: object, theirs: object) -> None:
-    """Assert two summaries (of :func:`read_output`) agree: ints exactly, floats to FLOAT_TOLERANCE."""
-    if isinstance(theirs, dict) and "dtype" in theirs:
-        assert isinstance(ours, dict)
-        assert (ours["dtype"], ours["shape"]) == (theirs["dtype"], theirs["shape"])
-        if "sha256" in theirs:
-            assert ours["sha256"] == theirs["sha256"]
-        else:
+def compare_summaries(ours: object, theirs: object, *, dtype: bool = True) -> None:
+    """Assert two summaries (of :func:`read_output`) agree: integer data exactly (by value), float data
+    to FLOAT_TOLERANCE; ``dtype=False`` compares values only (1.2.0's ``save-tif`` wrote float64)."""
+    if isinstance(theirs, dict) and "shape" in theirs:
+        assert isinstance(ours, dict) and ours["shape"] == theirs["shape"], (ours, theirs)
+        assert not dtype or ours["dtype"] == theirs["dtype"], (ours["dtype"], theirs["dtype"])
+        if "sample" in ours and "sample" in theirs:
             np.testing.assert_allclose(ours["sample"], theirs["sample"], atol=FLOAT_TOLERANCE)
             assert abs(ours["mean"] - theirs["mean"]) <= FLOAT_TOLERANCE
+        else:
+            assert ours["sha256"] == theirs["sha256"], "values differ"
     elif isinstance(theirs, dict):
         assert isinstance(ours, dict) and set(ours) == set(theirs), (ours, theirs)
         for key in theirs:
-            compare_summaries(ours[key], theirs[key])
+            compare_summaries(ours[key], theirs[key], dtype=dtype)
     else:
-        assert ours == theirs
+        assert ours == theirs, (ours, theirs)
+
+
+def run_line(run: Callable[[list[str]], tuple[int, str]], name: str, tmp: Path) -> dict[str, object]:
+    """Run the line ``name`` (after the lines it needs) in ``tmp`` with ``run`` (argv -> exit status and
+    stdout): its exit status, the lines it printed and a summary of every file it wrote."""
+    doc_line_inputs(tmp)
+    for first in RUN_FIRST.get(name, []):
+        run(shlex.split(fill(DOC_LINES[first], tmp)))
+    before = snapshot(tmp)
+    code, stdout = run(shlex.split(fill(DOC_LINES[name], tmp)))
+    lines = [line for line in stdout.splitlines() if not line.startswith("napari not installed")]
+    return {"returncode": code, "stdout": lines, "outputs": written_outputs(tmp, before)}

@@ -7,8 +7,9 @@ opencv-python-headless "numpy<2" torch==2.13.0``)::
 
     .venv/bin/python tests/compat/record120.py
 
-Writes ``tests/compat/data/ref120_doclines.json`` (1.2.0's exit status and stdout for each of
-:data:`DOC_LINES`) and ``tests/compat/data/ref120_inference.npz``: for each case in :data:`CASES`, 1.2.0's output array
+``--only doclines|script|inference`` records one part. Writes ``tests/compat/data/ref120_doclines.json``
+(1.2.0's exit status, stdout and a summary of the files written for each line of ``doclines120.DOC_LINES``),
+``tests/compat/data/ref120_user_script.json`` (1.2.0's results of the 24 calls of ``user_script120.py``) and ``tests/compat/data/ref120_inference.npz``: for each case in :data:`CASES`, 1.2.0's output array
 (``<case>``) and its voxel offset (``<case>_offset``); the input is cut from our synthetic sample image
 (``chunkflow.datasets.sample_image``), which the tests cut again the same way. And ``api_*``: 1.2.0's
 ``Image.normalize_contrast`` and ``Segmentation.evaluate`` on :func:`api_inputs`.
@@ -27,6 +28,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "data" / "ref120_inference.npz"
 DOC_OUT = HERE / "data" / "ref120_doclines.json"
+SCRIPT_OUT = HERE / "data" / "ref120_user_script.json"
 PYTHON = os.environ.get("CHUNKFLOW120_PYTHON", "/work/venv120/bin/python")
 
 # 11 x 30 x 29 is not a whole number of 4 x 16 x 16 patches at stride 3 x 12 x 12 (the last patch of each
@@ -107,52 +109,58 @@ def run_120_api(work: Path) -> dict[str, np.ndarray]:
     return {f"api_{k}": v for k, v in np.load(work / "api_out.npz").items()}
 
 
-# command lines of 1.2.0's documentation (docs/source/tutorial.rst) that run without a network, a GUI
-# or data we do not have; ``{tmp}`` is a folder holding what :func:`doc_line_inputs` writes (CREMI's
-# sample file is replaced by a small synthetic one with the same dataset path). The interactive lines
-# (ending in ``neuroglancer`` or ``view``) and those reading gs://, s3:// or SQS are not in this list.
-DOC_LINES = {
-    "help": "create-chunk --help",
-    "hdf_to_precomputed": "load-h5 --file-name {tmp}/sample_A_20160501.hdf --dataset-path /volumes/raw "
-    "save-precomputed --volume-path file://{tmp}/key",
-    "precomputed_start_stop": "load-precomputed --volume-path file://{tmp}/key --start 0 0 0 --stop 128 512 512 "
-    "save-h5 --file-name {tmp}/cutout_chunk.h5",
-    "evaluate_tifs": "load-tif --file-name {tmp}/groundtruth.tif -o gt load-tif --file-name {tmp}/segmentation.tif "
-    "-o seg evaluate-segmentation -g gt -s seg",
-}
+# command lines of 1.2.0's documentation: the list, their inputs and how a run is summarised live in
+# doclines120.py; 1.2.0 runs each in a fresh folder through its console script (stdout kept; stderr
+# only as its last line, for the record's reader)
+def run_120_doc_lines() -> dict[str, dict[str, object]]:
+    """Per documented line: 1.2.0's exit status, the lines it printed and a summary of the files it wrote."""
+    from tests.compat.doclines120 import DOC_LINES, run_line
 
-
-def doc_line_inputs(tmp: Path) -> None:
-    import h5py
-    import tifffile
-
-    rng = np.random.default_rng(0)
-    with h5py.File(tmp / "sample_A_20160501.hdf", "w") as f:
-        f["/volumes/raw"] = rng.integers(0, 255, (8, 64, 64), dtype=np.uint8)
-    labels = (np.arange(8 * 64 * 64).reshape(8, 64, 64) // 2000).astype(np.uint32)
-    tifffile.imwrite(tmp / "groundtruth.tif", labels)
-    tifffile.imwrite(tmp / "segmentation.tif", labels // 2)
-
-
-def run_120_doc_lines(work: Path) -> dict[str, dict[str, object]]:
-    """Per documented line: 1.2.0's exit status and the lines it printed to stdout."""
-    import shlex
-
-    doc_line_inputs(work)
     results: dict[str, dict[str, object]] = {}
-    for name, line in DOC_LINES.items():
-        command = [PYTHON, str(HERE / "run120.py"), *shlex.split(line.format(tmp=work))]
-        done = subprocess.run(command, capture_output=True, text=True, cwd=work, timeout=600)
-        results[name] = {"returncode": done.returncode, "stdout": done.stdout.splitlines()}
+    for name in DOC_LINES:
+        with tempfile.TemporaryDirectory() as directory:
+            errors: list[str] = []
+
+            def run(argv: list[str], work: str = directory, errors: list[str] = errors) -> tuple[int, str]:
+                command = [PYTHON, str(HERE / "run120.py"), *argv]
+                done = subprocess.run(command, capture_output=True, text=True, cwd=work, timeout=600)
+                errors[:] = done.stderr.strip().splitlines()[-1:]
+                return done.returncode, done.stdout
+
+            results[name] = run_line(run, name, Path(directory))
+            results[name]["stderr_last_line"] = errors[0][:300] if errors else ""
+        print(name, results[name]["returncode"])
     return results
+
+
+def run_120_user_script() -> dict[str, object]:
+    """1.2.0's results of the 24 calls of ``user_script120.py``."""
+    import json
+
+    with tempfile.TemporaryDirectory() as directory:
+        out = Path(directory) / "results.json"
+        script, plugins = HERE / "user_script120.py", HERE / "upstream120" / "plugins" / "synapse"
+        done = subprocess.run(
+            [PYTHON, str(script), directory, str(plugins), str(out)], capture_output=True, text=True, cwd=directory
+        )
+        if done.returncode != 0:
+            sys.exit(f"the user script failed on chunkflow 1.2.0:\n{done.stderr[-3000:]}")
+        return json.loads(out.read_text())
 
 
 def main() -> None:
     import json
 
-    with tempfile.TemporaryDirectory() as directory:
-        DOC_OUT.write_text(json.dumps(run_120_doc_lines(Path(directory)), indent=1) + "\n")
-    print(f"wrote {DOC_OUT}")
+    sys.path.insert(0, str(HERE.parents[1]))  # run as a script: make ``tests.compat`` importable
+    parts = sys.argv[sys.argv.index("--only") + 1 :] if "--only" in sys.argv else ["doclines", "script", "inference"]
+    if "doclines" in parts:
+        DOC_OUT.write_text(json.dumps(run_120_doc_lines(), indent=1) + "\n")
+        print(f"wrote {DOC_OUT}")
+    if "script" in parts:
+        SCRIPT_OUT.write_text(json.dumps(run_120_user_script(), indent=1) + "\n")
+        print(f"wrote {SCRIPT_OUT}")
+    if "inference" not in parts:
+        return
     arrays: dict[str, np.ndarray] = {}
     with tempfile.TemporaryDirectory() as directory:
         for name, (box, flags) in CASES.items():

@@ -53,18 +53,52 @@ SLOW = """
 def chain(tmp_path: Path, queue: str, out: str, *extra: str, args: str = "", timeout: int = 3) -> list[str]:
     (tmp_path / "log").mkdir(exist_ok=True)
     return [
-        sys.executable, "-m", "chunkflow", "fetch-task", "-q", queue, "-v", str(timeout), "-r", "1", "--retry-interval", "0.1",
-        *extra, "load-precomputed", "-v", f"file://{tmp_path}/in",
-        "plugin", "-f", str(plugin(tmp_path, SLOW)), "-i", "chunk", "-o", "chunk", "-a", f"log='{tmp_path}/log'{args}",
-        "save-precomputed", "-v", f"file://{tmp_path}/{out}", "delete-task-in-queue",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "chunkflow",
+        "fetch-task",
+        "-q",
+        queue,
+        "-v",
+        str(timeout),
+        "-r",
+        "1",
+        "--retry-interval",
+        "0.1",
+        *extra,
+        "load-precomputed",
+        "-v",
+        f"file://{tmp_path}/in",
+        "plugin",
+        "-f",
+        str(plugin(tmp_path, SLOW)),
+        "-i",
+        "chunk",
+        "-o",
+        "chunk",
+        "-a",
+        f"log='{tmp_path}/log'{args}",
+        "save-precomputed",
+        "-v",
+        f"file://{tmp_path}/{out}",
+        "delete-task-in-queue",
+    ]
 
 
 def generate(queue: str, tmp_path: Path, max_receive_count: int = 5) -> None:
     """Fill the queue in this process (the workers under test are the processes)."""
     from chunkflow.cli import main
 
-    args = ["-v", f"file://{tmp_path}/in", "-c", *map(str, TASK), "-q", queue, "--max-receive-count", str(max_receive_count)]
+    args = [
+        "-v",
+        f"file://{tmp_path}/in",
+        "-c",
+        *map(str, TASK),
+        "-q",
+        queue,
+        "--max-receive-count",
+        str(max_receive_count),
+    ]
     assert main(["generate-tasks", *args]) == 0
 
 
@@ -93,7 +127,9 @@ def test_killed_worker_loses_nothing(queue_name, volumes, sqs_endpoint):
     counts = open_queue(queue_name).counts()
     assert (counts.waiting, counts.in_flight, counts.dead) == (0, 0, 0)
     assert chunk_files(tmp / "out") == chunk_files(tmp / "ref")
-    np.testing.assert_array_equal(open_volume(f"file://{tmp}/out").read().array, open_volume(f"file://{tmp}/in").read().array)
+    np.testing.assert_array_equal(
+        open_volume(f"file://{tmp}/out").read().array, open_volume(f"file://{tmp}/in").read().array
+    )
 
 
 @pytest.mark.subprocess
@@ -101,8 +137,12 @@ def test_poison_task_is_dead_lettered_and_the_rest_finish(queue_name, volumes):
     tmp = volumes
     generate(queue_name, tmp, max_receive_count=2)
     poison = "0-16_0-64_0-64"
-    r = subprocess.run(chain(tmp, queue_name, "out", args=f";fail='{poison}';delay=0", timeout=2),
-                       capture_output=True, text=True, timeout=180)  # fmt: skip
+    r = subprocess.run(
+        chain(tmp, queue_name, "out", args=f";fail='{poison}';delay=0", timeout=2),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert r.returncode == 1, r.stderr  # schedulers see the failure
     assert f"task {poison} failed (receive 2 of 2)" in r.stderr and "poison task" in r.stderr
     assert "2 task(s) failed and 0 malformed message(s) were dead-lettered (7 done)" in r.stderr
@@ -120,7 +160,9 @@ def test_malformed_message_does_not_crash_the_worker(queue_name, volumes):
     tmp = volumes
     generate(queue_name, tmp, max_receive_count=2)
     open_queue(queue_name).send(["this is not a task"])
-    r = subprocess.run(chain(tmp, queue_name, "out", args=";delay=0", timeout=2), capture_output=True, text=True, timeout=180)
+    r = subprocess.run(
+        chain(tmp, queue_name, "out", args=";delay=0", timeout=2), capture_output=True, text=True, timeout=180
+    )
     assert r.returncode == 1, r.stderr
     assert "malformed task message 'this is not a task'" in r.stderr and "moved to the dead-letter queue" in r.stderr
     assert "0 task(s) failed and 1 malformed message(s) were dead-lettered (8 done)" in r.stderr
@@ -156,13 +198,43 @@ def test_resume_processes_only_missing_tasks(volumes):
 @pytest.mark.subprocess
 def test_fetch_task_from_file_for_slurm_arrays(volumes):
     tmp = volumes
-    r = subprocess.run([sys.executable, "-m", "chunkflow", "generate-tasks", "-v", f"file://{tmp}/in", "-c", *map(str, TASK),
-                        "-f", f"{tmp}/tasks.txt"], capture_output=True, text=True)  # fmt: skip
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chunkflow",
+            "generate-tasks",
+            "-v",
+            f"file://{tmp}/in",
+            "-c",
+            *map(str, TASK),
+            "-f",
+            f"{tmp}/tasks.txt",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0 and len((tmp / "tasks.txt").read_text().split()) == 8
     env = {**os.environ, "SLURM_ARRAY_TASK_ID": "5"}
-    r = subprocess.run([sys.executable, "-m", "chunkflow", "fetch-task-from-file", "-f", f"{tmp}/tasks.txt",
-                        "load-precomputed", "-v", f"file://{tmp}/in", "save-h5", "-f", f"{tmp}/h5/"],
-                       env=env, capture_output=True, text=True)  # fmt: skip
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chunkflow",
+            "fetch-task-from-file",
+            "-f",
+            f"{tmp}/tasks.txt",
+            "load-precomputed",
+            "-v",
+            f"file://{tmp}/in",
+            "save-h5",
+            "-f",
+            f"{tmp}/h5/",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     line = (tmp / "tasks.txt").read_text().split()[5]
     assert (tmp / "h5" / f"{line}.h5").exists()
@@ -182,13 +254,55 @@ def test_staged_global_cc_through_a_queue(tmp_path):
     queue = f"file://{tmp_path}/q"
     open_queue(queue)
     work = tmp_path / "cc.cc-work"  # the job's manifest is written there by the frontend; workers read it
-    workers = [subprocess.Popen([sys.executable, "-m", "chunkflow", "fetch-task", "-q", queue, "-r", "300",
-                                 "--retry-interval", "0.2", "global-cc-task", "--job", str(work), "delete-task-in-queue"],
-                                stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "chunkflow",
+                "fetch-task",
+                "-q",
+                queue,
+                "-r",
+                "300",
+                "--retry-interval",
+                "0.2",
+                "global-cc-task",
+                "--job",
+                str(work),
+                "delete-task-in-queue",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     try:
-        r = subprocess.run([sys.executable, "-m", "chunkflow", "global-connected-components", "-v", f"zarr://{tmp_path}/prob",
-                            "-o", f"zarr://{tmp_path}/cc", "-b", "16", "32", "32", "-t", "0.5", "-c", "26", "-q", queue],
-                           capture_output=True, text=True, timeout=300)  # fmt: skip
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "chunkflow",
+                "global-connected-components",
+                "-v",
+                f"zarr://{tmp_path}/prob",
+                "-o",
+                f"zarr://{tmp_path}/cc",
+                "-b",
+                "16",
+                "32",
+                "32",
+                "-t",
+                "0.5",
+                "-c",
+                "26",
+                "-q",
+                queue,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert r.returncode == 0, r.stderr
     finally:
         for w in workers:
@@ -206,7 +320,9 @@ def test_generate_tasks_bad_inputs(run_cli, volumes):
     assert r.returncode == 1 and "outside the volume" in r.stderr
     r = run_cli("generate-tasks", "-s", "0", "0", "0", "-r", "10", "10", "10", "-c", "4", "4", "4", "-q", "redis://x")
     assert r.returncode == 1 and "unknown scheme" in r.stderr and "Traceback" not in r.stderr
-    r = run_cli("generate-tasks", "-s", "0", "0", "0", "-r", "64", "64", "64", "-c", "10", "64", "64", "-a", "16", "32", "32")
+    r = run_cli(
+        "generate-tasks", "-s", "0", "0", "0", "-r", "64", "64", "64", "-c", "10", "64", "64", "-a", "16", "32", "32"
+    )
     assert r.returncode == 1 and "not a multiple" in r.stderr
 
 

@@ -71,8 +71,10 @@ class _NoConditionalWrites(http.server.BaseHTTPRequestHandler):
     def _forward(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.command == "PUT" and ("If-None-Match" in self.headers or "If-Match" in self.headers):
-            error = (b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>NotImplemented</Code><Message>A header you "
-                     b"provided implies functionality that is not implemented</Message></Error>")  # fmt: skip
+            error = (
+                b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>NotImplemented</Code><Message>A header you "
+                b"provided implies functionality that is not implemented</Message></Error>"
+            )
             self.send_response(501)
             self.send_header("Content-Length", str(len(error)))
             self.end_headers()
@@ -121,8 +123,9 @@ def _objects(url: str) -> dict[str, bytes | None]:
 
 @pytest.mark.slow
 @pytest.mark.subprocess
-@pytest.mark.parametrize(("scene", "command", "env", "words", "untouched"), [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("scene", "command", "env", "words", "untouched"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_bad_storage(s3_bucket, no_conditional_writes_proxy, tmp_path, scene, command, env, words, untouched):
     name, port, proxy = f"bad-{uuid.uuid4().hex[:8]}", _closed_port(), no_conditional_writes_proxy
     cwd = tmp_path / "cwd"

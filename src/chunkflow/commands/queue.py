@@ -68,16 +68,33 @@ def requeue_dead(queue_name: str) -> None:
 
 
 @click.command("worker", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.option("--processes", "-p", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes to start, each running the whole chain.")  # fmt: skip
-@click.option("--gpus", default="auto", show_default=True,
-              help="GPUs shared out one per worker process in turn (CUDA_VISIBLE_DEVICES of each process): "
-                   "comma-separated ids, 'auto' (the ids in CUDA_VISIBLE_DEVICES, else every GPU `nvidia-smi -L` "
-                   "lists; none on a machine without GPUs) or 'none' (leave the environment as it is).")  # fmt: skip
-@click.option("--grace", type=click.FloatRange(min=0), default=DEFAULT_GRACE_S, show_default=True, envvar=GRACE_ENVVAR,
-              show_envvar=True, help="Seconds each worker may spend finishing its running task after SIGTERM (a spot "
-              "notice, an eviction); then the task goes back to the queue at once. Passed to the workers' fetch-task "
-              "(its own --grace wins).")  # fmt: skip
+@click.option(
+    "--processes",
+    "-p",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Worker processes to start, each running the whole chain.",
+)
+@click.option(
+    "--gpus",
+    default="auto",
+    show_default=True,
+    help="GPUs shared out one per worker process in turn (CUDA_VISIBLE_DEVICES of each process): "
+    "comma-separated ids, 'auto' (the ids in CUDA_VISIBLE_DEVICES, else every GPU `nvidia-smi -L` "
+    "lists; none on a machine without GPUs) or 'none' (leave the environment as it is).",
+)
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_GRACE_S,
+    show_default=True,
+    envvar=GRACE_ENVVAR,
+    show_envvar=True,
+    help="Seconds each worker may spend finishing its running task after SIGTERM (a spot "
+    "notice, an eviction); then the task goes back to the queue at once. Passed to the workers' fetch-task "
+    "(its own --grace wins).",
+)
 @click.argument("chain", nargs=-1, type=click.UNPROCESSED, required=True)
 def worker(processes: int, gpus: str, grace: float, chain: tuple[str, ...]) -> None:
     """Run N local worker processes of the same chain (each a separate process, one GPU each where there are GPUs).
@@ -107,10 +124,12 @@ def worker(processes: int, gpus: str, grace: float, chain: tuple[str, ...]) -> N
     if given:
         env[GRACE_ENVVAR] = f"{grace:g}"  # else the workers' own default (or env)
     children = [
-        subprocess.Popen([sys.executable, "-m", "chunkflow", *args],
-                         env=env if not ids else {**env, "CUDA_VISIBLE_DEVICES": ids[i % len(ids)]})
+        subprocess.Popen(
+            [sys.executable, "-m", "chunkflow", *args],
+            env=env if not ids else {**env, "CUDA_VISIBLE_DEVICES": ids[i % len(ids)]},
+        )
         for i in range(processes)
-    ]  # fmt: skip
+    ]
     terminated = []
 
     def forward(signum: int, _frame: object) -> None:
@@ -142,7 +161,9 @@ def _gpu_ids(spec: str) -> list[str]:
     if spec != "auto":
         ids = [g.strip() for g in spec.split(",") if g.strip()]
         if not ids:
-            raise click.BadParameter(f"{spec!r} names no GPU; give ids like 0,1 or 'auto' or 'none'", param_hint="--gpus")
+            raise click.BadParameter(
+                f"{spec!r} names no GPU; give ids like 0,1 or 'auto' or 'none'", param_hint="--gpus"
+            )
         return ids
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:

@@ -146,9 +146,24 @@ def _memory_limit(ctx: click.Context, param: click.Parameter, value: str) -> str
     "--job-extra", multiple=True, help="--cluster: extra scheduler directive, e.g. '--gres=gpu:1' (repeatable)."
 )
 @click.argument("chain", nargs=-1, type=click.UNPROCESSED, required=True)
-def run(address: str, cluster: str, workers: int | None, threads_per_worker: int, memory_limit: str, retries: int,
-        gpus_per_worker: int, dashboard_address: str, cores: int | None, memory: str | None, walltime: str | None,
-        queue: str | None, account: str | None, jobs: int, job_extra: tuple[str, ...], chain: tuple[str, ...]) -> None:  # fmt: skip
+def run(
+    address: str,
+    cluster: str,
+    workers: int | None,
+    threads_per_worker: int,
+    memory_limit: str,
+    retries: int,
+    gpus_per_worker: int,
+    dashboard_address: str,
+    cores: int | None,
+    memory: str | None,
+    walltime: str | None,
+    queue: str | None,
+    account: str | None,
+    jobs: int,
+    job_extra: tuple[str, ...],
+    chain: tuple[str, ...],
+) -> None:
     """Run a chain on Dask: one task per box of its source (generate-tasks), retried, reported by box.
 
     The chain is the same as for a single process; its first operator cuts the boxes here, and the
@@ -218,21 +233,45 @@ def run(address: str, cluster: str, workers: int | None, threads_per_worker: int
         return task.skip
 
     run_box = ChainOnBox(tuple(group_args) + tuple(a for _n, consumed, _c in rest for a in consumed))
-    options = DaskOptions(address=address or None, cluster=cluster, workers=workers,
-                          threads_per_worker=threads_per_worker, memory_limit=memory_limit, retries=retries,
-                          gpus_per_worker=gpus_per_worker, dashboard_address=dashboard_address or None,
-                          cores=cores, memory=memory, walltime=walltime, queue=queue, account=account, jobs=jobs,
-                          job_extra=list(job_extra))  # fmt: skip
+    options = DaskOptions(
+        address=address or None,
+        cluster=cluster,
+        workers=workers,
+        threads_per_worker=threads_per_worker,
+        memory_limit=memory_limit,
+        retries=retries,
+        gpus_per_worker=gpus_per_worker,
+        dashboard_address=dashboard_address or None,
+        cores=cores,
+        memory=memory,
+        walltime=walltime,
+        queue=queue,
+        account=account,
+        jobs=jobs,
+        job_extra=list(job_extra),
+    )
 
     def announce(client: Any) -> None:
         link = client.dashboard_link if options.dashboard_address else None
-        click.echo(f"chunkflow run: {len(boxes)} boxes on {client.scheduler.address}"
-                   + (f"; dashboard {link}" if link else ""), err=True)  # fmt: skip
+        click.echo(
+            f"chunkflow run: {len(boxes)} boxes on {client.scheduler.address}"
+            + (f"; dashboard {link}" if link else ""),
+            err=True,
+        )
 
-    report = run_boxes(boxes, run_box, options, is_done=is_done if markers else None,
-                       needs_gpu=any(name == "inference" for name, _a, _c in rest), on_client=announce)  # fmt: skip
-    click.echo(f"chunkflow run: {report.total} boxes: {report.done} done, {report.already_done} already done, "
-               f"{len(report.failed)} failed ({report.seconds:.1f} s)", err=True)  # fmt: skip
+    report = run_boxes(
+        boxes,
+        run_box,
+        options,
+        is_done=is_done if markers else None,
+        needs_gpu=any(name == "inference" for name, _a, _c in rest),
+        on_client=announce,
+    )
+    click.echo(
+        f"chunkflow run: {report.total} boxes: {report.done} done, {report.already_done} already done, "
+        f"{len(report.failed)} failed ({report.seconds:.1f} s)",
+        err=True,
+    )
     if report.failed:
         for box, error in sorted(report.failed.items()):
             click.echo(f"failed {box}: {error}", err=True)

@@ -38,12 +38,16 @@ class PrecomputedVolume:
 
     @classmethod
     def from_numpy(cls, arr: Any, vol_path: str) -> PrecomputedVolume:
-        """Write ``arr`` (ZYX, at offset 0, voxel size 1) as a new precomputed volume at ``vol_path``."""
+        """Write ``arr`` (ZYX, at offset 0) as a new precomputed volume at ``vol_path``, with the info
+        1.2.0 wrote through ``CloudVolume.from_numpy``'s defaults: voxel size 40 x 4 x 4, blocks of
+        64 x 128 x 128, raw encoding, segmentation for uint16/uint32/uint64 (and bool), image otherwise."""
         from chunkflow.chunk.base import Chunk as CoreChunk
         from chunkflow.volumes import create_volume
 
-        chunk = CoreChunk(np.asarray(arr))
-        volume = create_volume(vol_path, like=chunk)
+        array = np.asarray(arr)
+        is_segmentation = array.dtype in (bool, np.uint16, np.uint32, np.uint64)
+        chunk = CoreChunk(array, voxel_size=(40, 4, 4), layer_type="segmentation" if is_segmentation else "image")
+        volume = create_volume(vol_path, like=chunk, block_size=(64, 128, 128), encoding="raw", clip_block_size=False)
         volume.write(chunk)
         return cls.from_cloudvolume_path(vol_path)
 

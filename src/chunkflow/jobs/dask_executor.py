@@ -245,8 +245,14 @@ def run_on_client(
     from distributed import as_completed
 
     run_id = uuid.uuid4().hex[:8]
-    futures = client.map(function, list(items), key=[f"box-{item}-{run_id}" for item in items],
-                         retries=retries, resources=resources, pure=False)  # fmt: skip
+    futures = client.map(
+        function,
+        list(items),
+        key=[f"box-{item}-{run_id}" for item in items],
+        retries=retries,
+        resources=resources,
+        pure=False,
+    )
     item_of = {f.key: item for f, item in zip(futures, items)}
     done = 0
     failed: dict[str, str] = {}

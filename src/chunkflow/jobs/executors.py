@@ -138,8 +138,9 @@ class LocalExecutor:
 class QueueExecutor:
     """Send each stage's tasks to a queue and wait until it drains; optionally start local workers on it."""
 
-    def __init__(self, queue_name: str, start_workers: int = 0, poll_s: float | None = None,
-                 timeout_s: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, queue_name: str, start_workers: int = 0, poll_s: float | None = None, timeout_s: float | None = None
+    ) -> None:
         self.queue_name, self.start_workers, self.timeout_s = queue_name, start_workers, timeout_s
         self.poll_s = poll_s if poll_s is not None else (0.2 if queue_name.startswith("file://") else 1.0)
         self.queue: Any = None
@@ -164,7 +165,9 @@ class QueueExecutor:
                    "--retry-interval", str(self.poll_s), "staged-task", "--job", job.work_dir, "delete-task-in-queue"]  # fmt: skip
         env = {**os.environ, **share_environ(thread_share(self.start_workers))}
         self.processes = [subprocess.Popen(command, env=env) for _ in range(self.start_workers)]
-        log.info("%s job %s: started %d local workers on %s", job.kind, job.job_id, len(self.processes), self.queue_name)
+        log.info(
+            "%s job %s: started %d local workers on %s", job.kind, job.job_id, len(self.processes), self.queue_name
+        )
 
     def run(self, job: StagedJob, stage: Stage, tasks: list[Box]) -> None:
         if not tasks:
@@ -172,7 +175,9 @@ class QueueExecutor:
         if self.start_workers and not self.processes:
             self._spawn(job)
         self.queue.send([task_message(job, stage.name, t) for t in tasks])
-        log.info("%s job %s: stage %s, %d tasks sent to %s", job.kind, job.job_id, stage.name, len(tasks), self.queue.name)
+        log.info(
+            "%s job %s: stage %s, %d tasks sent to %s", job.kind, job.job_id, stage.name, len(tasks), self.queue.name
+        )
         if not self.processes:
             self.queue.wait_until_empty(poll_s=self.poll_s, timeout_s=self.timeout_s)
             return
@@ -216,8 +221,13 @@ class DaskExecutor:
 
     def open(self, job: StagedJob) -> None:
         if self.client is not None and self.options.dashboard_address is not None:
-            log.info("%s job %s on %s; dashboard %s", job.kind, job.job_id, self.client.scheduler.address,
-                     self.client.dashboard_link)  # fmt: skip
+            log.info(
+                "%s job %s on %s; dashboard %s",
+                job.kind,
+                job.job_id,
+                self.client.scheduler.address,
+                self.client.dashboard_link,
+            )
 
     def run(self, job: StagedJob, stage: Stage, tasks: list[Box]) -> None:
         from chunkflow.jobs.dask_executor import run_on_client
@@ -289,9 +299,18 @@ def _undo(job: StagedJob, fresh: bool) -> None:
         job.remove_work_dir()
 
 
-def run_job(job: StagedJob, workers: int = 1, queue_name: str | None = None, prepare_only: bool = False,
-            dask: Any = None, *, keep_work_dir: bool = False, overwrite: bool = False, start_workers: int = 0,
-            **queue_options: Any) -> dict[str, float]:  # fmt: skip
+def run_job(
+    job: StagedJob,
+    workers: int = 1,
+    queue_name: str | None = None,
+    prepare_only: bool = False,
+    dask: Any = None,
+    *,
+    keep_work_dir: bool = False,
+    overwrite: bool = False,
+    start_workers: int = 0,
+    **queue_options: Any,
+) -> dict[str, float]:
     """Check, write the manifest, prepare the outputs, run every stage; seconds per stage.
 
     ``queue_name``: send the tasks to this queue for workers running
@@ -338,8 +357,16 @@ def _run_stages(job: StagedJob, executor: Any, fresh: bool, keep_work_dir: bool)
             executor.run(job, stage, tasks)
         except ChunkflowError as exc:
             # the input refused by its tasks (NaN values, missing or corrupt blocks): nothing worth resuming
-            refused = isinstance(exc, (InvalidParameterError, IncompatibleChunkError, VolumeFormatError,
-                                       MissingChunkError, VolumeNotFoundError))  # fmt: skip
+            refused = isinstance(
+                exc,
+                (
+                    InvalidParameterError,
+                    IncompatibleChunkError,
+                    VolumeFormatError,
+                    MissingChunkError,
+                    VolumeNotFoundError,
+                ),
+            )
             if refused and fresh:
                 _undo(job, True)
             elif not ran_any and len(job.missing(stage.name, verify=False)) == len(tasks):
@@ -353,8 +380,14 @@ def _run_stages(job: StagedJob, executor: Any, fresh: bool, keep_work_dir: bool)
                 f"workers' logs (they run `staged-task --job {job.work_dir}`), then rerun the command to resume"
             )
         seconds[stage.name] = time.perf_counter() - start
-        log.info("%s job %s: stage %s done (%d tasks, %.1f s)", job.kind, job.job_id, stage.name, len(tasks),
-                 seconds[stage.name])  # fmt: skip
+        log.info(
+            "%s job %s: stage %s done (%d tasks, %.1f s)",
+            job.kind,
+            job.job_id,
+            stage.name,
+            len(tasks),
+            seconds[stage.name],
+        )
     job.result = job.finish()
     if keep_work_dir:
         files.write_json(job.work_url("result.json"), job.result)

@@ -16,8 +16,15 @@ from chunkflow.queues.registry import open_queue
 from chunkflow.task import CreatePolicy, Task
 from chunkflow.threads import describe_limits
 
-__all__ = ["Worker", "Lease", "TasksFailedError", "DEFAULT_VISIBILITY_TIMEOUT_S", "DEFAULT_IDLE_TIMEOUT_S",
-           "DEFAULT_GRACE_S", "PREEMPTED_EXIT_CODE"]
+__all__ = [
+    "Worker",
+    "Lease",
+    "TasksFailedError",
+    "DEFAULT_VISIBILITY_TIMEOUT_S",
+    "DEFAULT_IDLE_TIMEOUT_S",
+    "DEFAULT_GRACE_S",
+    "PREEMPTED_EXIT_CODE",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +61,9 @@ class Lease:
     def done(self) -> None:
         """Delete the message: the task succeeded."""
         if self.state == "released":
-            raise QueueError(f"task {self.message.body} was given back already (the worker was stopped); not deleting it")
+            raise QueueError(
+                f"task {self.message.body} was given back already (the worker was stopped); not deleting it"
+            )
         self.closing = True
         self.stop()
         self.message.delete()
@@ -102,9 +111,16 @@ class Worker:
     :data:`PREEMPTED_EXIT_CODE`, see :mod:`chunkflow.queues.preemption`).
     """
 
-    def __init__(self, queue_name: str, visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT_S, num: int = -1,
-                 retry_times: int = 30, retry_interval: float = 1.0,
-                 idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S, grace: float = DEFAULT_GRACE_S) -> None:  # fmt: skip
+    def __init__(
+        self,
+        queue_name: str,
+        visibility_timeout: float = DEFAULT_VISIBILITY_TIMEOUT_S,
+        num: int = -1,
+        retry_times: int = 30,
+        retry_interval: float = 1.0,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT_S,
+        grace: float = DEFAULT_GRACE_S,
+    ) -> None:
         self.queue_name = queue_name
         self.grace = grace
         self.visibility_timeout = visibility_timeout
@@ -144,8 +160,11 @@ class Worker:
                     if 0 <= self.retry_times < empty_polls:
                         break
                 elif time.monotonic() - last_task > self.idle_timeout:
-                    log.warning("no task for %.0f s although tasks are in flight in %s; stopping (--idle-timeout)",
-                                self.idle_timeout, self.queue_name)  # fmt: skip
+                    log.warning(
+                        "no task for %.0f s although tasks are in flight in %s; stopping (--idle-timeout)",
+                        self.idle_timeout,
+                        self.queue_name,
+                    )
                     break
                 else:
                     empty_polls = 0  # "in a row": a task in flight elsewhere may still come back
@@ -165,8 +184,9 @@ class Worker:
                 continue
             lease = Lease(message, self.visibility_timeout)
             # tasks of one queue run side by side: a missing output volume is refused, never created per chunk
-            task = Task(bbox=bbox, lease=lease, params=params,
-                        create_policy=CreatePolicy(refused_by=f"queue {self.queue_name}"))
+            task = Task(
+                bbox=bbox, lease=lease, params=params, create_policy=CreatePolicy(refused_by=f"queue {self.queue_name}")
+            )
             preemption.lease = lease
             try:
                 yield task
@@ -182,8 +202,13 @@ class Worker:
             if not lease.finished:
                 lease.stop()  # chain without delete-task-in-queue: the message comes back after its timeout
             self.processed += 1
-        log.info("worker on %s stops: %d tasks done, %d failed, %d malformed messages", self.queue_name,
-                 self.processed, self.failures, self.malformed)  # fmt: skip
+        log.info(
+            "worker on %s stops: %d tasks done, %d failed, %d malformed messages",
+            self.queue_name,
+            self.processed,
+            self.failures,
+            self.malformed,
+        )
         if preemption.requested:
             preemption.uninstall()  # no grace timer may fire while the process exits
             raise WorkerPreempted("stopped by SIGTERM")
@@ -211,12 +236,21 @@ class Worker:
         from chunkflow.redact import redact
 
         message = task.lease.message
-        log.error("task %s failed (receive %d of %d): %s: %s", task.name, message.receive_count,
-                  getattr(message.queue, "max_receive_count", 0), type(exc).__name__, redact(str(exc)))  # fmt: skip
+        log.error(
+            "task %s failed (receive %d of %d): %s: %s",
+            task.name,
+            message.receive_count,
+            getattr(message.queue, "max_receive_count", 0),
+            type(exc).__name__,
+            redact(str(exc)),
+        )
         try:
             if isinstance(exc, PoisonMessageError):
-                log.error("task %s: moved to the dead-letter queue of %s at once (it can never succeed)", task.name,
-                          self.queue_name)  # fmt: skip
+                log.error(
+                    "task %s: moved to the dead-letter queue of %s at once (it can never succeed)",
+                    task.name,
+                    self.queue_name,
+                )
                 task.lease.dead_letter()
             else:
                 task.lease.release()

@@ -93,8 +93,10 @@ def create_info(
     encoding: str = "raw",
     max_mip: int = 0,
     factor: Vec3Like = (1, 2, 2),
+    clip_block_size: bool = True,
 ) -> PrecomputedVolume:
-    """Write a precomputed ``info`` (ZYX arguments) and return the opened volume."""
+    """Write a precomputed ``info`` (ZYX arguments) and return the opened volume. The block size is
+    clipped to the volume size unless ``clip_block_size`` is false (1.2.0's ``from_numpy`` kept it)."""
     dtype = np.dtype(dtype)
     check_dtype(dtype, PrecomputedVolume.dtypes, f"precomputed volume {url}")
     if encoding not in ENCODINGS:
@@ -118,7 +120,7 @@ def create_info(
         resolution=Vec3.of(voxel_size).xyz,
         voxel_offset=Vec3.of(voxel_offset).xyz,
         volume_size=size.xyz,
-        chunk_size=block.minimum(size).xyz,
+        chunk_size=(block.minimum(size) if clip_block_size else block).xyz,
         max_mip=max_mip,
         factor=Vec3.of(factor).xyz,
     )
