@@ -99,7 +99,7 @@ DOC_LINES: dict[str, str] = {
     "12304 --volume-stop 2068 26128 12816 --max-ram-size 14 --input-patch-size 20 128 128 --output-patch-size 16 96 96 "
     "--output-patch-overlap 6 32 32 --channel-num 3 --dtype float32 -m 0 --encoding raw --voxel-size 45 16 16 "
     "--max-mip 5",
-    "sh_inference_universal": '--log-level debug create-chunk --size 36 448 448 inference --input-patch-size 20 256 256 '
+    "sh_inference_universal": "--log-level debug create-chunk --size 36 448 448 inference --input-patch-size 20 256 256 "
     '--patch-num 2 2 2 --framework "universal" --convnet-model "{tmp}/universal_identity.py" --batch-size 3',
     "sh_inference_identity": "create-chunk --size 36 448 448 inference --input-patch-size 20 256 256 --patch-num 2 2 2 "
     "--framework identity --batch-size 3",
@@ -174,7 +174,7 @@ def doc_line_inputs(tmp: Path) -> None:
 
 
 # 1.2.0's examples/inference/universal_identity.py (Apache-2.0), used by tests/command_line.sh
-UNIVERSAL_IDENTITY = '''import platform
+UNIVERSAL_IDENTITY = """import platform
 
 import numpy as np
 
@@ -197,7 +197,7 @@ class PatchInferencer:
         output_patch *= self.output_patch_mask
 
         return output_patch
-'''
+"""
 
 
 def fill(line: str, tmp: Path) -> str:
@@ -251,7 +251,9 @@ def read_output(path: Path) -> dict[str, object] | None:
             return {"json": info}
         scale = info["scales"][0]
         keys = ("size", "voxel_offset", "resolution")
-        return {"json": [info.get("type"), info.get("data_type"), info.get("num_channels"), *(scale.get(k) for k in keys)]}
+        return {
+            "json": [info.get("type"), info.get("data_type"), info.get("num_channels"), *(scale.get(k) for k in keys)]
+        }
     if path.parent.name.startswith("mesh") and path.name.endswith(":0"):  # a mesh manifest
         return {"json": json.loads(path.read_text())}
     return None

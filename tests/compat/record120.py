@@ -3,11 +3,12 @@
 Run with our environment's python; it calls 1.2.0's command line through ``run120.py`` in the
 environment named by ``CHUNKFLOW120_PYTHON`` (default ``/work/venv120/bin/python``; make one with
 ``python3.11 -m venv /work/venv120 && /work/venv120/bin/pip install chunkflow==1.2.0
-opencv-python-headless "numpy<2" torch==2.13.0``)::
+opencv-python-headless "numpy<2" torch==2.13.0 fill_voids waterz mrcfile``; the last three are plugin needs 1.2.0 does not list)::
 
     .venv/bin/python tests/compat/record120.py
 
-``--only doclines|script|inference`` records one part. Writes ``tests/compat/data/ref120_doclines.json``
+``--only doclines|plugins|script|inference`` records those parts. Also writes ``data/ref120_plugins.json``
+(1.2.0's plugin files run by 1.2.0 on :func:`plugin_inputs`). Writes ``tests/compat/data/ref120_doclines.json``
 (1.2.0's exit status, stdout and a summary of the files written for each line of ``doclines120.DOC_LINES``),
 ``tests/compat/data/ref120_user_script.json`` (1.2.0's results of the 24 calls of ``user_script120.py``) and ``tests/compat/data/ref120_inference.npz``: for each case in :data:`CASES`, 1.2.0's output array
 (``<case>``) and its voxel offset (``<case>_offset``); the input is cut from our synthetic sample image
@@ -148,14 +149,138 @@ def run_120_user_script() -> dict[str, object]:
         return json.loads(out.read_text())
 
 
+# 1.2.0's plugin files (its repository's chunkflow/plugins/, not in its wheel), each run through 1.2.0's
+# ``plugin`` command on an h5 input; ours run the shipped plugin of the same name (test_plugins120.py)
+PLUGIN_CASES = {
+    # name: (input, --args)
+    "inverse": ("img", None),
+    "mapto01": ("img", None),
+    "median_filter": ("img", "size=(3,3,3)"),
+    "gaussian_filter": ("img", "sigma=1.0"),
+    "transpose": ("img", None),
+    "stretch_intensity": ("img", "min_threshold=50;max_threshold=200"),
+    "rescale_intensity": ("img", "low=50;high=200"),
+    "clahe": ("img", None),
+    "fill_segmentation_holes": ("seg", None),
+    "agglomerate": ("affs", "threshold=0.5"),
+    "print_max_id": ("seg", None),
+    "statistics": ("seg", None),
+}
+PLUGINS_OUT = HERE / "data" / "ref120_plugins.json"
+PLUGIN_REPO = Path(os.environ.get("CHUNKFLOW120_PLUGINS", "/work/.mirror/seung-lab+chunkflow/repo"))
+
+
+def plugin_inputs(work: Path) -> None:
+    """``img.h5`` (uint8), ``seg.h5`` (uint32, with a hole), ``affs.h5`` (float32, x/y/z channels) at 200^3."""
+    import h5py
+
+    from chunkflow.datasets import pinky40_labels, sample_image
+    from chunkflow.geometry import BoundingBox
+
+    box = BoundingBox.from_string("200-208_200-264_200-264")
+    img, seg = sample_image().cutout(box).array, pinky40_labels().cutout(box).array.copy()
+    seg[2:5, 20:30, 20:30] = 0
+    affs = np.zeros((3, *seg.shape), np.float32)
+    affs[2, 1:] = seg[1:] == seg[:-1]
+    affs[1, :, 1:] = seg[:, 1:] == seg[:, :-1]
+    affs[0, :, :, 1:] = seg[:, :, 1:] == seg[:, :, :-1]
+    for name, array in (("img", img), ("seg", seg), ("affs", affs)):
+        with h5py.File(work / f"{name}.h5", "w") as f:
+            f["main"], f["voxel_offset"], f["voxel_size"] = array, np.array([200, 200, 200]), np.array([40, 4, 4])
+
+
+def plugin_command(name: str, source: str, work: Path) -> list[str]:
+    """``load-h5 ... plugin -f SOURCE ... save-h5`` for one case (no save for the printing plugins)."""
+    inputs, args = PLUGIN_CASES[name]
+    writes = name not in ("print_max_id", "statistics")
+    return [
+        *["load-h5", "-f", str(work / f"{inputs}.h5"), "-o", "x", "plugin", "-f", source, "-i", "x"],
+        *(["-o", "y"] if writes else []),
+        *(["--args", args] if args else []),
+        *(["save-h5", "-i", "y", "-f", str(work / f"{name}_out.h5")] if writes else []),
+    ]
+
+
+def run_120_plugins() -> dict[str, object]:
+    from tests.compat.doclines120 import read_output
+
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as directory:
+        work = Path(directory)
+        plugin_inputs(work)
+        for name in PLUGIN_CASES:
+            source = work / f"{name}.py"
+            shown = subprocess.run(
+                ["git", "-C", str(PLUGIN_REPO), "show", f"HEAD:chunkflow/plugins/{name}.py"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            source.write_text(shown.stdout)
+            command = [PYTHON, str(HERE / "run120.py"), *plugin_command(name, str(source), work)]
+            done = subprocess.run(command, capture_output=True, text=True, cwd=work, timeout=600)
+            out = work / f"{name}_out.h5"
+            results[name] = {
+                "returncode": done.returncode,
+                "stderr_last_line": (done.stderr.strip().splitlines() or [""])[-1][:300],
+                "stdout": [line for line in done.stdout.splitlines() if "object" in line],
+                "output": read_output(out) if out.exists() else None,
+                "voxel_offset": _h5_offset(out) if out.exists() else None,
+            }
+            print(name, done.returncode)
+    return results
+
+
+def run_120_plugin_calls() -> dict[str, object]:
+    """1.2.0's results of ``plugin_calls120.py`` with 1.2.0's plugin files."""
+    import json
+
+    from tests.compat.plugin_calls120 import NAMES
+
+    with tempfile.TemporaryDirectory() as directory:
+        work = Path(directory)
+        for name in NAMES:
+            shown = subprocess.run(
+                ["git", "-C", str(PLUGIN_REPO), "show", f"HEAD:chunkflow/plugins/{name}.py"],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            (work / f"{name}.py").write_text(shown.stdout)
+        out = work / "calls.json"
+        done = subprocess.run(
+            [PYTHON, str(HERE / "plugin_calls120.py"), directory, directory, str(out)],
+            capture_output=True,
+            text=True,
+            cwd=directory,
+        )
+        if done.returncode != 0:
+            sys.exit(f"1.2.0's plugins failed:\n{done.stderr[-3000:]}")
+        return json.loads(out.read_text())
+
+
+def _h5_offset(path: Path) -> list[int]:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        return [int(v) for v in f["voxel_offset"]]
+
+
 def main() -> None:
     import json
 
     sys.path.insert(0, str(HERE.parents[1]))  # run as a script: make ``tests.compat`` importable
-    parts = sys.argv[sys.argv.index("--only") + 1 :] if "--only" in sys.argv else ["doclines", "script", "inference"]
+    parts = (
+        sys.argv[sys.argv.index("--only") + 1 :]
+        if "--only" in sys.argv
+        else ["doclines", "plugins", "script", "inference"]
+    )
     if "doclines" in parts:
         DOC_OUT.write_text(json.dumps(run_120_doc_lines(), indent=1) + "\n")
         print(f"wrote {DOC_OUT}")
+    if "plugins" in parts:
+        PLUGINS_OUT.write_text(json.dumps({**run_120_plugins(), "calls": run_120_plugin_calls()}, indent=1) + "\n")
+        print(f"wrote {PLUGINS_OUT}")
     if "script" in parts:
         SCRIPT_OUT.write_text(json.dumps(run_120_user_script(), indent=1) + "\n")
         print(f"wrote {SCRIPT_OUT}")

@@ -68,7 +68,9 @@ def test_documented_line_runs_where_120_ran_with_its_output(name, tmp_path, caps
         flags = {f for line in theirs["stdout"] for f in re.findall(r"--[a-z][a-z-]*", line)}
         assert flags and flags <= {f for line in out for f in re.findall(r"--[a-z][a-z-]*", line)}
     if name in ("log_summary", "sh_log_summary"):  # 1.2.0's mean seconds per operator, rounded
-        ours_mean = {line.split()[0]: float(line.split()[2]) for line in out if re.match(r"^[a-z-]+ +\d+ +[\d.]+", line)}
+        ours_mean = {
+            line.split()[0]: float(line.split()[2]) for line in out if re.match(r"^[a-z-]+ +\d+ +[\d.]+", line)
+        }
         shown = {k: v for k, v in _mean_times(theirs["stdout"]).items() if k in ours_mean}
         assert len(shown) >= 3 and all(round(ours_mean[k]) == v for k, v in shown.items()), (shown, ours_mean)
     scores = [line for line in theirs["stdout"] if SCORE.match(line)]

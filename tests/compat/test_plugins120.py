@@ -1,5 +1,6 @@
 """Shipped plugins (our versions of chunkflow 1.2.0's), plugin lookup, inputs, placement and errors."""
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -336,3 +337,42 @@ def test_upstream_120_plugin_files_run_unchanged(tmp_path, image, labels, name, 
         assert theirs[out].bbox == mine[out].bbox and theirs[out].voxel_size == mine[out].voxel_size
         assert theirs[out].dtype == mine[out].dtype
         np.testing.assert_array_equal(theirs[out].array, mine[out].array)
+
+
+RECORDED_PLUGINS = json.loads((Path(__file__).parent / "data" / "ref120_plugins.json").read_text())
+RECORDED_CALLS = RECORDED_PLUGINS.pop("calls")
+
+
+def test_plugins_called_from_python_give_120s_results(tmp_path):
+    """detect_points and load_mrc (results that are no chunk in a chain, or a file input), ours against
+    1.2.0's plugin files' recorded results (``plugin_calls120.py``)."""
+    from tests.compat.plugin_calls120 import NAMES
+    from tests.compat.plugin_calls120 import run as run_calls
+
+    assert set(RECORDED_CALLS) == set(NAMES) == {"detect_points", "load_mrc"}
+    import chunkflow.plugins
+
+    ours = run_calls(Path(chunkflow.plugins.__file__).parent, tmp_path)
+    assert ours == RECORDED_CALLS
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED_PLUGINS))
+def test_shipped_plugin_gives_120s_recorded_output(name, tmp_path, capsys):
+    """Each shipped plugin, run in a chain like 1.2.0's ``plugin -f``, against what 1.2.0 gave with its own
+    plugin file (``record120.py``: ``PLUGIN_CASES``, ``data/ref120_plugins.json``)."""
+    from chunkflow.cli import main
+    from tests.compat.doclines120 import compare_summaries, read_output
+    from tests.compat.record120 import plugin_command, plugin_inputs
+
+    theirs = RECORDED_PLUGINS[name]
+    assert theirs["returncode"] == 0, theirs["stderr_last_line"]  # it ran on 1.2.0
+    plugin_inputs(tmp_path)
+    assert main(plugin_command(name, name, tmp_path)) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if "object" in line]
+    assert printed == theirs["stdout"]
+    out = tmp_path / f"{name}_out.h5"
+    if theirs["output"] is None:
+        assert not out.exists()
+        return
+    compare_summaries(read_output(out), theirs["output"])
+    assert Chunk.from_h5(str(out)).voxel_offset == tuple(theirs["voxel_offset"])

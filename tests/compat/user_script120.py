@@ -35,7 +35,11 @@ def plain(value: Any) -> Any:
         }
     if isinstance(value, np.ndarray):
         if np.issubdtype(value.dtype, np.floating):
-            return {"dtype": str(value.dtype), "shape": list(value.shape), "values": np.round(value, 5).ravel().tolist()}
+            return {
+                "dtype": str(value.dtype),
+                "shape": list(value.shape),
+                "values": np.round(value, 5).ravel().tolist(),
+            }
         digest = hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest()[:16]
         return {"dtype": str(value.dtype), "shape": list(value.shape), "sha256": digest}
     if isinstance(value, dict):
@@ -75,7 +79,9 @@ def run(work: Path, plugins: Path) -> dict[str, Any]:
         return state["chunk"]
 
     def image_from_array():
-        state["image"] = Image(rng.integers(0, 255, (4, 32, 32), dtype=np.uint8), voxel_offset=(0, 0, 0), voxel_size=(40, 4, 4))
+        state["image"] = Image(
+            rng.integers(0, 255, (4, 32, 32), dtype=np.uint8), voxel_offset=(0, 0, 0), voxel_size=(40, 4, 4)
+        )
         return state["image"]
 
     def segmentation_from_array():

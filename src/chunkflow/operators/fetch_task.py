@@ -46,7 +46,8 @@ def _fetch_command(command_name: str) -> click.Command:
         default=30,
         show_default=True,
         help="Polls in a row finding the queue drained (nothing waiting, nothing in flight) before the "
-        "worker stops; -1 polls forever.",
+        "worker stops, at most that many --retry-interval periods where a receive waits itself (SQS); "
+        "-1 polls forever.",
     )
     @click.option(
         "--retry-interval",

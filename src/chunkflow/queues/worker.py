@@ -144,7 +144,7 @@ class Worker:
 
     def _tasks(self, queue: TaskQueue) -> Iterator[Task]:
         empty_polls = 0
-        last_task = time.monotonic()
+        drained_since = last_task = time.monotonic()
         preemption = self.preemption
         while self.num < 0 or self.processed + self.failures + self.malformed < self.num:
             if preemption.requested:
@@ -157,7 +157,16 @@ class Worker:
             if message is None:
                 if queue.drained():
                     empty_polls += 1
-                    if 0 <= self.retry_times < empty_polls:
+                    if empty_polls == 1:
+                        drained_since = polled
+                    # --retry-times polls, or as many --retry-interval periods where a receive itself waits
+                    # (an SQS long poll): a drained queue lets its workers go as soon on SQS as on a file queue
+                    drained_for = time.monotonic() - drained_since
+                    if 0 <= self.retry_times < empty_polls or (
+                        empty_polls > 1
+                        and 0 <= self.retry_times
+                        and drained_for >= self.retry_times * self.retry_interval
+                    ):
                         break
                 elif time.monotonic() - last_task > self.idle_timeout:
                     log.warning(
