@@ -55,7 +55,8 @@ __all__ = [
     "exists", "read_bytes", "read_text", "read_json", "maybe_read_bytes", "write_bytes", "write_text",
     "write_json", "create_exclusive", "read_versioned", "write_if", "update_json", "delete", "delete_prefix",
     "list_names", "write_many", "read_many", "size_of_prefix", "atomic_path", "write_atomic", "locked",
-    "sweep_debris", "require_exists", "Version", "storage_error", "check_url", "atomic_directory", "bound_remote_attempts",
+    "sweep_debris", "require_exists", "Version", "storage_error", "check_url", "atomic_directory", "s3_endpoint",
+    "aws_region", "bound_remote_attempts",
     "REMOTE_ATTEMPTS_ENV",
 ]  # fmt: skip
 
@@ -240,7 +241,7 @@ def _s3_client(bucket: str) -> Any:
                     "aws_access_key_id": os.environ["AWS_ACCESS_KEY_ID"],
                     "aws_secret_access_key": os.environ.get("AWS_SECRET_ACCESS_KEY"),
                 }
-            region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+            region = aws_region() or "us-east-1"
             config = Config(request_checksum_calculation="when_required", retries={"mode": "standard"})
             _clients[key] = boto3.client("s3", region_name=region, config=config, **kwargs)
         return _clients[key]
@@ -263,9 +264,19 @@ def _gcs_bucket(bucket: str) -> Any:
         return _clients[key]
 
 
+def s3_endpoint() -> str | None:
+    """The S3-compatible endpoint the AWS convention names (``AWS_ENDPOINT_URL_S3`` over ``AWS_ENDPOINT_URL``),
+    or ``None`` for AWS itself; for the libraries that do not read these variables themselves."""
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
+
+
+def aws_region() -> str | None:
+    return os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or None
+
+
 def _endpoint(scheme: str) -> str:
     if scheme == "s3":
-        return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or "AWS S3"
+        return s3_endpoint() or "AWS S3"
     return "Google Cloud Storage"
 
 

@@ -7,7 +7,6 @@ exercised only through the shared code paths (URL handling, error mapping).
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 
@@ -152,4 +151,3 @@ def test_local_path_refuses_buckets():
 
 def test_errors_are_chunkflow_errors():
     assert issubclass(CorruptFileError, ChunkflowError) and issubclass(StorageError, OSError)
-    assert json.loads(json.dumps({"a": 1})) == {"a": 1}

@@ -12,7 +12,6 @@ several processes write different shards).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -21,7 +20,7 @@ import numpy as np
 from chunkflow import files
 from chunkflow.chunk.base import Chunk
 from chunkflow.errors import IncompatibleChunkError
-from chunkflow.postprocess._layout import SKELETON_FRAGMENT
+from chunkflow.postprocess._layout import SKELETON_FRAGMENT, declare_subdir
 
 __all__ = ["skeletonize_chunk", "aggregate_fragments", "skeleton_dir"]
 
@@ -33,22 +32,7 @@ _SKELETON_INFO = {"@type": "neuroglancer_skeletons", "transform": [1, 0, 0, 0, 0
 def skeleton_dir(volume_path: str) -> str:
     """``<volume>/skeletons`` (or the directory the volume's info already names), declared in the volume's
     info; a plain directory without an info is used as the volume. A local path, file://, gs:// or s3://."""
-    from chunkflow.volumes.precomputed import update_info
-
-    root = volume_path.removeprefix("file://")
-    key = "skeletons"
-    if files.exists(files.join(root, "info")):
-
-        def declare(info: dict) -> dict:
-            if not info.get(key):  # never rewrite a key the volume already has (a 1.2.0 directory name)
-                info[key] = key
-            return info
-
-        key = str(update_info(volume_path, declare)[key])
-    directory = files.join(root, key)
-    if not files.exists(files.join(directory, "info")):
-        files.create_exclusive(files.join(directory, "info"), json.dumps(_SKELETON_INFO).encode())
-    return directory
+    return declare_subdir(volume_path.removeprefix("file://"), "skeletons", _SKELETON_INFO)
 
 
 def skeletonize_chunk(

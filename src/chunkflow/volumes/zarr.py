@@ -28,10 +28,6 @@ from chunkflow.volumes.base_block import BlockVolume
 __all__ = ["ZarrVolume", "ome_attributes", "ome_multiscales", "ome_pyramid_volumes"]
 
 
-def _s3_endpoint() -> str | None:
-    return os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None
-
-
 def _store(path: str) -> Any:
     """What zarr-python opens for ``path``: the local path itself, or an object store on ``s3://`` / ``gs://``
     (obstore, which reads the usual AWS_*/GOOGLE_* credentials; ``AWS_ENDPOINT_URL`` for S3-compatible stores)."""
@@ -47,13 +43,12 @@ def _store(path: str) -> Any:
     if scheme == "s3":
         from obstore.store import S3Store
 
-        endpoint = _s3_endpoint()
+        endpoint = files.s3_endpoint()
         options: dict[str, Any] = {}
         if endpoint:
             options["endpoint"] = endpoint
-        region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
-        if region:
-            options["region"] = region
+        if files.aws_region():
+            options["region"] = files.aws_region()
         client: Any = {"allow_http": True} if endpoint and endpoint.startswith("http://") else None
         return ObjectStore(S3Store(bucket, prefix=prefix or None, client_options=client, **options))
     from obstore.store import GCSStore
@@ -75,11 +70,10 @@ def _kvstore(path: str) -> dict[str, Any]:
     spec: dict[str, Any] = {"driver": "s3", "bucket": bucket, "path": key}
     if os.environ.get("AWS_ACCESS_KEY_ID"):  # (the default chain also parses ~/.aws files, and logs when absent)
         spec["aws_credentials"] = {"type": "environment"}
-    if _s3_endpoint():
-        spec["endpoint"] = _s3_endpoint()
-    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION")
-    if region:
-        spec["aws_region"] = region
+    if files.s3_endpoint():
+        spec["endpoint"] = files.s3_endpoint()
+    if files.aws_region():
+        spec["aws_region"] = files.aws_region()
     return spec
 
 
