@@ -337,62 +337,22 @@ def mesh_manifest(
         prefix = prefix.zfill(digits)
 
     def is_multires() -> bool:
-        """Whether the volume holds multi-resolution meshes (else legacy ones); refuses a missing volume, a volume without meshes and options that mean nothing for its meshes."""
-        from chunkflow import files
-        from chunkflow.errors import CorruptFileError, VolumeNotFoundError
-        from chunkflow.postprocess._layout import MESH_FRAGMENT
-        from chunkflow.postprocess.multires import MULTILOD
+        """Whether the volume holds multi-resolution meshes; options that mean nothing for its meshes are usage errors."""
+        from chunkflow.postprocess._layout import mesh_layout
 
-        root = str(volume_path)
-        fix = "fix it, or recreate it with create-info"
-        info = (
-            files.read_json(files.join(root, "info"), "info file", fix)
-            if files.exists(files.join(root, "info"))
-            else None
-        )
-        if info is None and next(iter(files.list_names(root, recursive=False)), None) is None:
-            raise VolumeNotFoundError(
-                f"no precomputed volume or mesh directory at {volume_path}; give the segmentation "
-                "volume (or directory) that mesh wrote into"
-            )
-        if info is not None and not isinstance(info, dict):
-            raise CorruptFileError(f"info file of {volume_path} is a JSON {type(info).__name__}, not an object; {fix}")
-        key = info.get("mesh") if isinstance(info, dict) else None
-        directory = root if info is None else files.join(root, key if isinstance(key, str) and key else "mesh")
-        names = files.list_names(directory, recursive=False)
-        mesh_info = None
-        if files.exists(files.join(directory, "info")):
-            mesh_info = files.read_json(
-                files.join(directory, "info"), "mesh info file", "delete the mesh directory and mesh again"
-            )
-            if not isinstance(mesh_info, dict):
-                raise CorruptFileError(
-                    f"mesh info file of {directory} is not a JSON object; delete the mesh directory and mesh again"
-                )
-        sub: dict = mesh_info if isinstance(mesh_info, dict) else {}
-        multires = sub.get("@type") == MULTILOD
-        if multires:
-            names = (
-                n for n in files.list_names(files.join(directory, "fragments"), recursive=False) if n.endswith(".frags")
-            )
-        has_fragments = any(multires or MESH_FRAGMENT.match(n) for n in names)
-        sharded = multires and bool(sub.get("chunkflow", {}).get("sharded", "sharding" in sub))
-        kind = "sharded multi-resolution" if sharded else "multi-resolution" if multires else "legacy (unsharded)"
-        if shard_numbers and not sharded:
+        layout = mesh_layout(str(volume_path))
+        if shard_numbers and not layout.sharded:
             raise click.UsageError(
-                f"--shard-number selects shards of sharded meshes; {directory} holds {kind} meshes: "
+                f"--shard-number selects shards of sharded meshes; {layout.directory} holds {layout.kind} meshes: "
                 "drop --shard-number (or mesh again with --shard)"
             )
-        if prefix and sharded:
+        if prefix and layout.sharded:
             raise click.UsageError(
-                f"--prefix splits unsharded meshes; {directory} holds sharded meshes: split the "
+                f"--prefix splits unsharded meshes; {layout.directory} holds sharded meshes: split the "
                 "work with --shard-number instead"
             )
-        if not has_fragments:
-            raise VolumeNotFoundError(
-                f"no mesh fragments in {directory}; run mesh -o {volume_path} over the segmentation first"
-            )
-        return multires
+        layout.require_fragments(str(volume_path))
+        return layout.multires
 
     def apply(task: Task) -> None:
         from chunkflow.postprocess import write_manifests

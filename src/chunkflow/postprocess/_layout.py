@@ -13,6 +13,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +49,73 @@ def declare_subdir(root: P, key: str, sub_info: dict[str, Any], default: str | N
     directory = files.join(root, name)
     files.create_exclusive(files.join(directory, "info"), json.dumps(sub_info).encode())
     return Path(directory) if isinstance(root, Path) else directory
+
+
+@dataclass(frozen=True)
+class MeshLayout:
+    """What a volume's mesh directory holds (what ``mesh-manifest`` must join)."""
+
+    directory: str
+    multires: bool
+    sharded: bool
+    has_fragments: bool
+
+    @property
+    def kind(self) -> str:
+        return (
+            "sharded multi-resolution"
+            if self.sharded
+            else "multi-resolution"
+            if self.multires
+            else "legacy (unsharded)"
+        )
+
+    def require_fragments(self, volume_path: str) -> None:
+        if not self.has_fragments:
+            raise VolumeNotFoundError(
+                f"no mesh fragments in {self.directory}; run mesh -o {volume_path} over the segmentation first"
+            )
+
+
+def mesh_layout(volume_path: str) -> MeshLayout:
+    """The mesh directory of the volume at ``volume_path`` (its ``info["mesh"]``, or the path itself when it
+    has no info) and the kind of meshes in it; a missing volume or a corrupt info is one line."""
+    from chunkflow.errors import CorruptFileError
+
+    root = str(volume_path)
+    fix = "fix it, or recreate it with create-info"
+    info_url = files.join(root, "info")
+    info = files.read_json(info_url, "info file", fix) if files.exists(info_url) else None
+    if info is None and next(iter(files.list_names(root, recursive=False)), None) is None:
+        raise VolumeNotFoundError(
+            f"no precomputed volume or mesh directory at {volume_path}; give the segmentation "
+            "volume (or directory) that mesh wrote into"
+        )
+    if info is not None and not isinstance(info, dict):
+        raise CorruptFileError(f"info file of {volume_path} is a JSON {type(info).__name__}, not an object; {fix}")
+    key = info.get("mesh") if isinstance(info, dict) else None
+    directory = root if info is None else files.join(root, key if isinstance(key, str) and key else "mesh")
+    sub: dict[str, Any] = {}
+    if files.exists(files.join(directory, "info")):
+        mesh_info = files.read_json(
+            files.join(directory, "info"), "mesh info file", "delete the mesh directory and mesh again"
+        )
+        if not isinstance(mesh_info, dict):
+            raise CorruptFileError(
+                f"mesh info file of {directory} is not a JSON object; delete the mesh directory and mesh again"
+            )
+        sub = mesh_info
+    from chunkflow.postprocess.multires import MULTILOD
+
+    multires = sub.get("@type") == MULTILOD
+    if multires:
+        has_fragments = any(
+            n.endswith(".frags") for n in files.list_names(files.join(directory, "fragments"), recursive=False)
+        )
+    else:
+        has_fragments = any(MESH_FRAGMENT.match(n) for n in files.list_names(directory, recursive=False))
+    sharded = multires and bool(sub.get("chunkflow", {}).get("sharded", "sharding" in sub))
+    return MeshLayout(directory, multires, sharded, has_fragments)
 
 
 #: per-chunk fragment names: meshes ``<id>:0:<bbox>`` (neuroglancer's legacy lod 0), skeletons ``<id>:<bbox>``
